@@ -1,0 +1,5 @@
+-- Deploy techmart:extensions
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE EXTENSION IF NOT EXISTS techmart;
+COMMIT;

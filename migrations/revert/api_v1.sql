@@ -1,0 +1,4 @@
+-- Revert techmart:api_v1
+BEGIN;
+DROP SCHEMA IF EXISTS api CASCADE;
+COMMIT;
