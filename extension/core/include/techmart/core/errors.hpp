@@ -1,0 +1,21 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace techmart::core {
+
+// Every input the core refuses is reported as std::invalid_argument (or a subclass, so that a
+// caller can be more specific). The Postgres glue maps these onto SQLSTATEs; the core itself
+// knows nothing about SQL.
+
+// The argument of a logarithm is outside its domain (e.g. a negative amount for log1p).
+class LogDomainError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Throws std::invalid_argument("<what> must be finite") unless x is finite.
+void require_finite(double x, const char* what);
+
+}  // namespace techmart::core

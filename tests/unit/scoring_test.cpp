@@ -1,0 +1,228 @@
+#include "techmart/core/scoring.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace techmart::core;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+RuleConfig amount_config(double weight = 1.5, double threshold = 3.0) {
+  RuleConfig c;
+  c.rule = AmountZScoreRule::kName;
+  c.weight = weight;
+  c.threshold = threshold;
+  c.params = {{"prior_mean", 4.0}, {"prior_sd", 1.0}, {"prior_weight", 5.0}};
+  return c;
+}
+
+CustomerHistory history_of(const std::vector<double>& amounts) {
+  CustomerHistory h;
+  for (double a : amounts) h.log_amount.add(log_amount(a));
+  return h;
+}
+
+// A rule with a fixed observation, to test combination independently of statistics.
+class FixedRule final : public Rule {
+ public:
+  FixedRule(std::string name, double observed, double threshold, double weight)
+      : name_(std::move(name)), observed_(observed), threshold_(threshold), weight_(weight) {}
+  const std::string& name() const override { return name_; }
+  std::optional<Feature> evaluate(const ScoringContext&) const override {
+    return Feature{name_, observed_, threshold_, weight_, 0.0, "fixed"};
+  }
+
+ private:
+  std::string name_;
+  double observed_, threshold_, weight_;
+};
+
+Scorer scorer_of(std::vector<std::unique_ptr<Rule>> rules) {
+  return Scorer(std::move(rules), std::make_unique<LogisticCombiner>());
+}
+
+}  // namespace
+
+TEST(RuleConfig, Validation) {
+  EXPECT_NO_THROW(amount_config().validate());
+  RuleConfig c = amount_config();
+  c.weight = -1;
+  EXPECT_THROW(c.validate(), std::invalid_argument);
+  c = amount_config();
+  c.weight = kNaN;
+  EXPECT_THROW(c.validate(), std::invalid_argument);
+  c = amount_config();
+  c.threshold = std::numeric_limits<double>::infinity();
+  EXPECT_THROW(c.validate(), std::invalid_argument);
+  c = amount_config();
+  c.params["prior_sd"] = kNaN;
+  EXPECT_THROW(c.validate(), std::invalid_argument);
+  c = amount_config();
+  c.rule.clear();
+  EXPECT_THROW(c.validate(), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(amount_config().param("prior_mean", 0), 4.0);
+  EXPECT_DOUBLE_EQ(amount_config().param("missing", 7.5), 7.5);
+}
+
+TEST(AmountZScoreRule, ParamsAndDefaults) {
+  const AmountZScoreRule r(amount_config());
+  EXPECT_EQ(r.name(), "amount_zscore");
+  EXPECT_DOUBLE_EQ(r.prior().mean, 4.0);
+  RuleConfig bare = amount_config();
+  bare.params.clear();
+  const AmountZScoreRule d(bare);
+  EXPECT_DOUBLE_EQ(d.prior().mean, AmountZScoreRule::kDefaultPriorMean);
+  EXPECT_DOUBLE_EQ(d.prior().sd, AmountZScoreRule::kDefaultPriorSd);
+  EXPECT_DOUBLE_EQ(d.prior().weight, AmountZScoreRule::kDefaultPriorWeight);
+  RuleConfig bad = amount_config();
+  bad.params["prior_sd"] = 0;
+  EXPECT_THROW(AmountZScoreRule{bad}, std::invalid_argument);
+  bad = amount_config();
+  bad.params["prior_weight"] = -1;
+  EXPECT_THROW(AmountZScoreRule{bad}, std::invalid_argument);
+}
+
+TEST(AmountZScoreRule, ObservesShrunkZOfLogAmount) {
+  const AmountZScoreRule r(amount_config());
+  const CustomerHistory h = history_of({50, 60, 55, 52});
+  const TransactionInput tx{500};
+  const auto f = r.evaluate({tx, h});
+  ASSERT_TRUE(f.has_value());
+  EXPECT_NEAR(f->observed, shrunk_zscore(std::log1p(500.0), h.log_amount, r.prior()), 1e-12);
+  EXPECT_DOUBLE_EQ(f->threshold, 3.0);
+  EXPECT_DOUBLE_EQ(f->weight, 1.5);
+  EXPECT_EQ(f->neutral, 0.0);
+  EXPECT_NE(f->detail.find("500.00"), std::string::npos) << f->detail;
+}
+
+TEST(AmountZScoreRule, RejectsBadAmounts) {
+  const AmountZScoreRule r(amount_config());
+  const CustomerHistory h;
+  EXPECT_THROW(r.evaluate({TransactionInput{-1}, h}), std::invalid_argument);
+  EXPECT_THROW(r.evaluate({TransactionInput{kNaN}, h}), std::invalid_argument);
+}
+
+TEST(Scorer, SpikeAfterNormalHistoryScoresHigh) {
+  std::vector<std::unique_ptr<Rule>> rules;
+  rules.push_back(std::make_unique<AmountZScoreRule>(amount_config()));
+  const Scorer s = scorer_of(std::move(rules));
+  std::vector<double> amounts;
+  for (int i = 0; i < 30; ++i) amounts.push_back(40 + (i % 5) * 3);
+  const CustomerHistory h = history_of(amounts);
+
+  const ScoreResult spike = s.score({TransactionInput{5000}, h});
+  EXPECT_GT(spike.score, 95.0);
+  ASSERT_EQ(spike.reasons.size(), 1u);
+  EXPECT_EQ(spike.reasons[0].rule, "amount_zscore");
+  EXPECT_GT(spike.reasons[0].observed, 3.0);
+  EXPECT_GT(spike.reasons[0].contribution, 90.0);
+
+  const ScoreResult normal = s.score({TransactionInput{46}, h});
+  EXPECT_LT(normal.score, 5.0);
+  EXPECT_TRUE(normal.reasons.empty());  // contribution below 1 point
+}
+
+TEST(Scorer, SingleFeatureEqualsCalibratedScore) {
+  std::vector<std::unique_ptr<Rule>> rules;
+  rules.push_back(std::make_unique<FixedRule>("a", 4.2, 3.0, 1.5));
+  const Scorer s = scorer_of(std::move(rules));
+  const CustomerHistory h;
+  const ScoreResult r = s.score({TransactionInput{1}, h}, 0.0);
+  EXPECT_DOUBLE_EQ(r.score, calibrated_score(4.2, 3.0, 1.5));
+  ASSERT_EQ(r.reasons.size(), 1u);
+  EXPECT_NEAR(r.reasons[0].contribution, r.score - calibrated_score(0.0, 3.0, 1.5), 1e-12);
+}
+
+TEST(Scorer, ReasonsSortedByContributionAndFiltered) {
+  std::vector<std::unique_ptr<Rule>> rules;
+  rules.push_back(std::make_unique<FixedRule>("small", 0.2, 0.0, 1.0));
+  rules.push_back(std::make_unique<FixedRule>("big", 5.0, 1.0, 1.0));
+  rules.push_back(std::make_unique<FixedRule>("none", 0.0, 1.0, 1.0));
+  const Scorer s = scorer_of(std::move(rules));
+  const CustomerHistory h;
+  const ScoreResult all = s.score({TransactionInput{1}, h}, 0.0);
+  ASSERT_EQ(all.reasons.size(), 3u);
+  EXPECT_EQ(all.reasons[0].rule, "big");
+  for (std::size_t i = 1; i < all.reasons.size(); ++i) {
+    EXPECT_GE(all.reasons[i - 1].contribution, all.reasons[i].contribution);
+  }
+  const ScoreResult filtered = s.score({TransactionInput{1}, h}, 1.0);
+  for (const Reason& r : filtered.reasons) EXPECT_GE(std::fabs(r.contribution), 1.0);
+  EXPECT_LT(filtered.reasons.size(), 3u);  // "none" is at its neutral value: 0 points
+}
+
+TEST(Combiner, NoEvidenceScoresZero) {
+  const LogisticCombiner c;
+  EXPECT_EQ(c.combine({}), 0.0);
+  EXPECT_EQ(c.combine({Feature{"w0", 100, 0, 0, 0, ""}}), 0.0);
+  EXPECT_THROW(c.combine({Feature{"bad", kNaN, 0, 1, 0, ""}}), std::invalid_argument);
+  EXPECT_THROW(c.combine({Feature{"neg", 1, 0, -1, 0, ""}}), std::invalid_argument);
+  EXPECT_THROW(LogisticCombiner{kNaN}, std::invalid_argument);
+}
+
+TEST(Combiner, SumsLogitTerms) {
+  const LogisticCombiner c(0.5);
+  const std::vector<Feature> fs{{"a", 2, 1, 1.0, 0, ""}, {"b", 0, 3, 0.5, 0, ""}};
+  EXPECT_NEAR(c.combine(fs), 100.0 * logistic(0.5 + 1.0 - 1.5), 1e-12);
+}
+
+TEST(Registry, BuildsKnownEnabledRulesOnly) {
+  const RuleRegistry reg = RuleRegistry::with_builtin_rules();
+  EXPECT_TRUE(reg.knows("amount_zscore"));
+  EXPECT_FALSE(reg.knows("velocity"));
+  RuleConfig future;
+  future.rule = "velocity";  // a rule of a later version: ignored
+  RuleConfig disabled = amount_config();
+  disabled.enabled = false;
+  EXPECT_EQ(reg.build({amount_config(), future}).size(), 1u);
+  EXPECT_EQ(reg.build({disabled, future}).size(), 0u);
+  RuleConfig invalid = amount_config();
+  invalid.weight = -3;
+  EXPECT_THROW(reg.build({invalid}), std::invalid_argument);
+}
+
+TEST(Registry, CustomRulesPlugIn) {
+  RuleRegistry reg;
+  reg.add("fixed", [](const RuleConfig& c) {
+    return std::make_unique<FixedRule>(c.rule, c.param("value", 0), c.threshold, c.weight);
+  });
+  RuleConfig c;
+  c.rule = "fixed";
+  c.threshold = 1;
+  c.weight = 2;
+  c.params = {{"value", 3}};
+  const Scorer s = scorer_of(reg.build({c}));
+  EXPECT_EQ(s.rule_count(), 1u);
+  const CustomerHistory h;
+  EXPECT_DOUBLE_EQ(s.score({TransactionInput{1}, h}).score, calibrated_score(3, 1, 2));
+  EXPECT_THROW(reg.add("", nullptr), std::invalid_argument);
+}
+
+TEST(Scorer, RejectsNullParts) {
+  EXPECT_THROW(Scorer({}, nullptr), std::invalid_argument);
+  std::vector<std::unique_ptr<Rule>> rules;
+  rules.push_back(nullptr);
+  EXPECT_THROW(Scorer(std::move(rules), std::make_unique<LogisticCombiner>()),
+               std::invalid_argument);
+}
+
+TEST(ReasonsJson, FormatAndEscaping) {
+  EXPECT_EQ(reasons_to_json({}), "[]");
+  const std::string j =
+      reasons_to_json({Reason{"amount_zscore", 4.123456, 3, 87.456, "say \"hi\"\\\n\x01"}});
+  EXPECT_EQ(j,
+            "[{\"rule\": \"amount_zscore\", \"observed\": 4.1235, \"threshold\": 3, "
+            "\"contribution\": 87.46, \"detail\": \"say \\\"hi\\\"\\\\\\n\\u0001\"}]");
+  const std::string nonfinite = reasons_to_json({Reason{"r", kNaN, -0.0, 1, ""}});
+  EXPECT_NE(nonfinite.find("\"observed\": null"), std::string::npos) << nonfinite;
+  EXPECT_NE(nonfinite.find("\"threshold\": 0,"), std::string::npos) << nonfinite;
+}
