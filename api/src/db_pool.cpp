@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
@@ -100,6 +101,10 @@ Pool::Lease Pool::acquire(std::chrono::milliseconds timeout) {
   if (need_connect) {
     try {
       s.conn = connect();
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        current_backoff_ = std::chrono::milliseconds(0);
+      }
       log::info("database connection established", {{"slot", slot}});
     } catch (const std::exception& e) {
       std::string msg = e.what();
@@ -110,6 +115,9 @@ Pool::Lease Pool::acquire(std::chrono::milliseconds timeout) {
             last_connect_error_ != msg ||
             std::chrono::steady_clock::now() - last_connect_failure_ > std::chrono::seconds(10);
         last_connect_failure_ = std::chrono::steady_clock::now();
+        current_backoff_ = current_backoff_.count() == 0
+                               ? options_.reconnect_backoff
+                               : std::min(current_backoff_ * 2, options_.reconnect_backoff_max);
         last_connect_error_ = msg;
         if (first) log::warn("database connect failed", {{"slot", slot}, {"error", msg}});
       }

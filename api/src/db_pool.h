@@ -32,7 +32,9 @@ class DatabaseUnavailable : public std::runtime_error {
 struct PoolOptions {
   std::string conninfo;  // empty: libpq uses the PG* environment variables
   std::size_t size = 4;
+  // after a failed connect, new connects wait this long, doubling per failure up to the max
   std::chrono::milliseconds reconnect_backoff{250};
+  std::chrono::milliseconds reconnect_backoff_max{2000};
   // name -> SQL, prepared on every connection
   std::vector<std::pair<std::string, std::string>> statements;
   // run once on every new connection (e.g. SET statement_timeout = ...)
@@ -115,6 +117,7 @@ class Pool {
   std::vector<Slot> slots_;
   std::chrono::steady_clock::time_point last_connect_failure_{};
   std::string last_connect_error_;
+  std::chrono::milliseconds current_backoff_{0};
 };
 
 }  // namespace techmart::api

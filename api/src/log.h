@@ -6,6 +6,13 @@
 #include <string_view>
 #include <variant>
 
+namespace techmart::api {
+
+// s with every invalid UTF-8 sequence replaced by U+FFFD (for JSON output of client input).
+std::string valid_utf8(std::string_view s);
+
+}  // namespace techmart::api
+
 namespace techmart::api::log {
 
 // A field value: string, integer, floating point or boolean.

@@ -3,10 +3,13 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "log.h"
+
 namespace techmart::api {
 namespace {
 
-void put(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key, const std::string& v) {
+void put(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key, const std::string& raw) {
+  const std::string v = valid_utf8(raw);  // details and instance may echo client input
   w.Key(key);
   w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
 }
