@@ -363,12 +363,15 @@ void Model::build_products() {
       noun = std::string(ci.nouns[r.below(ci.nouns.size())]);
       const Adjective& adj = adjs[r.below(adjs.size())];
       if (std::strcmp(ci.prefix, "BOO") == 0) {
-        p.name = std::string("The ") + kBookWords1[r.below(12)] + " " + kBookWords2[r.below(12)] +
-                 " (" + noun + ")";
+        // (one draw per statement: the evaluation order of operands is unspecified)
+        const char* w1 = kBookWords1[r.below(12)];
+        const char* w2 = kBookWords2[r.below(12)];
+        p.name = std::string("The ") + w1 + " " + w2 + " (" + noun + ")";
       } else {
         p.name = std::string(brand) + " " + (adj.word[0] ? std::string(adj.word) + " " : "") + noun;
         if (ci.model_numbers && r.chance(0.7)) {
-          p.name += std::string(" ") + kModelLetters[r.below(7)] + std::to_string(r.range(1, 9));
+          const char* letter = kModelLetters[r.below(7)];
+          p.name += std::string(" ") + letter + std::to_string(r.range(1, 9));
         }
       }
       price = std::min(6000.0,
@@ -915,8 +918,10 @@ void TxStream::gen_episode(Rng& r, const Episode& ep, int64_t day_start, std::ve
       for (int k = 0; k < n; ++k) {
         x.status = status_of(r, 0.75, 0.10, 0.15, 0);
         const uint32_t p = choose_product(r, c, 1.5, -1);
-        emit(rows, x, cid, t0 + offs[static_cast<size_t>(k)], (*order)++, 0, p, quantity(r, p),
-             unit_price(r, p), kVelocityBurst);
+        const uint32_t q = quantity(r, p);
+        const int64_t up = unit_price(r, p);
+        emit(rows, x, cid, t0 + offs[static_cast<size_t>(k)], (*order)++, 0, p, q, up,
+             kVelocityBurst);
       }
       break;
     }
@@ -960,7 +965,9 @@ void TxStream::gen_episode(Rng& r, const Episode& ep, int64_t day_start, std::ve
       if (ep.anchor) {  // an ordinary purchase at home first
         Ctx home = usual_ctx(r, cid, false);
         const uint32_t p = choose_product(r, c, 1.0, -1);
-        emit(rows, home, cid, t, (*order)++, 0, p, quantity(r, p), unit_price(r, p), kLegit);
+        const uint32_t q = quantity(r, p);
+        const int64_t up = unit_price(r, p);
+        emit(rows, home, cid, t, (*order)++, 0, p, q, up, kLegit);
         ++*anchors;
       }
       t += gap;
@@ -978,8 +985,9 @@ void TxStream::gen_episode(Rng& r, const Episode& ep, int64_t day_start, std::ve
       for (int k = 0; k < n; ++k) {
         x.status = status_of(r, 0.8, 0.1, 0, 0.1);
         const uint32_t p = choose_product(r, c, 2.0, -1);
-        emit(rows, x, cid, t, (*order)++, 0, p, quantity(r, p), unit_price(r, p),
-             kImpossibleTravel);
+        const uint32_t q = quantity(r, p);
+        const int64_t up = unit_price(r, p);
+        emit(rows, x, cid, t, (*order)++, 0, p, q, up, kImpossibleTravel);
         t += r.range(120, 900);
       }
       break;
@@ -1083,8 +1091,9 @@ void TxStream::gen_day(uint32_t d, std::vector<Row>& rows, size_t* next_episode)
     for (uint64_t k = 0; k < lines; ++k) {
       const uint32_t p = choose_product(r, c, 1.0, cat);
       if (cat < 0) cat = static_cast<int>(m_.products_[p].category);
-      emit(rows, x, cid, t, order, static_cast<uint32_t>(k), p, quantity(r, p), unit_price(r, p),
-           kLegit);
+      const uint32_t q = quantity(r, p);
+      const int64_t up = unit_price(r, p);
+      emit(rows, x, cid, t, order, static_cast<uint32_t>(k), p, q, up, kLegit);
     }
     ++order;
     budget -= lines;

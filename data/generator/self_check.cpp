@@ -262,7 +262,9 @@ bool self_check(uint64_t seed) {
                                              std::stod(r[12]), r[10], r[16], r[15]});
   }
   size_t travel_checked = 0, spikes_checked = 0;
-  for (const auto& [cid, list] : by_customer) {
+  for (const auto& entry : by_customer) {
+    const size_t cid = entry.first;
+    const std::vector<Tx>& list = entry.second;
     const Customer& cu = m.customers()[cid - 1];
     std::vector<double> legit_amounts;
     bool legit_night = false;
