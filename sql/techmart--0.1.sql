@@ -103,11 +103,12 @@ GRANT SELECT ON @extschema@.rule_config, @extschema@.settings TO PUBLIC;
 CREATE TABLE @extschema@.customer_state (
   customer_id           bigint PRIMARY KEY,
   n                     bigint NOT NULL DEFAULT 0 CHECK (n >= 0),
-  mean                  float8 NOT NULL DEFAULT 0,
-  m2                    float8 NOT NULL DEFAULT 0 CHECK (m2 >= 0),
+  mean                  float8 NOT NULL DEFAULT 0 CHECK (mean > '-Infinity' AND mean < 'Infinity'),
+  m2                    float8 NOT NULL DEFAULT 0 CHECK (m2 >= 0 AND m2 < 'Infinity'),
   last_amount           numeric,
   last_transaction_time timestamptz,
-  updated_at            timestamptz NOT NULL DEFAULT now()
+  updated_at            timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT customer_state_empty CHECK (n > 0 OR (mean = 0 AND m2 = 0))
 );
 COMMENT ON TABLE @extschema@.customer_state IS
   'Running statistics of each customer''s log1p(amount) (n, mean, m2 = sum of squared deviations; '

@@ -2,7 +2,7 @@
 -- (docs/architecture.md, "The scoring trigger"). Self-contained: it creates its own customers
 -- and product (ids 900001+) and pins the configuration, all inside the rolled-back transaction.
 BEGIN;
-SELECT plan(54);
+SELECT plan(55);
 
 -- a known configuration, whatever a DBA did to this database
 UPDATE techmart.rule_config SET enabled = (rule = 'amount_zscore');
@@ -189,6 +189,8 @@ SELECT throws_ok($$UPDATE techmart.settings SET value = 101 WHERE name = 'suspic
                  'a suspicious_threshold above 100 is refused');
 SELECT throws_ok($$INSERT INTO techmart.settings (name, value) VALUES ('no_such_setting', 1)$$, '23514', NULL,
                  'an unknown setting is refused');
+SELECT throws_ok($$UPDATE techmart.customer_state SET mean = 'NaN' WHERE customer_id = 900001$$, '23514', NULL,
+                 'customer_state refuses a NaN mean');
 
 -- ------------------------------------- invalid rows: exact SQLSTATE, nothing written
 SELECT throws_ok($$INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
