@@ -59,6 +59,28 @@ BEGIN
 END
 $$;
 
+-- INSERT of an existing key replaces the row's values. The configuration tables ship with
+-- default rows and are dumped by pg_dump (pg_extension_config_dump): on restore, CREATE EXTENSION
+-- re-creates the defaults and the dumped rows then overwrite them instead of failing.
+CREATE FUNCTION @extschema@.config_insert_replaces() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'rule_config' THEN
+    UPDATE @extschema@.rule_config
+       SET enabled = NEW.enabled, weight = NEW.weight, threshold = NEW.threshold, params = NEW.params
+     WHERE rule = NEW.rule;
+  ELSE
+    UPDATE @extschema@.settings
+       SET value = NEW.value, description = coalesce(NEW.description, description)
+     WHERE name = NEW.name;
+  END IF;
+  IF FOUND THEN
+    RETURN NULL;  -- replaced the existing row
+  END IF;
+  RETURN NEW;
+END
+$$;
+
 CREATE TABLE @extschema@.rule_config (
   rule       text PRIMARY KEY CHECK (rule ~ '^[a-z][a-z0-9_]{0,62}$'),
   enabled    boolean NOT NULL DEFAULT true,
@@ -70,9 +92,12 @@ CREATE TABLE @extschema@.rule_config (
 );
 COMMENT ON TABLE @extschema@.rule_config IS
   'Scoring rules: each enabled rule adds weight * (observed - threshold) to the logit of the score '
-  '(score = 100 * logistic(sum)); read on every insert, so an UPDATE takes effect on the next row';
+  '(score = 100 * logistic(sum)); read on every insert, so an UPDATE takes effect on the next row. '
+  'INSERT of an existing rule replaces its values';
 CREATE TRIGGER rule_config_touch BEFORE UPDATE ON @extschema@.rule_config
   FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
+CREATE TRIGGER rule_config_insert_replaces BEFORE INSERT ON @extschema@.rule_config
+  FOR EACH ROW EXECUTE FUNCTION @extschema@.config_insert_replaces();
 
 INSERT INTO @extschema@.rule_config (rule, enabled, weight, threshold, params) VALUES
   ('amount_zscore', true, 1.5, 3,
@@ -92,6 +117,8 @@ CREATE TABLE @extschema@.settings (
 COMMENT ON TABLE @extschema@.settings IS 'Scoring settings (a missing row means its default)';
 CREATE TRIGGER settings_touch BEFORE UPDATE ON @extschema@.settings
   FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at();
+CREATE TRIGGER settings_insert_replaces BEFORE INSERT ON @extschema@.settings
+  FOR EACH ROW EXECUTE FUNCTION @extschema@.config_insert_replaces();
 
 INSERT INTO @extschema@.settings (name, value, description) VALUES
   ('suspicious_threshold', 70, 'is_suspicious = fraud_score >= this (0..100; default 70)'),

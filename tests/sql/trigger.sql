@@ -2,7 +2,7 @@
 -- (docs/architecture.md, "The scoring trigger"). Self-contained: it creates its own customers
 -- and product (ids 900001+) and pins the configuration, all inside the rolled-back transaction.
 BEGIN;
-SELECT plan(55);
+SELECT plan(56);
 
 -- a known configuration, whatever a DBA did to this database
 UPDATE techmart.rule_config SET enabled = (rule = 'amount_zscore');
@@ -154,6 +154,10 @@ VALUES (900008, 900001, 1, 20, 'paypal');
 SELECT is((SELECT (fraud_score, is_suspicious) FROM transactions WHERE customer_id = 900008),
           (SELECT (fraud_score, false) FROM transactions WHERE customer_id = 900006),
           'suspicious_threshold 99: the same score is not suspicious');
+INSERT INTO techmart.rule_config (rule, enabled, weight, threshold, params)
+VALUES ('amount_zscore', true, 2.5, 0, '{"prior_mean": 3, "prior_sd": 0.5, "prior_weight": 2}');
+SELECT is((SELECT (count(*), min(weight)) FROM techmart.rule_config WHERE rule = 'amount_zscore'), (1::bigint, 2.5::float8),
+          'INSERT of an existing rule replaces it (what a pg_dump restore does)');
 SELECT isnt((SELECT updated_at FROM techmart.rule_config WHERE rule = 'amount_zscore'), NULL::timestamptz,
             'rule_config.updated_at is maintained');
 
