@@ -69,7 +69,7 @@ SELECT is((SELECT change FROM inventory_history WHERE product_id = 990001), -2, 
 -- a valid insert keeps the given three-decimal price exactly and fills the amount
 INSERT INTO transactions (id, customer_id, product_id, quantity, unit_price, payment_method)
 VALUES (990001, 990001, 990001, 3, 2.555, 'paypal');
-SELECT is((SELECT amount FROM transactions WHERE id = 990001), 7.665::numeric, 'amount = quantity * unit_price, exact');
+SELECT is((SELECT amount::numeric FROM transactions WHERE id = 990001), 7.665::numeric, 'amount = quantity * unit_price, exact');
 SELECT ok((SELECT fraud_score IS NOT NULL FROM transactions WHERE id = 990001), 'the trigger scored the row');
 
 SELECT * FROM finish();
