@@ -27,6 +27,21 @@ long long env_int(const char* name, long long def, long long min, long long max)
   return n;
 }
 
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i <= s.size()) {
+    std::size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string part = s.substr(i, j - i);
+    while (!part.empty() && part.front() == ' ') part.erase(part.begin());
+    while (!part.empty() && part.back() == ' ') part.pop_back();
+    if (!part.empty()) out.push_back(part);
+    i = j + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 Config Config::from_env() {
@@ -44,6 +59,29 @@ Config Config::from_env() {
   c.db_statement_timeout =
       std::chrono::milliseconds(env_int("TECHMART_DB_STATEMENT_TIMEOUT_MS", 10000, 0, 86400000));
   c.db_connect_timeout_s = static_cast<int>(env_int("TECHMART_DB_CONNECT_TIMEOUT_S", 3, 1, 600));
+  const std::string env_name = env("TECHMART_ENV");
+  if (!env_name.empty() && env_name != "development" && env_name != "production") {
+    throw std::invalid_argument("TECHMART_ENV must be development or production, got '" + env_name +
+                                "'");
+  }
+  c.development = env_name == "development";
+  c.jwt_secret = env("TECHMART_JWT_SECRET");
+  c.jwt_ttl = std::chrono::seconds(env_int("TECHMART_JWT_TTL_S", 3600, 60, 30 * 86400));
+  for (const std::string& o : split(env("TECHMART_CORS_ORIGINS"))) c.cors_origins.push_back(o);
+  c.rate_limit_rps = static_cast<double>(env_int("TECHMART_RATE_LIMIT_RPS", 50, 0, 1000000));
+  c.rate_limit_burst = static_cast<double>(env_int(
+      "TECHMART_RATE_LIMIT_BURST", static_cast<long long>(c.rate_limit_rps * 2), 1, 10000000));
+  c.login_per_minute = static_cast<double>(env_int("TECHMART_LOGIN_PER_MINUTE", 10, 0, 100000));
+  c.login_burst = static_cast<double>(env_int("TECHMART_LOGIN_BURST", 5, 1, 100000));
+  c.sse_max_clients = static_cast<std::size_t>(env_int("TECHMART_SSE_MAX_CLIENTS", 100, 1, 100000));
+  c.sse_heartbeat_s = static_cast<int>(env_int("TECHMART_SSE_HEARTBEAT_S", 15, 1, 3600));
+  c.sse_replay_max = static_cast<std::size_t>(env_int("TECHMART_SSE_REPLAY_MAX", 1000, 0, 100000));
+  c.docs_dir = env("TECHMART_DOCS_DIR");
+#ifdef TECHMART_DEFAULT_DOCS_DIR
+  if (c.docs_dir.empty()) c.docs_dir = TECHMART_DEFAULT_DOCS_DIR;
+#endif
+  c.export_max_concurrent =
+      static_cast<std::size_t>(env_int("TECHMART_EXPORT_MAX_CONCURRENT", 2, 1, 64));
   return c;
 }
 

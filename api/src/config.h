@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace techmart::api {
 
@@ -20,6 +21,27 @@ struct Config {
   std::chrono::milliseconds db_acquire_timeout{2000};
   std::chrono::milliseconds db_statement_timeout{10000};
   int db_connect_timeout_s = 3;
+
+  // TECHMART_ENV=development relaxes the JWT secret check and logs verification tokens.
+  bool development = false;
+  std::string jwt_secret;
+  std::chrono::seconds jwt_ttl{3600};
+  // CORS: allowed origins ("*" = any); empty: no CORS headers
+  std::vector<std::string> cors_origins;
+  // per-client token bucket; rate 0 disables
+  double rate_limit_rps = 50;
+  double rate_limit_burst = 100;
+  // login attempts per client (IP): bucket of login_burst refilled at login_per_minute
+  double login_per_minute = 10;
+  double login_burst = 5;
+  // server-sent events
+  std::size_t sse_max_clients = 100;
+  int sse_heartbeat_s = 15;
+  std::size_t sse_replay_max = 1000;
+  // directory with openapi.json and the Swagger UI files (GET /openapi.json, /docs)
+  std::string docs_dir;
+  // concurrent CSV exports (each holds its own database connection)
+  std::size_t export_max_concurrent = 2;
 
   // Reads TECHMART_* variables; throws std::invalid_argument naming the bad variable.
   static Config from_env();

@@ -1,64 +1,123 @@
 #include "handlers.h"
 
+#include <libpq-fe.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <memory>
 #include <optional>
+#include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 
 #include "log.h"
 #include "problem.h"
+#include "sse.h"
 
 namespace techmart::api {
 namespace Http = Pistache::Http;
+using M = Http::Method;
 
-std::vector<std::pair<std::string, std::string>> Endpoints::statements() {
-  return {
-      {"health", "SELECT api.health()::text"},
-      {"create_transaction", "SELECT api.create_transaction($1::jsonb)::text"},
-      {"recent_transactions", "SELECT api.recent_transactions($1::integer)::text"},
-      {"get_transaction", "SELECT api.get_transaction($1::bigint)::text"},
-  };
+namespace {
+
+// name -> SQL for the one-argument and two-argument api functions.
+struct Fn {
+  const char* name;
+  const char* sql;
+};
+const Fn kFunctions[] = {
+    {"health", "SELECT api.health()::text"},
+    {"create_transaction", "SELECT api.create_transaction($1::jsonb)::text"},
+    {"create_transaction_idempotent",
+     "SELECT api.create_transaction_idempotent($1::text, $2::text, $3::jsonb)::text"},
+    {"recent_transactions", "SELECT api.recent_transactions($1::integer)::text"},
+    {"get_transaction", "SELECT api.get_transaction($1::bigint)::text"},
+    {"list_transactions", "SELECT api.list_transactions($1::jsonb)::text"},
+    {"suspicious_transactions", "SELECT api.suspicious_transactions($1::jsonb)::text"},
+    {"update_transaction", "SELECT api.update_transaction($1::bigint, $2::jsonb, $3::text)::text"},
+    {"register", "SELECT api.register($1::jsonb)::text"},
+    {"verify_email", "SELECT api.verify_email($1::jsonb)::text"},
+    {"login", "SELECT api.login($1::jsonb)::text"},
+    {"get_user", "SELECT api.get_user($1::bigint)::text"},
+    {"list_users", "SELECT api.list_users()::text"},
+    {"update_user", "SELECT api.update_user($1::bigint, $2::jsonb)::text"},
+    {"create_alert", "SELECT api.create_alert($1::jsonb)::text"},
+    {"list_alerts", "SELECT api.list_alerts($1::jsonb)::text"},
+    {"get_alert", "SELECT api.get_alert($1::bigint)::text"},
+    {"update_alert", "SELECT api.update_alert($1::bigint, $2::jsonb, $3::text)::text"},
+    {"alerts_status", "SELECT api.alerts_status($1::jsonb)::text"},
+    {"low_stock", "SELECT api.low_stock($1::jsonb)::text"},
+    {"list_inventory", "SELECT api.list_inventory($1::jsonb)::text"},
+    {"update_inventory", "SELECT api.update_inventory($1::bigint, $2::jsonb, $3::text)::text"},
+    {"inventory_history", "SELECT api.inventory_history($1::bigint, $2::jsonb)::text"},
+    {"list_products", "SELECT api.list_products($1::jsonb)::text"},
+    {"get_product", "SELECT api.get_product($1::bigint)::text"},
+    {"create_product", "SELECT api.create_product($1::jsonb)::text"},
+    {"update_product", "SELECT api.update_product($1::bigint, $2::jsonb)::text"},
+    {"delete_product", "SELECT api.delete_product($1::bigint)::text"},
+    {"list_categories", "SELECT api.list_categories($1::jsonb)::text"},
+    {"get_category", "SELECT api.get_category($1::bigint)::text"},
+    {"create_category", "SELECT api.create_category($1::jsonb)::text"},
+    {"update_category", "SELECT api.update_category($1::bigint, $2::jsonb)::text"},
+    {"delete_category", "SELECT api.delete_category($1::bigint)::text"},
+    {"list_suppliers", "SELECT api.list_suppliers($1::jsonb)::text"},
+    {"get_supplier", "SELECT api.get_supplier($1::bigint)::text"},
+    {"create_supplier", "SELECT api.create_supplier($1::jsonb)::text"},
+    {"update_supplier", "SELECT api.update_supplier($1::bigint, $2::jsonb)::text"},
+    {"delete_supplier", "SELECT api.delete_supplier($1::bigint)::text"},
+    {"list_customers", "SELECT api.list_customers($1::jsonb)::text"},
+    {"get_customer", "SELECT api.get_customer($1::bigint)::text"},
+    {"create_customer", "SELECT api.create_customer($1::jsonb)::text"},
+    {"update_customer", "SELECT api.update_customer($1::bigint, $2::jsonb)::text"},
+    {"stream_replay", "SELECT api.stream_replay($1::bigint, $2::bigint, $3::integer)::text"},
+};
+
+std::string actor(const RequestContext& ctx) {
+  if (!ctx.principal()) return "anonymous";
+  return "user:" + std::to_string(ctx.principal()->user_id) +
+         (ctx.principal()->email.empty() ? "" : ":" + ctx.principal()->email);
 }
 
-void Endpoints::register_routes(Router& router) {
-  router.add(Http::Method::Get, "/health", [this](RequestContext& c) { return health(c); });
-  router.add(Http::Method::Post, "/api/v1/transactions",
-             [this](RequestContext& c) { return create_transaction(c); });
-  router.add(Http::Method::Get, "/api/v1/transactions/recent",
-             [this](RequestContext& c) { return recent_transactions(c); });
-  router.add(Http::Method::Get, "/api/v1/transactions/{id}",
-             [this](RequestContext& c) { return get_transaction(c); });
-}
-
-template <typename... Args>
-std::optional<std::string> Endpoints::call(std::chrono::milliseconds timeout,
-                                           const std::string& stmt, Args&&... args) {
-  return pool_.with_connection(timeout, [&](pqxx::connection& conn) -> std::optional<std::string> {
-    // One statement in autocommit mode: the function runs in its own transaction.
-    pqxx::nontransaction tx(conn);
-    const pqxx::result r = tx.exec_prepared(stmt, std::forward<Args>(args)...);
-    if (r.empty() || r[0][0].is_null()) return std::nullopt;
-    return r[0][0].c_str();
-  });
-}
-
-Response Endpoints::health(RequestContext& ctx) {
-  try {
-    // Health answers fast even when every connection is busy or the database is down.
-    const auto timeout = std::min(acquire_timeout_, std::chrono::milliseconds(1000));
-    const auto db = call(timeout, "health");
-    return Response::json(200, "{\"status\":\"ok\",\"database\":" + db.value_or("null") + "}");
-  } catch (const std::exception& e) {
-    log::warn("health check failed", {{"request_id", ctx.request_id()}, {"error", e.what()}});
-    return Response::json(503, "{\"status\":\"degraded\",\"database\":\"down\"}")
-        .with_header("Retry-After", "1");
+std::int64_t id_of(const std::string& row, const char* what) {
+  rapidjson::Document out;
+  out.Parse(row.c_str(), row.size());
+  if (out.HasParseError() || !out.IsObject() || !out.HasMember("id") || !out["id"].IsInt64()) {
+    throw std::runtime_error(std::string(what) + " returned a row without an integer id");
   }
+  return out["id"].GetInt64();
 }
 
-Response Endpoints::create_transaction(RequestContext& ctx) {
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Pistache 0.0.5 leaves query values percent-encoded.
+std::string url_decode(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() + 0 && i + 2 <= s.size() - 1 &&
+               hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+      out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::string& json_object_body(RequestContext& ctx) {
   ctx.require_json_content_type();
   const std::string& body = ctx.body();
   rapidjson::Document doc;
@@ -70,17 +129,259 @@ Response Endpoints::create_transaction(RequestContext& ctx) {
   }
   if (!doc.IsObject()) {
     throw problems::validation({{"", "body must be a JSON object"}},
-                               "The body must be a JSON object describing one transaction.");
+                               "The body must be a JSON object.");
   }
-  const auto row = call(acquire_timeout_, "create_transaction", body);
-  if (!row) throw std::runtime_error("api.create_transaction returned NULL");
-  rapidjson::Document out;
-  out.Parse(row->c_str(), row->size());
-  if (out.HasParseError() || !out.IsObject() || !out.HasMember("id") || !out["id"].IsInt64()) {
-    throw std::runtime_error("api.create_transaction returned a row without an integer id");
+  return body;
+}
+
+std::string query_json(const RequestContext& ctx) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  const auto& q = ctx.request().query();
+  for (auto it = q.parameters_begin(); it != q.parameters_end(); ++it) {
+    if (it->first == "access_token") continue;
+    const std::string k = valid_utf8(url_decode(it->first));
+    const std::string v = valid_utf8(url_decode(it->second));
+    if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos) {
+      throw problems::bad_request("Query parameters must not contain NUL bytes.");
+    }
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
   }
-  return Response::json(201, *row).with_header(
-      "Location", "/api/v1/transactions/" + std::to_string(out["id"].GetInt64()));
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+long long id_param(const RequestContext& ctx, const std::string& name, const std::string& noun) {
+  const std::string& raw = ctx.param(name);
+  const auto id = parse_int(raw, 1, INT64_MAX);
+  if (!id) throw problems::not_found("There is no " + noun + " with id " + raw + ".");
+  return static_cast<long long>(*id);
+}
+
+Endpoints::Endpoints(Pool& pool, const Config& config, const Jwt& jwt, Metrics& metrics,
+                     Stream* stream)
+    : pool_(pool),
+      config_(config),
+      jwt_(jwt),
+      metrics_(metrics),
+      stream_(stream),
+      acquire_timeout_(config.db_acquire_timeout),
+      login_limiter_(config.login_per_minute / 60.0, config.login_burst) {}
+
+std::vector<std::pair<std::string, std::string>> Endpoints::statements() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Fn& f : kFunctions) out.emplace_back(f.name, f.sql);
+  return out;
+}
+
+template <typename... Args>
+std::optional<std::string> Endpoints::call(const std::string& stmt, Args&&... args) {
+  return pool_.with_connection(
+      acquire_timeout_, [&](pqxx::connection& conn) -> std::optional<std::string> {
+        // One statement in autocommit mode: its own transaction.
+        pqxx::nontransaction tx(conn);
+        const pqxx::result r = tx.exec_prepared(stmt, std::forward<Args>(args)...);
+        if (r.empty() || r[0][0].is_null()) return std::nullopt;
+        return r[0][0].c_str();
+      });
+}
+
+Handler Endpoints::list_handler(std::string stmt) {
+  return [this, stmt](RequestContext& ctx) {
+    const auto out = call(stmt, query_json(ctx));
+    if (!out) throw std::runtime_error("api." + stmt + " returned NULL");
+    return Response::json(200, *out);
+  };
+}
+
+Handler Endpoints::get_handler(std::string stmt, std::string noun) {
+  return [this, stmt, noun](RequestContext& ctx) {
+    const long long id = id_param(ctx, "id", noun);
+    const auto row = call(stmt, id);
+    if (!row)
+      throw problems::not_found("There is no " + noun + " with id " + ctx.param("id") + ".");
+    return Response::json(200, *row);
+  };
+}
+
+Handler Endpoints::create_handler(std::string stmt, std::string location_prefix) {
+  return [this, stmt, location_prefix](RequestContext& ctx) {
+    const auto row = call(stmt, json_object_body(ctx));
+    if (!row) throw std::runtime_error("api." + stmt + " returned NULL");
+    return Response::json(201, *row).with_header(
+        "Location", location_prefix + std::to_string(id_of(*row, stmt.c_str())));
+  };
+}
+
+Handler Endpoints::update_handler(std::string stmt, std::string noun, bool with_actor) {
+  return [this, stmt, noun, with_actor](RequestContext& ctx) {
+    const long long id = id_param(ctx, "id", noun);
+    const std::string& body = json_object_body(ctx);
+    const auto row = with_actor ? call(stmt, id, body, actor(ctx)) : call(stmt, id, body);
+    if (!row)
+      throw problems::not_found("There is no " + noun + " with id " + ctx.param("id") + ".");
+    return Response::json(200, *row);
+  };
+}
+
+Handler Endpoints::delete_handler(std::string stmt, std::string noun) {
+  return [this, stmt, noun](RequestContext& ctx) {
+    const long long id = id_param(ctx, "id", noun);
+    const auto r = call(stmt, id);
+    if (!r || *r != "true") {
+      throw problems::not_found("There is no " + noun + " with id " + ctx.param("id") + ".");
+    }
+    Response resp;
+    resp.status = 204;
+    return resp;
+  };
+}
+
+void Endpoints::register_routes(Router& router) {
+  const std::string v1 = "/api/v1";
+  auto bind = [this](Response (Endpoints::*f)(RequestContext&)) {
+    return [this, f](RequestContext& c) { return (this->*f)(c); };
+  };
+  router.add(M::Get, "/health", bind(&Endpoints::health));
+  router.add(M::Get, "/metrics", bind(&Endpoints::metrics));
+
+  // auth
+  router.add(M::Post, v1 + "/auth/register", bind(&Endpoints::register_user));
+  router.add(M::Post, v1 + "/auth/verify-email", bind(&Endpoints::verify_email));
+  router.add(M::Post, v1 + "/auth/login", bind(&Endpoints::login));
+  router.add(M::Get, v1 + "/users/me", Role::Viewer, bind(&Endpoints::me));
+  router.add(M::Get, v1 + "/users", Role::Admin, [this](RequestContext&) {
+    return Response::json(200, call("list_users").value_or("null"));
+  });
+  router.add(M::Get, v1 + "/users/{id}", Role::Admin, get_handler("get_user", "user"));
+  router.add(M::Patch, v1 + "/users/{id}", Role::Admin, update_handler("update_user", "user"));
+
+  // transactions
+  router.add(M::Post, v1 + "/transactions", Role::Admin, bind(&Endpoints::create_transaction));
+  router.add(M::Get, v1 + "/transactions", Role::Viewer, list_handler("list_transactions"));
+  router.add(M::Get, v1 + "/transactions/recent", Role::Viewer,
+             bind(&Endpoints::recent_transactions));
+  router.add(M::Get, v1 + "/transactions/suspicious", Role::Viewer,
+             list_handler("suspicious_transactions"));
+  router.add(M::Get, v1 + "/transactions/export", Role::Viewer,
+             bind(&Endpoints::export_transactions));
+  router.add(M::Get, v1 + "/transactions/{id}", Role::Viewer, bind(&Endpoints::get_transaction));
+  router.add(M::Patch, v1 + "/transactions/{id}", Role::Analyst,
+             update_handler("update_transaction", "transaction", true));
+
+  // alerts
+  router.add(M::Post, v1 + "/alerts", Role::Analyst,
+             create_handler("create_alert", v1 + "/alerts/"));
+  router.add(M::Get, v1 + "/alerts", Role::Viewer, list_handler("list_alerts"));
+  router.add(M::Get, v1 + "/alerts/status", Role::Viewer, list_handler("alerts_status"));
+  router.add(M::Get, v1 + "/alerts/{id}", Role::Viewer, get_handler("get_alert", "alert"));
+  router.add(M::Patch, v1 + "/alerts/{id}", Role::Analyst,
+             update_handler("update_alert", "alert", true));
+
+  // inventory
+  router.add(M::Get, v1 + "/inventory", Role::Viewer, list_handler("list_inventory"));
+  router.add(M::Get, v1 + "/inventory/low-stock", Role::Viewer, list_handler("low_stock"));
+  router.add(M::Put, v1 + "/inventory/{id}", Role::Admin,
+             update_handler("update_inventory", "product", true));
+  router.add(M::Get, v1 + "/inventory/{id}/history", Role::Viewer, [this](RequestContext& ctx) {
+    const long long id = id_param(ctx, "id", "product");
+    const auto out = call("inventory_history", id, query_json(ctx));
+    if (!out) throw problems::not_found("There is no product with id " + ctx.param("id") + ".");
+    return Response::json(200, *out);
+  });
+
+  // catalogue: products, categories, suppliers (full CRUD)
+  for (const auto& [plural, singular] : std::vector<std::pair<std::string, std::string>>{
+           {"products", "product"}, {"categories", "category"}, {"suppliers", "supplier"}}) {
+    router.add(M::Get, v1 + "/" + plural, Role::Viewer, list_handler("list_" + plural));
+    router.add(M::Post, v1 + "/" + plural, Role::Admin,
+               create_handler("create_" + singular, v1 + "/" + plural + "/"));
+    router.add(M::Get, v1 + "/" + plural + "/{id}", Role::Viewer,
+               get_handler("get_" + singular, singular));
+    router.add(M::Put, v1 + "/" + plural + "/{id}", Role::Admin,
+               update_handler("update_" + singular, singular));
+    router.add(M::Delete, v1 + "/" + plural + "/{id}", Role::Admin,
+               delete_handler("delete_" + singular, singular));
+  }
+
+  // customers
+  router.add(M::Get, v1 + "/customers", Role::Viewer, list_handler("list_customers"));
+  router.add(M::Post, v1 + "/customers", Role::Admin,
+             create_handler("create_customer", v1 + "/customers/"));
+  router.add(M::Get, v1 + "/customers/{id}", Role::Viewer, get_handler("get_customer", "customer"));
+  router.add(M::Put, v1 + "/customers/{id}", Role::Admin,
+             update_handler("update_customer", "customer"));
+
+  // live
+  if (stream_) {
+    router.add(M::Get, v1 + "/stream", Role::Viewer,
+               [this](RequestContext& ctx) { return stream_->handle(ctx); });
+  }
+}
+
+Response Endpoints::metrics(RequestContext&) {
+  Response r;
+  r.status = 200;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.render();
+  return r;
+}
+
+Response Endpoints::health(RequestContext& ctx) {
+  try {
+    // Health answers fast even when every connection is busy or the database is down.
+    const auto timeout = std::min(acquire_timeout_, std::chrono::milliseconds(1000));
+    const auto db = pool_.with_connection(timeout, [&](pqxx::connection& conn) {
+      pqxx::nontransaction tx(conn);
+      const pqxx::result r = tx.exec_prepared("health");
+      return std::string(r[0][0].c_str());
+    });
+    return Response::json(200, "{\"status\":\"ok\",\"database\":" + db + "}");
+  } catch (const std::exception& e) {
+    log::warn("health check failed", {{"request_id", ctx.request_id()}, {"error", e.what()}});
+    return Response::json(503, "{\"status\":\"degraded\",\"database\":\"down\"}")
+        .with_header("Retry-After", "1");
+  }
+}
+
+Response Endpoints::create_transaction(RequestContext& ctx) {
+  const std::string& body = json_object_body(ctx);
+  const auto key = ctx.header("Idempotency-Key");
+  if (!key) {
+    const auto row = call("create_transaction", body);
+    if (!row) throw std::runtime_error("api.create_transaction returned NULL");
+    return Response::json(201, *row).with_header(
+        "Location", "/api/v1/transactions/" + std::to_string(id_of(*row, "create_transaction")));
+  }
+  if (key->empty() || key->size() > 255 ||
+      !std::all_of(key->begin(), key->end(),
+                   [](unsigned char c) { return c >= 0x21 && c <= 0x7e; })) {
+    throw problems::validation({{"Idempotency-Key", "must be 1 to 255 visible ASCII characters"}},
+                               "The Idempotency-Key header is invalid.");
+  }
+  // Keys are scoped to the caller: two clients never share a key space.
+  const std::string scope = ctx.principal() ? std::to_string(ctx.principal()->user_id) : "-";
+  const auto out = call("create_transaction_idempotent", scope, *key, body);
+  if (!out) throw std::runtime_error("api.create_transaction_idempotent returned NULL");
+  rapidjson::Document d;
+  d.Parse(out->c_str(), out->size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("status") || !d["status"].IsInt() ||
+      !d.HasMember("body")) {
+    throw std::runtime_error("api.create_transaction_idempotent returned an unexpected shape");
+  }
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  d["body"].Accept(w);
+  const std::string row(sb.GetString(), sb.GetSize());
+  Response r = Response::json(d["status"].GetInt(), row);
+  if (d["body"].IsObject() && d["body"].HasMember("id") && d["body"]["id"].IsInt64()) {
+    r.with_header("Location", "/api/v1/transactions/" + std::to_string(d["body"]["id"].GetInt64()));
+  }
+  r.with_header("Idempotent-Replayed",
+                d.HasMember("replayed") && d["replayed"].IsTrue() ? "true" : "false");
+  return r;
 }
 
 Response Endpoints::recent_transactions(RequestContext& ctx) {
@@ -93,19 +394,199 @@ Response Endpoints::recent_transactions(RequestContext& ctx) {
     }
     limit = *v;
   }
-  const auto items = call(acquire_timeout_, "recent_transactions", static_cast<int>(limit));
+  const auto items = call("recent_transactions", static_cast<int>(limit));
   if (!items) throw std::runtime_error("api.recent_transactions returned NULL");
   return Response::json(200, *items);
 }
 
 Response Endpoints::get_transaction(RequestContext& ctx) {
-  const std::string& raw = ctx.param("id");
-  const auto id = parse_int(raw, 1, INT64_MAX);
-  // A non-numeric id names no resource: 404 rather than 422.
-  if (!id) throw problems::not_found("There is no transaction with id " + raw + ".");
-  const auto row = call(acquire_timeout_, "get_transaction", static_cast<long long>(*id));
-  if (!row) throw problems::not_found("There is no transaction with id " + raw + ".");
+  const long long id = id_param(ctx, "id", "transaction");
+  const auto row = call("get_transaction", id);
+  if (!row) throw problems::not_found("There is no transaction with id " + ctx.param("id") + ".");
   return Response::json(200, *row);
+}
+
+// ------------------------------------------------------------------------------- auth
+Response Endpoints::register_user(RequestContext& ctx) {
+  const auto out = call("register", json_object_body(ctx));
+  if (!out) throw std::runtime_error("api.register returned NULL");
+  rapidjson::Document d;
+  d.Parse(out->c_str(), out->size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("user") || !d["user"].IsObject()) {
+    throw std::runtime_error("api.register returned an unexpected shape");
+  }
+  const auto& user = d["user"];
+  const std::int64_t id = user["id"].GetInt64();
+  if (config_.development && d.HasMember("verification_token") &&
+      d["verification_token"].IsString()) {
+    // No mail sender yet: in development the token is logged for the developer.
+    log::info("verification token (development only)",
+              {{"request_id", ctx.request_id()},
+               {"user_id", static_cast<long long>(id)},
+               {"email", std::string(user["email"].GetString())},
+               {"verification_token", std::string(d["verification_token"].GetString())}});
+  }
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  user.Accept(w);
+  return Response::json(201, std::string(sb.GetString(), sb.GetSize()))
+      .with_header("Location", "/api/v1/users/" + std::to_string(id));
+}
+
+Response Endpoints::verify_email(RequestContext& ctx) {
+  const auto out = call("verify_email", json_object_body(ctx));
+  if (!out) throw problems::not_found("The verification token is unknown or was already used.");
+  return Response::json(200, *out);
+}
+
+Response Endpoints::login(RequestContext& ctx) {
+  // Brute force: a small bucket per remote address, before any password work is done.
+  if (login_limiter_.enabled()) {
+    const auto d = login_limiter_.take("ip:" + ctx.remote());
+    if (!d.allowed) {
+      ++metrics_.rate_limited;
+      throw Problem(
+          429, "rate-limited", "Too Many Requests",
+          "Too many login attempts; retry after " + std::to_string(d.retry_after_s) + " s.")
+          .with_header("Retry-After", std::to_string(d.retry_after_s));
+    }
+  }
+  const auto out = call("login", json_object_body(ctx));
+  if (!out) {
+    throw Problem(401, "invalid-credentials", "Unauthorized", "E-mail or password is wrong.")
+        .with_header("WWW-Authenticate", "Bearer realm=\"techmart\"");
+  }
+  rapidjson::Document d;
+  d.Parse(out->c_str(), out->size());
+  if (d.HasParseError() || !d.IsObject()) throw std::runtime_error("api.login: bad shape");
+  if (d.HasMember("error")) {
+    throw Problem(403, "email-not-verified", "Forbidden",
+                  "The e-mail address of this account is not verified yet.");
+  }
+  const auto& u = d["user"];
+  Principal p;
+  p.user_id = u["id"].GetInt64();
+  p.email = u["email"].GetString();
+  p.role = parse_role(u["role"].GetString()).value_or(Role::Viewer);
+  const std::string token = jwt_.sign(p);
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  w.Key("access_token");
+  w.String(token.c_str());
+  w.Key("token_type");
+  w.String("Bearer");
+  w.Key("expires_in");
+  w.Int64(jwt_.ttl().count());
+  w.Key("user");
+  u.Accept(w);
+  w.EndObject();
+  return Response::json(200, std::string(sb.GetString(), sb.GetSize()))
+      .with_header("Cache-Control", "no-store");
+}
+
+Response Endpoints::me(RequestContext& ctx) {
+  const auto& p = *ctx.principal();
+  const auto row = call("get_user", static_cast<long long>(p.user_id));
+  if (!row) throw problems::not_found("The account of this token no longer exists.");
+  // The role in effect is the token's (it may be lower than the account's, never higher).
+  std::string body = *row;
+  body.pop_back();
+  body += std::string(",\"token_role\":\"") + role_name(p.role) + "\"}";
+  return Response::json(200, body);
+}
+
+// ----------------------------------------------------------------------------- export
+Response Endpoints::export_transactions(RequestContext& ctx) {
+  // Fixed SQL; the filters travel as one bound parameter into a transaction-local setting
+  // (COPY takes no parameters), then COPY (SELECT ...) streams CSV with constant memory.
+  const std::string filters = query_json(ctx);
+  if (exports_running_.fetch_add(1) >= static_cast<int>(config_.export_max_concurrent)) {
+    --exports_running_;
+    throw problems::service_unavailable("Too many exports are running; retry shortly.", 5);
+  }
+  struct Guard {
+    std::atomic<int>& n;
+    PGconn* conn = nullptr;
+    ~Guard() {
+      if (conn) PQfinish(conn);
+      --n;
+    }
+  } guard{exports_running_};
+  guard.conn = PQconnectdb(config_.database_url.c_str());
+  if (PQstatus(guard.conn) != CONNECTION_OK) {
+    throw DatabaseUnavailable(std::string("export connect failed: ") + PQerrorMessage(guard.conn));
+  }
+  auto check = [&](PGresult* r, ExecStatusType want, const char* what) {
+    const ExecStatusType st = PQresultStatus(r);
+    if (st == want) {
+      PQclear(r);
+      return;
+    }
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    std::string msg = PQresultErrorMessage(r);
+    std::string sqlstate = state ? state : "XX000";
+    PQclear(r);
+    throw pqxx::sql_error(msg, what, sqlstate.c_str());
+  };
+  check(PQexec(guard.conn, "BEGIN READ ONLY"), PGRES_COMMAND_OK, "BEGIN");
+  const char* params[1] = {filters.c_str()};
+  check(PQexecParams(guard.conn, "SELECT set_config('techmart_api.export_filters', $1, true)", 1,
+                     nullptr, params, nullptr, nullptr, 0),
+        PGRES_TUPLES_OK, "set_config");
+  check(PQexec(guard.conn,
+               "COPY (SELECT * FROM api.export_transactions("
+               "current_setting('techmart_api.export_filters')::jsonb)) "
+               "TO STDOUT WITH (FORMAT csv, HEADER)"),
+        PGRES_COPY_OUT, "COPY");
+
+  // From here on the response is streamed: errors can only cut the stream short.
+  auto& writer = *ctx.writer();
+  writer.headers().add(std::make_shared<GenericHeader>("X-Request-Id", ctx.request_id()));
+  writer.headers().add(std::make_shared<GenericHeader>("Content-Type", "text/csv; charset=utf-8"));
+  writer.headers().add(std::make_shared<GenericHeader>(
+      "Content-Disposition", "attachment; filename=\"transactions.csv\""));
+  for (const auto& [k, v] : ctx.common_headers()) {
+    writer.headers().add(std::make_shared<GenericHeader>(k, v));
+  }
+  auto stream = writer.stream(Http::Code::Ok);
+  std::size_t total = 0, pending = 0;
+  char* buf = nullptr;
+  int n;
+  while ((n = PQgetCopyData(guard.conn, &buf, 0)) > 0) {
+    stream.write(buf, n);
+    PQfreemem(buf);
+    total += static_cast<std::size_t>(n);
+    pending += static_cast<std::size_t>(n);
+    if (pending >= 64 * 1024) {
+      stream.flush();
+      pending = 0;
+    }
+  }
+  bool ok = n == -1;
+  if (ok) {
+    PGresult* r = PQgetResult(guard.conn);
+    ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) {
+      log::error("export failed", {{"request_id", ctx.request_id()},
+                                   {"error", std::string(PQresultErrorMessage(r))}});
+    }
+    PQclear(r);
+  }
+  PQclear(PQexec(guard.conn, ok ? "COMMIT" : "ROLLBACK"));
+  if (ok) {
+    stream.ends();
+  } else {
+    // Cut the connection: the client sees an incomplete chunked body, never a "complete" file.
+    stream.flush();
+    if (auto peer = writer.getPeer()) ::shutdown(peer->fd(), SHUT_RDWR);
+  }
+  Response r;
+  r.streamed = true;
+  r.status = ok ? 200 : 500;
+  r.body.clear();
+  (void)total;
+  return r;
 }
 
 }  // namespace techmart::api

@@ -1,22 +1,37 @@
 // The endpoints. Each handler validates what HTTP owns (content type, JSON syntax, path and
-// query syntax) and calls exactly one SQL function of the `api` schema through a prepared
-// statement; business validation happens in SQL (22023 + field errors -> 422).
+// query syntax, authentication) and calls exactly one SQL function of the `api` schema through
+// a prepared statement; business validation happens in SQL (22023 + field errors -> 422).
+//
+// Conventions of the SQL side (see docs/architecture.md):
+//   list endpoints      api.fn(query jsonb)            query parameters as a JSON object of strings
+//   get by id           api.get_x(bigint)              NULL -> 404
+//   create              api.create_x(jsonb)            -> the row (201 + Location .../{id})
+//   update              api.update_x(bigint, jsonb)    NULL -> 404
+//   delete              api.delete_x(bigint)           false -> 404, true -> 204
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "auth.h"
+#include "config.h"
 #include "db_pool.h"
+#include "metrics.h"
+#include "rate_limit.h"
 #include "router.h"
 
 namespace techmart::api {
 
+class Stream;
+
 class Endpoints {
  public:
-  Endpoints(Pool& pool, std::chrono::milliseconds acquire_timeout)
-      : pool_(pool), acquire_timeout_(acquire_timeout) {}
+  Endpoints(Pool& pool, const Config& config, const Jwt& jwt, Metrics& metrics,
+            Stream* stream = nullptr);
 
   // The statements the handlers use (name -> SQL); prepared on every pooled connection.
   static std::vector<std::pair<std::string, std::string>> statements();
@@ -27,15 +42,39 @@ class Endpoints {
   Response create_transaction(RequestContext& ctx);
   Response recent_transactions(RequestContext& ctx);
   Response get_transaction(RequestContext& ctx);
+  Response export_transactions(RequestContext& ctx);
+  Response login(RequestContext& ctx);
+  Response register_user(RequestContext& ctx);
+  Response verify_email(RequestContext& ctx);
+  Response me(RequestContext& ctx);
+  Response metrics(RequestContext& ctx);
 
- private:
   // Runs one prepared statement returning one text (jsonb::text) value; nullopt for SQL NULL.
   template <typename... Args>
-  std::optional<std::string> call(std::chrono::milliseconds timeout, const std::string& stmt,
-                                  Args&&... args);
+  std::optional<std::string> call(const std::string& stmt, Args&&... args);
+
+ private:
+  Handler list_handler(std::string stmt);
+  Handler get_handler(std::string stmt, std::string noun);
+  Handler create_handler(std::string stmt, std::string location_prefix);
+  Handler update_handler(std::string stmt, std::string noun, bool with_actor = false);
+  Handler delete_handler(std::string stmt, std::string noun);
 
   Pool& pool_;
+  const Config& config_;
+  const Jwt& jwt_;
+  Metrics& metrics_;
+  Stream* stream_;
   std::chrono::milliseconds acquire_timeout_;
+  RateLimiter login_limiter_;
+  std::atomic<int> exports_running_{0};
 };
+
+// The body as a validated JSON object (400 malformed, 415 content type, 422 not an object).
+const std::string& json_object_body(RequestContext& ctx);
+// The query string as a JSON object of strings (repeated names: the last wins).
+std::string query_json(const RequestContext& ctx);
+// An id path parameter; a non-numeric id names no resource (404).
+long long id_param(const RequestContext& ctx, const std::string& name, const std::string& noun);
 
 }  // namespace techmart::api

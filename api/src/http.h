@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "auth.h"
+
 namespace techmart::api {
 
 // What a handler returns; the handler wrapper adds the common headers and sends it.
@@ -21,6 +23,8 @@ struct Response {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // the handler wrote the response itself (streams); the wrapper only logs it
+  bool streamed = false;
 
   static Response json(int status, std::string body) {
     Response r;
@@ -58,8 +62,29 @@ class RequestContext {
   // Throws 415 unless the body is declared as application/json (parameters allowed).
   void require_json_content_type() const;
 
+  // The authenticated caller (nullopt on public routes without a token).
+  const std::optional<Principal>& principal() const { return principal_; }
+  void set_principal(Principal p) { principal_ = std::move(p); }
+  // The matched route pattern ("/api/v1/transactions/{id}") for metrics.
+  const std::string& route() const { return route_; }
+  void set_route(std::string r) { route_ = std::move(r); }
+  // The remote address (rate limiting, logs).
+  std::string remote() const { return request_.address().host(); }
+
+  // Headers every response of this request carries (CORS, rate limit); streaming handlers
+  // write them themselves.
+  std::vector<std::pair<std::string, std::string>>& common_headers() { return common_headers_; }
+
+  // For streaming handlers: the writer of this request (nullptr when not available).
+  Pistache::Http::ResponseWriter* writer() const { return writer_; }
+  void set_writer(Pistache::Http::ResponseWriter* w) { writer_ = w; }
+
  private:
   const Pistache::Http::Request& request_;
+  std::optional<Principal> principal_;
+  std::string route_;
+  std::vector<std::pair<std::string, std::string>> common_headers_;
+  Pistache::Http::ResponseWriter* writer_ = nullptr;
   std::string request_id_;
   std::size_t max_body_bytes_;
   std::map<std::string, std::string> params_;

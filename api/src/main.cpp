@@ -1,6 +1,11 @@
 // techmart-api: the REST service. Configuration comes from the environment (see config.h and
 // api/README.md); logs go to stderr, one JSON object per line.
 //
+//   techmart-api                      run the service
+//   techmart-api token --role R [--user-id N] [--email E] [--ttl SECONDS]
+//                                     print a JWT signed with TECHMART_JWT_SECRET (local use)
+//   techmart-api routes               print every route: method, pattern, least role
+//
 // Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when the server cannot start (e.g.
 // the port is taken), 2 for invalid configuration.
 #include <pistache/endpoint.h>
@@ -8,19 +13,82 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <iostream>
 #include <memory>
+#include <pqxx/nontransaction>
 #include <string>
 
+#include "auth.h"
 #include "config.h"
 #include "db_pool.h"
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
+#include "problem.h"
+#include "rate_limit.h"
 #include "router.h"
+#include "sse.h"
 #include "static_files.h"
 
 using namespace techmart::api;
 
-int main() {
+namespace {
+
+// The JWT secret: refused when weak unless TECHMART_ENV=development.
+bool check_secret(const Config& config) {
+  const std::string weakness = Jwt::weakness(config.jwt_secret);
+  if (weakness.empty()) return true;
+  if (config.development) {
+    log::warn("weak JWT secret accepted in development mode", {{"reason", weakness}});
+    return true;
+  }
+  log::error("invalid configuration",
+             {{"error", weakness + " (set a random secret of at least 32 bytes, or "
+                                   "TECHMART_ENV=development for local use)"},
+              {"variable", "TECHMART_JWT_SECRET"}});
+  return false;
+}
+
+int cmd_token(const Config& config, int argc, char** argv) {
+  Principal p;
+  p.role = Role::Viewer;
+  long ttl = static_cast<long>(config.jwt_ttl.count());
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    const std::string v = i + 1 < argc ? argv[i + 1] : "";
+    if (a == "--role" && !v.empty()) {
+      const auto r = parse_role(v);
+      if (!r) {
+        std::cerr << "--role must be viewer, analyst or admin\n";
+        return 2;
+      }
+      p.role = *r;
+      ++i;
+    } else if (a == "--user-id" && !v.empty()) {
+      p.user_id = std::atoll(v.c_str());
+      ++i;
+    } else if (a == "--email" && !v.empty()) {
+      p.email = v;
+      ++i;
+    } else if (a == "--ttl" && !v.empty()) {
+      ttl = std::atol(v.c_str());
+      ++i;
+    } else {
+      std::cerr << "usage: techmart-api token --role viewer|analyst|admin [--user-id N] "
+                   "[--email E] [--ttl SECONDS]\n";
+      return 2;
+    }
+  }
+  if (!check_secret(config)) return 2;
+  Jwt jwt(config.jwt_secret, config.jwt_ttl);
+  std::cout << jwt.sign(p, std::chrono::seconds(ttl)) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
   // A client that disconnects mid-write must not kill the process.
   ::signal(SIGPIPE, SIG_IGN);
   // Block the shutdown signals before any thread starts; the main thread sigwait()s for them.
@@ -32,18 +100,31 @@ int main() {
 
   Config config;
   std::unique_ptr<StaticFiles> static_files;
+  std::unique_ptr<StaticFiles> docs;
   try {
     config = Config::from_env();
     if (!config.static_dir.empty()) static_files = std::make_unique<StaticFiles>(config.static_dir);
+    if (!config.docs_dir.empty()) {
+      try {
+        docs = std::make_unique<StaticFiles>(config.docs_dir);
+      } catch (const std::exception& e) {
+        log::warn("API documentation not available",
+                  {{"docs_dir", config.docs_dir}, {"error", e.what()}});
+      }
+    }
   } catch (const std::exception& e) {
     log::error("invalid configuration", {{"error", e.what()}});
     return 2;
   }
 
+  if (argc > 1 && std::strcmp(argv[1], "token") == 0) return cmd_token(config, argc, argv);
+
   // libpq reads these when the connection string does not set them.
   ::setenv("PGCONNECT_TIMEOUT", std::to_string(config.db_connect_timeout_s).c_str(), 0);
   ::setenv("PGAPPNAME", "techmart-api", 0);
 
+  Metrics metrics;
+  Jwt jwt(config.jwt_secret, config.jwt_ttl);
   PoolOptions pool_options;
   pool_options.conninfo = config.database_url;
   pool_options.size = config.db_pool_size;
@@ -51,14 +132,80 @@ int main() {
   pool_options.session_setup = {"SET statement_timeout = " +
                                 std::to_string(config.db_statement_timeout.count())};
   Pool pool(pool_options);
-  pool.warm_up();  // a database that is down now is not fatal: requests get 503 until it is up
+  Stream stream(config, pool, metrics);
 
   auto router = std::make_shared<Router>();
-  Endpoints endpoints(pool, config.db_acquire_timeout);
+  Endpoints endpoints(pool, config, jwt, metrics, &stream);
   endpoints.register_routes(*router);
+  router->add(Pistache::Http::Method::Get, "/openapi.json", [&docs](RequestContext&) {
+    if (!docs) throw problems::not_found("The API documentation was not built.");
+    Response r = docs->serve_path("/openapi.json");
+    r.content_type = "application/json";
+    return r;
+  });
+  router->add(Pistache::Http::Method::Get, "/docs", [&docs](RequestContext&) {
+    if (!docs) throw problems::not_found("The API documentation was not built.");
+    return docs->serve_path("/index.html");
+  });
+  router->add(Pistache::Http::Method::Get, "/docs/{file}", [&docs](RequestContext& ctx) {
+    if (!docs) throw problems::not_found("The API documentation was not built.");
+    return docs->serve_path("/" + ctx.param("file"));
+  });
   if (static_files) {
     router->set_fallback([&static_files](RequestContext& ctx) { return static_files->serve(ctx); });
   }
+
+  if (argc > 1 && std::strcmp(argv[1], "routes") == 0) {
+    for (const auto& r : router->routes()) {
+      std::cout << r.method << " " << r.pattern << " " << role_name(r.min_role) << "\n";
+    }
+    return 0;
+  }
+  if (argc > 1) {
+    std::cerr << "usage: techmart-api [token --role R | routes]\n";
+    return 2;
+  }
+  if (!check_secret(config)) return 2;
+
+  metrics.extra = [&pool]() {
+    const auto s = pool.stats();
+    std::string o;
+    o += "# HELP techmart_db_pool_size Pooled database connections.\n"
+         "# TYPE techmart_db_pool_size gauge\ntechmart_db_pool_size " +
+         std::to_string(s.size) + "\n";
+    o += "# HELP techmart_db_pool_in_use Pooled connections leased right now.\n"
+         "# TYPE techmart_db_pool_in_use gauge\ntechmart_db_pool_in_use " +
+         std::to_string(s.in_use) + "\n";
+    o += "# HELP techmart_db_pool_idle Idle pooled connections holding a live session.\n"
+         "# TYPE techmart_db_pool_idle gauge\ntechmart_db_pool_idle " +
+         std::to_string(s.idle_connected) + "\n";
+    // up: a connection could be leased and answered a trivial query within 500 ms
+    int up = 0;
+    try {
+      pool.with_connection(std::chrono::milliseconds(500), [](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        tx.exec_prepared("health");
+        return 0;
+      });
+      up = 1;
+    } catch (...) {
+    }
+    o += "# HELP techmart_db_up 1 when the database answered the scrape's health query.\n"
+         "# TYPE techmart_db_up gauge\ntechmart_db_up " +
+         std::to_string(up) + "\n";
+    return o;
+  };
+
+  pool.warm_up();  // a database that is down now is not fatal: requests get 503 until it is up
+  stream.start();
+
+  HandlerServices services;
+  services.max_body_bytes = config.max_body_bytes;
+  services.jwt = &jwt;
+  RateLimiter limiter(config.rate_limit_rps, config.rate_limit_burst);
+  services.limiter = &limiter;
+  services.metrics = &metrics;
+  services.cors_origins = config.cors_origins;
 
   try {
     Pistache::Http::Endpoint server(Pistache::Address(config.address, Pistache::Port(config.port)));
@@ -69,7 +216,7 @@ int main() {
                     // parser's buffer allows for the request line and headers on top of it.
                     .maxRequestSize(config.max_body_bytes + 16 * 1024);
     server.init(opts);
-    server.setHandler(std::make_shared<ApiHandler>(router, config.max_body_bytes));
+    server.setHandler(std::make_shared<ApiHandler>(router, services));
     server.serveThreaded();
 
     const auto stats = pool.stats();
@@ -79,14 +226,19 @@ int main() {
                             {"db_pool_size", config.db_pool_size},
                             {"db_connected", stats.idle_connected},
                             {"max_body_bytes", config.max_body_bytes},
-                            {"static_dir", config.static_dir}});
+                            {"static_dir", config.static_dir},
+                            {"docs", docs != nullptr},
+                            {"environment", config.development ? "development" : "production"},
+                            {"rate_limit_rps", config.rate_limit_rps}});
 
     int sig = 0;
     sigwait(&shutdown_signals, &sig);
     log::info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    stream.stop();
     server.shutdown();
   } catch (const std::exception& e) {
     log::error("server failed", {{"error", e.what()}});
+    stream.stop();
     return 1;
   }
   log::info("stopped");

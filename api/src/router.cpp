@@ -33,8 +33,8 @@ bool is_param(const std::string& seg) {
 
 }  // namespace
 
-void Router::add(Http::Method method, const std::string& pattern, Handler handler) {
-  Route r{method, pattern, split_path(pattern), std::move(handler), 0};
+void Router::add(Http::Method method, const std::string& pattern, Role min_role, Handler handler) {
+  Route r{method, pattern, min_role, split_path(pattern), std::move(handler), 0};
   for (const auto& s : r.segments) r.literals += is_param(s) ? 0 : 1;
   routes_.push_back(std::move(r));
 }
@@ -63,6 +63,8 @@ Router::Match Router::match(Http::Method method, const std::string& path) const 
   for (const Route* r : candidates) {
     if (r->method == method) {
       m.handler = &r->handler;
+      m.pattern = r->pattern;
+      m.min_role = r->min_role;
       for (std::size_t i = 0; i < segs.size(); ++i) {
         if (is_param(r->segments[i])) {
           m.params[r->segments[i].substr(1, r->segments[i].size() - 2)] = segs[i];
@@ -74,6 +76,18 @@ Router::Match Router::match(Http::Method method, const std::string& path) const 
   }
   for (const auto& a : allowed) m.allow += (m.allow.empty() ? "" : ", ") + a;
   return m;
+}
+
+std::vector<Router::RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  for (const Route& r : routes_)
+    out.push_back({Http::methodString(r.method), r.pattern, r.min_role});
+  return out;
+}
+
+std::string Router::methods_for(const std::string& path) const {
+  const auto m = match(Http::Method::Options, path);
+  return m.allow;
 }
 
 Response problem_response(const Problem& problem, const std::string& instance,
@@ -119,17 +133,128 @@ void send_response(const Http::Request& request, Http::ResponseWriter& writer,
   }
 }
 
+namespace {
+
+std::string bearer_token(const RequestContext& ctx) {
+  const auto auth = ctx.header("Authorization");
+  if (auth) {
+    const std::string& a = *auth;
+    if (a.size() > 7 && (a.compare(0, 7, "Bearer ") == 0 || a.compare(0, 7, "bearer ") == 0)) {
+      std::string t = a.substr(7);
+      while (!t.empty() && t.front() == ' ') t.erase(t.begin());
+      return t;
+    }
+    return std::string(1, '\0');  // present but not a bearer token
+  }
+  return "";
+}
+
+Problem unauthorized(std::string detail) {
+  return Problem(401, "unauthorized", "Unauthorized", std::move(detail))
+      .with_header("WWW-Authenticate", "Bearer realm=\"techmart\"");
+}
+
+}  // namespace
+
+void ApiHandler::add_cors(RequestContext& ctx) const {
+  if (services_.cors_origins.empty()) return;
+  const auto origin = ctx.header("Origin");
+  if (!origin) return;
+  bool any = false, ok = false;
+  for (const auto& o : services_.cors_origins) {
+    if (o == "*") any = true;
+    if (o == *origin) ok = true;
+  }
+  if (!ok && !any) return;
+  auto& h = ctx.common_headers();
+  h.emplace_back("Access-Control-Allow-Origin", ok ? *origin : "*");
+  if (ok) h.emplace_back("Vary", "Origin");
+  h.emplace_back("Access-Control-Expose-Headers",
+                 "Location, X-Request-Id, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
+                 "X-RateLimit-Reset, Idempotent-Replayed, X-Total-Count");
+}
+
+Response ApiHandler::preflight(RequestContext& ctx) const {
+  Response r;
+  r.status = 204;
+  const std::string methods = router_->methods_for(ctx.path());
+  if (methods.empty()) throw problems::not_found("No resource at " + ctx.path() + ".");
+  bool cors = false;
+  for (const auto& [k, v] : ctx.common_headers()) cors = cors || k == "Access-Control-Allow-Origin";
+  r.headers.emplace_back("Allow", methods + ", OPTIONS");
+  if (cors) {
+    r.headers.emplace_back("Access-Control-Allow-Methods", methods + ", OPTIONS");
+    r.headers.emplace_back("Access-Control-Allow-Headers",
+                           "Authorization, Content-Type, Idempotency-Key, X-Request-Id, "
+                           "Last-Event-ID");
+    r.headers.emplace_back("Access-Control-Max-Age", "600");
+  }
+  return r;
+}
+
 Response ApiHandler::dispatch(RequestContext& ctx) {
   const auto& req = ctx.request();
-  if (req.body().size() > max_body_bytes_) throw problems::payload_too_large(max_body_bytes_);
+  add_cors(ctx);
+  if (req.method() == Http::Method::Options) {
+    ctx.set_route("OPTIONS");
+    return preflight(ctx);
+  }
+  if (req.body().size() > services_.max_body_bytes) {
+    throw problems::payload_too_large(services_.max_body_bytes);
+  }
   Router::Match m = router_->match(req.method(), req.resource());
   if (m.handler) {
+    ctx.set_route(m.pattern);
     ctx.set_params(std::move(m.params));
+    // Authentication: a token, when sent, must be valid even on public routes.
+    std::string token = bearer_token(ctx);
+    if (token.empty() && m.min_role != Role::Public && m.pattern == "/api/v1/stream") {
+      // EventSource cannot send headers: the stream accepts ?access_token=
+      if (auto q = ctx.query("access_token")) token = *q;
+    }
+    if (!token.empty()) {
+      if (!services_.jwt || token[0] == '\0') {
+        throw unauthorized("The Authorization header must be 'Bearer <token>'.");
+      }
+      std::string why;
+      auto p = services_.jwt->verify(token, why);
+      if (!p) throw unauthorized("The bearer token is not valid: " + why + ".");
+      ctx.set_principal(std::move(*p));
+    }
+    if (m.min_role != Role::Public) {
+      if (!ctx.principal()) {
+        throw unauthorized("This endpoint needs a bearer token (POST /api/v1/auth/login).");
+      }
+      if (static_cast<int>(ctx.principal()->role) < static_cast<int>(m.min_role)) {
+        throw Problem(403, "forbidden", "Forbidden",
+                      std::string("This endpoint needs the role ") + role_name(m.min_role) +
+                          " or higher; the token has " + role_name(ctx.principal()->role) + ".");
+      }
+    }
+    // Rate limiting per client: the user when authenticated, else the remote address.
+    if (services_.limiter && services_.limiter->enabled() &&
+        m.pattern.compare(0, 8, "/api/v1/") == 0) {
+      const std::string client =
+          ctx.principal() ? "u:" + std::to_string(ctx.principal()->user_id) : "ip:" + ctx.remote();
+      const auto d = services_.limiter->take(client);
+      auto& h = ctx.common_headers();
+      h.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
+      h.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
+      h.emplace_back("X-RateLimit-Reset", std::to_string(d.reset_s));
+      if (!d.allowed) {
+        if (services_.metrics) ++services_.metrics->rate_limited;
+        throw Problem(429, "rate-limited", "Too Many Requests",
+                      "Too many requests from this client; retry after " +
+                          std::to_string(d.retry_after_s) + " s.")
+            .with_header("Retry-After", std::to_string(d.retry_after_s));
+      }
+    }
     return (*m.handler)(ctx);
   }
   if (!m.allow.empty()) throw problems::method_not_allowed(m.allow);
   if (router_->fallback() &&
       (req.method() == Http::Method::Get || req.method() == Http::Method::Head)) {
+    ctx.set_route("static");
     return (*router_->fallback())(ctx);
   }
   throw problems::not_found("No resource at " + req.resource() + ".");
@@ -138,11 +263,14 @@ Response ApiHandler::dispatch(RequestContext& ctx) {
 void ApiHandler::onRequest(const Http::Request& request, Http::ResponseWriter writer) {
   const auto start = std::chrono::steady_clock::now();
   std::string request_id = "-";
+  std::string route = "unmatched";
+  std::string user;
   int status = 500;
   std::size_t bytes = 0;
   try {
     request_id = request_id_for(header_value(request, "X-Request-Id"));
-    RequestContext ctx(request, request_id, max_body_bytes_);
+    RequestContext ctx(request, request_id, services_.max_body_bytes);
+    ctx.set_writer(&writer);
     Response response;
     try {
       response = dispatch(ctx);
@@ -150,23 +278,33 @@ void ApiHandler::onRequest(const Http::Request& request, Http::ResponseWriter wr
       response = problem_response(problem_from_exception(std::current_exception(), request_id),
                                   request.resource(), request_id);
     }
+    if (!ctx.route().empty()) route = ctx.route();
+    if (ctx.principal()) user = std::to_string(ctx.principal()->user_id);
     status = response.status;
     bytes = response.body.size();
-    send_response(request, writer, request_id, response);
+    if (!response.streamed) {
+      for (auto& h : ctx.common_headers()) response.headers.push_back(h);
+      send_response(request, writer, request_id, response);
+    }
   } catch (const std::exception& e) {
     log::error("failed to send response", {{"request_id", request_id}, {"error", e.what()}});
   }
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   try {
+    if (services_.metrics) {
+      services_.metrics->observe(route, Http::methodString(request.method()), status, secs);
+    }
     log::info("request",
               {{"request_id", request_id},
                {"method", Http::methodString(request.method())},
                {"path", request.resource()},
+               {"route", route},
                {"status", status},
-               {"duration_ms", static_cast<double>(static_cast<long long>(ms * 1000)) / 1000},
+               {"duration_ms", static_cast<double>(static_cast<long long>(secs * 1e6)) / 1000},
                {"bytes_in", request.body().size()},
                {"bytes_out", bytes},
+               {"user", user},
                {"remote", request.address().host()}});
   } catch (...) {
     // logging must never take the server down

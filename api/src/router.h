@@ -15,7 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "auth.h"
 #include "http.h"
+#include "metrics.h"
+#include "rate_limit.h"
 
 namespace techmart::api {
 
@@ -24,22 +27,39 @@ using Handler = std::function<Response(RequestContext&)>;
 class Router {
  public:
   // pattern: "/api/v1/transactions/{id}" - literal segments and {name} parameters.
-  void add(Pistache::Http::Method method, const std::string& pattern, Handler handler);
+  // min_role: the least role that may call it (Role::Public: no token needed).
+  void add(Pistache::Http::Method method, const std::string& pattern, Role min_role,
+           Handler handler);
+  void add(Pistache::Http::Method method, const std::string& pattern, Handler handler) {
+    add(method, pattern, Role::Public, std::move(handler));
+  }
   // Called for GET/HEAD requests that match no route (static files); may throw not_found.
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
 
   struct Match {
     const Handler* handler = nullptr;
+    std::string pattern;
+    Role min_role = Role::Public;
     std::map<std::string, std::string> params;
     std::string allow;  // when the path matched but the method did not: "GET, POST"
   };
   Match match(Pistache::Http::Method method, const std::string& path) const;
   const Handler* fallback() const { return fallback_ ? &fallback_ : nullptr; }
 
+  struct RouteInfo {
+    std::string method;
+    std::string pattern;
+    Role min_role;
+  };
+  std::vector<RouteInfo> routes() const;
+  // the methods registered for a path (for CORS preflight), "" when none
+  std::string methods_for(const std::string& path) const;
+
  private:
   struct Route {
     Pistache::Http::Method method;
     std::string pattern;
+    Role min_role;
     std::vector<std::string> segments;
     Handler handler;
     int literals = 0;
@@ -48,12 +68,25 @@ class Router {
   Handler fallback_;
 };
 
+// What the wrapper needs besides the router. Pointers may be null (feature off).
+struct HandlerServices {
+  std::size_t max_body_bytes = 65536;
+  const Jwt* jwt = nullptr;
+  RateLimiter* limiter = nullptr;
+  Metrics* metrics = nullptr;
+  std::vector<std::string> cors_origins;  // "*" allows any origin
+};
+
 class ApiHandler : public Pistache::Http::Handler {
  public:
   HTTP_PROTOTYPE(ApiHandler)
 
   ApiHandler(std::shared_ptr<const Router> router, std::size_t max_body_bytes)
-      : router_(std::move(router)), max_body_bytes_(max_body_bytes) {}
+      : router_(std::move(router)) {
+    services_.max_body_bytes = max_body_bytes;
+  }
+  ApiHandler(std::shared_ptr<const Router> router, HandlerServices services)
+      : router_(std::move(router)), services_(std::move(services)) {}
 
   void onRequest(const Pistache::Http::Request& request,
                  Pistache::Http::ResponseWriter writer) override;
@@ -62,9 +95,12 @@ class ApiHandler : public Pistache::Http::Handler {
 
  private:
   Response dispatch(RequestContext& ctx);
+  // CORS headers for this request's Origin (none when not allowed or not configured)
+  void add_cors(RequestContext& ctx) const;
+  Response preflight(RequestContext& ctx) const;
 
   std::shared_ptr<const Router> router_;
-  std::size_t max_body_bytes_;
+  HandlerServices services_;
 };
 
 // Sends `response` with the common headers; returns the number of body bytes.

@@ -65,8 +65,9 @@ std::string StaticFiles::mime_type(const std::string& path) {
   return it == types.end() ? "application/octet-stream" : it->second;
 }
 
-Response StaticFiles::serve(const RequestContext& ctx) const {
-  const std::string& path = ctx.path();
+Response StaticFiles::serve(const RequestContext& ctx) const { return serve_path(ctx.path()); }
+
+Response StaticFiles::serve_path(const std::string& path) const {
   // Reject "..", "." and hidden segments, backslashes and NULs outright.
   if (path.empty() || path[0] != '/' || path.find('\\') != std::string::npos ||
       path.find('\0') != std::string::npos || path.find("/.") != std::string::npos) {

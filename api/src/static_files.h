@@ -16,6 +16,8 @@ class StaticFiles {
   // anything resolving outside the root with 404. Pistache's serveFile is not used: it knows few
   // MIME types, does not sanitise paths and can raise SIGPIPE.
   Response serve(const RequestContext& ctx) const;
+  // The same for a path relative to the root ("/index.html").
+  Response serve_path(const std::string& path) const;
 
   static std::string mime_type(const std::string& path);
 

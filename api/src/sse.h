@@ -1,0 +1,90 @@
+// GET /api/v1/stream: server-sent events fed by LISTEN/NOTIFY.
+//
+// One listening connection (its own thread) serves all clients. Channels:
+//   techmart_transactions -> event "transaction" (or "transactions_bulk" for bulk inserts)
+//   techmart_alerts       -> event "alert"
+// Every event id is "<last transaction id>-<last alert id>" (the cursor after the event), so a
+// client reconnecting with Last-Event-ID gets everything after it from the tables
+// (api.stream_replay). After the listening connection itself was lost, the same replay catches
+// up on the notifications lost meanwhile.
+//
+// Pistache 0.0.5: the handler flushes once and marks the peer idle (else the idle checker
+// writes a 408 into the stream); later events are queued with peer->send() from the listener
+// thread as raw chunked frames; subscribers are weak_ptr<Peer> and dropped once expired.
+#pragma once
+
+#include <pistache/peer.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <pqxx/connection>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config.h"
+#include "db_pool.h"
+#include "http.h"
+#include "metrics.h"
+
+namespace techmart::api {
+
+class Stream {
+ public:
+  Stream(const Config& config, Pool& pool, Metrics& metrics);
+  ~Stream();
+
+  void start();
+  void stop();
+
+  Response handle(RequestContext& ctx);
+
+  // An event as an SSE frame (id, event, data lines).
+  static std::string frame(const std::string& id, const std::string& event,
+                           const std::string& data);
+
+ private:
+  struct Event {
+    char kind;  // 't' transaction, 'a' alert, 'b' bulk
+    std::int64_t entity_id;
+    std::string frame;
+  };
+  struct Subscriber {
+    std::weak_ptr<Pistache::Tcp::Peer> peer;
+    bool active = false;
+    std::vector<Event> pending;                    // while the replay is being written
+    std::set<std::pair<char, std::int64_t>> seen;  // replayed entities
+  };
+
+  void run();
+  void on_notification(const std::string& channel, const std::string& payload);
+  // Replays from the tables after the current cursor (after the listener reconnected).
+  void catch_up(pqxx::connection& conn);
+  void broadcast(Event e);
+  void send_raw(const std::string& data);  // to all active subscribers (heartbeats)
+  static std::string chunk(const std::string& data);
+  std::string cursor_id() const;
+
+  const Config& config_;
+  Pool& pool_;
+  Metrics& metrics_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mutex_;
+  std::list<std::shared_ptr<Subscriber>> subs_;
+  std::atomic<std::int64_t> last_tx_{0};
+  std::atomic<std::int64_t> last_alert_{0};
+  std::deque<std::int64_t> recent_alerts_;  // dedupe (the engine may notify too)
+  std::set<std::int64_t> recent_alert_set_;
+  std::atomic<bool> listening_{false};
+
+  friend class Receiver;
+};
+
+}  // namespace techmart::api
