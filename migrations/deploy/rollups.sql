@@ -237,6 +237,8 @@ COMMENT ON FUNCTION analytics.rollup_rebuild(timestamptz, timestamptz) IS
 CREATE FUNCTION analytics.rollup_trigger()
 RETURNS trigger
 LANGUAGE plpgsql VOLATILE
+-- definer: a role allowed to write transactions needs no privilege on the rollup tables
+SECURITY DEFINER SET search_path = public, pg_temp
 SET work_mem = '64MB'  -- the statement's hash aggregates stay in memory
 AS $$
 DECLARE
@@ -386,7 +388,7 @@ COMMENT ON FUNCTION analytics.rollup_trigger() IS
 
 CREATE FUNCTION analytics.rollup_truncate_trigger()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
   TRUNCATE analytics.sales_hourly, analytics.order_registry;
   RETURN NULL;
@@ -409,7 +411,7 @@ CREATE TRIGGER transactions_rollup_trunc AFTER TRUNCATE ON transactions
 -- category rows of the hours the product sold in are recomputed for the old and new category.
 CREATE FUNCTION analytics.rollup_product_category_trigger()
 RETURNS trigger
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   v_keys text[];
 BEGIN
@@ -446,6 +448,9 @@ COMMENT ON FUNCTION analytics.rollup_product_category_trigger() IS
 CREATE TRIGGER products_rollup_category AFTER UPDATE ON products
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.rollup_product_category_trigger();
+
+-- maintenance functions are not for everybody (the triggers run as their owner)
+REVOKE EXECUTE ON FUNCTION analytics.rollup_rebuild(timestamptz, timestamptz) FROM PUBLIC;
 
 -- existing rows (a deploy onto a loaded database)
 DO $$ BEGIN PERFORM analytics.rollup_rebuild(); END $$;
