@@ -534,6 +534,11 @@ Response Endpoints::export_transactions(RequestContext& ctx) {
   check(PQexecParams(guard.conn, "SELECT set_config('techmart_api.export_filters', $1, true)", 1,
                      nullptr, params, nullptr, nullptr, 0),
         PGRES_TUPLES_OK, "set_config");
+  // validate first: an error inside COPY would surface only after the 200 is sent
+  check(PQexec(guard.conn,
+               "SELECT api.check_transaction_filters("
+               "current_setting('techmart_api.export_filters')::jsonb)"),
+        PGRES_TUPLES_OK, "check");
   check(PQexec(guard.conn,
                "COPY (SELECT * FROM api.export_transactions("
                "current_setting('techmart_api.export_filters')::jsonb)) "

@@ -13,7 +13,8 @@ import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiServer, postJson, requireEnv, sql, uniqueSuffix, waitFor } from './lib/harness.mjs';
+import { ApiServer, makeToken, postJson, requireEnv, sql, uniqueSuffix, waitFor } from './lib/harness.mjs';
+import { featureTests } from './lib/features.mjs';
 
 requireEnv();
 
@@ -63,6 +64,7 @@ before(async () => {
   );
   assert.ok(customerId > 0 && productId > 0);
   server = await new ApiServer({ TECHMART_MAX_BODY_BYTES: String(MAX_BODY) }).start();
+  server.authToken = makeToken('admin');
 });
 
 after(async () => {
@@ -220,8 +222,8 @@ describe('HTTP conventions', () => {
   });
 
   test('known path with a wrong method is 405 with Allow', async () => {
-    let res = await server.fetch('/api/v1/transactions', { method: 'GET' });
-    assert.equal(res.headers.get('allow'), 'POST');
+    let res = await server.fetch('/api/v1/transactions', { method: 'DELETE' });
+    assert.equal(res.headers.get('allow'), 'GET, POST');
     await assertProblem(res, 405);
     res = await server.fetch('/api/v1/transactions/recent', { method: 'DELETE' });
     assert.equal(res.headers.get('allow'), 'GET');
@@ -335,6 +337,10 @@ describe('static files', () => {
 });
 
 // Last: stops and restarts PostgreSQL under the running API, which must recover by itself.
+// auth, roles, idempotency, limits, CORS, metrics, docs, SSE, endpoints, fuzz (lib/features.mjs);
+// here, before the database restart, because test files run in parallel
+featureTests(() => server);
+
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;
   const start = process.env.TECHMART_TEST_PG_START;

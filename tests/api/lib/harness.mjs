@@ -2,7 +2,7 @@
 // and run SQL through psql. No npm dependencies (Node 20 built-ins only).
 import { spawn, execSync } from 'node:child_process';
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHmac } from 'node:crypto';
 
 export const API_BIN = process.env.TECHMART_API_BIN;
 export const DATABASE_URL = process.env.TECHMART_DATABASE_URL;
@@ -27,6 +27,31 @@ export function sql(text) {
   }).trim();
 }
 
+// The JWT secret the test servers use (strong enough for production mode).
+export const JWT_SECRET = process.env.TECHMART_TEST_JWT_SECRET ?? `test-${randomBytes(24).toString('hex')}`;
+
+function b64url(s) {
+  return Buffer.from(s).toString('base64url');
+}
+
+// An HS256 JWT as techmart-api issues them; `claims`/`header` override the defaults (tests of
+// expired, not-yet-valid, alg=none and forged tokens).
+export function makeToken(role, { userId = 1, email = 'test@example.com', ttl = 3600, claims = {}, header = {}, secret = JWT_SECRET } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const h = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', ...header }));
+  const p = b64url(JSON.stringify({ sub: String(userId), iss: 'techmart-api', email, role, iat: now, nbf: now, exp: now + ttl, ...claims }));
+  const sig = createHmac('sha256', secret).update(`${h}.${p}`).digest('base64url');
+  return `${h}.${p}.${sig}`;
+}
+
+// The connection string for the API: the least-privilege role techmart_api unless
+// TECHMART_TEST_API_DB_USER says otherwise ("" keeps the user of TECHMART_DATABASE_URL).
+export function apiDatabaseUrl() {
+  const user = process.env.TECHMART_TEST_API_DB_USER ?? 'techmart_api';
+  if (!user || /^postgres(ql)?:\/\//.test(DATABASE_URL ?? '')) return DATABASE_URL;
+  return `${DATABASE_URL} user=${user}`;
+}
+
 export function uniqueSuffix() {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
@@ -38,13 +63,23 @@ export class ApiServer {
     this.logs = [];
     this.stderr = '';
     this.exit = null;
+    this.authToken = null; // sent as Authorization: Bearer unless the request sets its own
+  }
+
+  withAuth(headers = {}) {
+    const has = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
+    return this.authToken && !has ? { Authorization: `Bearer ${this.authToken}`, ...headers } : headers;
   }
 
   async start(timeoutMs = 15000) {
     const env = {
       ...process.env,
-      TECHMART_DATABASE_URL: DATABASE_URL,
+      TECHMART_DATABASE_URL: apiDatabaseUrl(),
       TECHMART_API_ADDRESS: '127.0.0.1',
+      TECHMART_JWT_SECRET: JWT_SECRET,
+      TECHMART_ENV: 'production',
+      TECHMART_RATE_LIMIT_RPS: '0',
+      TECHMART_LOGIN_PER_MINUTE: '0',
       TECHMART_API_PORT: '0', // the kernel picks a free port; the "listening" log line tells us
       ...this.env,
     };
@@ -103,7 +138,7 @@ export class ApiServer {
   }
 
   fetch(path, init = {}) {
-    return fetch(this.base + path, init);
+    return fetch(this.base + path, { ...init, headers: this.withAuth(init.headers ?? {}) });
   }
 
   // Raw request through node:http (exact path, raw headers, socket reuse visible). Without an
@@ -111,7 +146,7 @@ export class ApiServer {
   raw(path, { method = 'GET', headers = {}, body, agent = false } = {}) {
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: this.port, path, method, headers, agent },
+        { host: '127.0.0.1', port: this.port, path, method, headers: this.withAuth(headers), agent },
         (res) => {
           let data = '';
           res.setEncoding('utf8');
