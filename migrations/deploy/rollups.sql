@@ -229,31 +229,29 @@ COMMENT ON FUNCTION analytics.rollup_rebuild(timestamptz, timestamptz) IS
   'the number of rollup rows written. For bulk imports with the rollup triggers disabled '
   '(ALTER TABLE transactions DISABLE TRIGGER transactions_rollup_ins), and repairs.';
 
--- The trigger: one function for the three events. The statement's lines are read through
--- a query template over the transition tables:
+-- The triggers: one function per event, generated below from one template so that the three
+-- share their SQL. Each reads the statement's lines from its transition tables:
 --   sign +1  the after-state lines (NEW), sign -1 the before-state lines (OLD),
 --   sign 0   "other" lines of the touched orders, untouched by the statement (they decide
 --            whether an order is already counted in a bucket).
-CREATE FUNCTION analytics.rollup_trigger()
-RETURNS trigger
-LANGUAGE plpgsql VOLATILE
--- definer: a role allowed to write transactions needs no privilege on the rollup tables
-SECURITY DEFINER SET search_path = public, pg_temp
-SET work_mem = '64MB'  -- the statement's hash aggregates stay in memory
-AS $$
-DECLARE
-  v_lines text;
-  v_slot  smallint := analytics.rollup_slot();
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    v_lines := 'SELECT 1 AS sign, n.id, n.order_number, n.transaction_time, n.status, n.amount, n.quantity,
-                       n.is_suspicious, n.product_id, n.country, n.platform, n.payment_method FROM new_rows n';
-  ELSIF TG_OP = 'DELETE' THEN
-    v_lines := 'SELECT -1 AS sign, o.id, o.order_number, o.transaction_time, o.status, o.amount, o.quantity,
-                       o.is_suspicious, o.product_id, o.country, o.platform, o.payment_method FROM old_rows o';
-  ELSE
-    -- only rows whose rollup-relevant columns changed
-    v_lines := 'WITH ch AS (
+-- Steps: (1) upsert the order registry in order_number order (its row locks serialise
+-- statements touching the same order; a statement of its own, so that under READ COMMITTED
+-- the next statement's snapshot sees the lines of a concurrent transaction we waited for);
+-- (2) one query: other lines of multi-statement orders, additive sums per (dim, hour, key) in
+-- one pass of GROUPING SETS, order presence before/after for orders with several lines, and
+-- one upsert per (dim, hour, key) into this backend's slot, sorted by (dim, hour, key).
+-- Statements of up to 64 lines run static SQL with a cached plan (a single-row insert costs
+-- about 0.3 ms); larger ones run the same SQL through EXECUTE, planned for their size.
+CREATE TABLE analytics.rollup_sql (
+  step text PRIMARY KEY,
+  sql  text NOT NULL
+);
+COMMENT ON TABLE analytics.rollup_sql IS
+  'The SQL templates the rollup trigger functions were generated from (documentation; %s = the statement''s lines)';
+INSERT INTO analytics.rollup_sql VALUES
+  ('lines_insert', $t$SELECT 1 AS sign, n.id, n.order_number, n.transaction_time, n.status, n.amount, n.quantity,
+                       n.is_suspicious, n.product_id, n.country, n.platform, n.payment_method FROM new_rows n$t$),
+  ('lines_update', $t$WITH ch AS (
                   SELECT o.id FROM old_rows o JOIN new_rows n USING (id)
                    WHERE (o.order_number, o.transaction_time, o.status, o.amount, o.quantity, o.is_suspicious,
                           o.product_id, o.country, o.platform, o.payment_method)
@@ -270,22 +268,16 @@ BEGIN
                 UNION ALL
                 SELECT -1, o.id, o.order_number, o.transaction_time, o.status, o.amount, o.quantity,
                        o.is_suspicious, o.product_id, o.country, o.platform, o.payment_method
-                  FROM old_rows o WHERE o.id IN (SELECT id FROM ch)';
-  END IF;
-
-  -- 1. the order registry, upserted in order_number order. Its row locks serialise statements
-  --    touching the same order; it runs as its own statement so that (READ COMMITTED) the next
-  --    statement's snapshot sees the lines of a concurrent transaction we waited for.
-  EXECUTE format($q$
-    WITH lines AS (%s)
+                  FROM old_rows o WHERE o.id IN (SELECT id FROM ch)$t$),
+  ('lines_delete', $t$SELECT -1 AS sign, o.id, o.order_number, o.transaction_time, o.status, o.amount, o.quantity,
+                       o.is_suspicious, o.product_id, o.country, o.platform, o.payment_method FROM old_rows o$t$),
+  ('registry', $t$    WITH lines AS (%s)
     INSERT INTO analytics.order_registry AS r (order_number, lines)
     SELECT l.order_number, sum(l.sign) FROM lines l WHERE l.order_number IS NOT NULL
      GROUP BY l.order_number ORDER BY l.order_number
     ON CONFLICT (order_number) DO UPDATE SET lines = r.lines + excluded.lines
-  $q$, v_lines);
-
-  EXECUTE format($q$
-    WITH lines AS MATERIALIZED (%s),
+$t$),
+  ('apply', $t$    WITH lines AS MATERIALIZED (%s),
     -- 2. orders with lines this statement did not touch: read those lines (sign 0)
     cnt AS (
       SELECT l.order_number, count(*) FILTER (WHERE l.sign = 1) AS new_lines
@@ -360,7 +352,7 @@ BEGIN
     -- 4. one upsert per (dim, hour, key), in key order, into this backend's slot
     INSERT INTO analytics.sales_hourly AS s (dim, hour, key, slot, revenue, orders, units, transactions, completed,
                                              refunded, refunded_amount, blocked, failed, pending, suspicious)
-    SELECT dim, hour, key COLLATE "C", %s, revenue, orders, units, transactions, completed,
+    SELECT dim, hour, key COLLATE "C", analytics.rollup_slot(), revenue, orders, units, transactions, completed,
            refunded, refunded_amount, blocked, failed, pending, suspicious
       FROM delta
      WHERE (revenue, orders, units, transactions, completed, refunded, refunded_amount, blocked, failed, pending, suspicious)
@@ -373,18 +365,57 @@ BEGIN
       refunded_amount = s.refunded_amount + excluded.refunded_amount, blocked = s.blocked + excluded.blocked,
       failed = s.failed + excluded.failed, pending = s.pending + excluded.pending,
       suspicious = s.suspicious + excluded.suspicious
-  $q$, v_lines, v_slot);
+$t$);
 
-  -- orders whose last line went away
-  IF TG_OP <> 'INSERT' THEN
-    DELETE FROM analytics.order_registry r WHERE r.lines = 0
-       AND r.order_number IN (SELECT o.order_number FROM old_rows o WHERE o.order_number IS NOT NULL);
-  END IF;
-  RETURN NULL;
-END $$;
-COMMENT ON FUNCTION analytics.rollup_trigger() IS
-  'Statement-level AFTER trigger on transactions: folds the statement''s transition tables into analytics.sales_hourly '
-  '(one upsert per (dim, hour, key), this backend''s slot, key order) and analytics.order_registry';
+DO $gen$
+DECLARE
+  op    text;
+  src   text;
+  cnt   text;
+  reg   text := (SELECT sql FROM analytics.rollup_sql WHERE step = 'registry');
+  apply text := (SELECT sql FROM analytics.rollup_sql WHERE step = 'apply');
+  q_reg text;
+  q_app text;
+BEGIN
+  FOREACH op IN ARRAY ARRAY['insert', 'update', 'delete'] LOOP
+    src := (SELECT sql FROM analytics.rollup_sql WHERE step = 'lines_' || op);
+    cnt := CASE op WHEN 'delete' THEN 'old_rows' ELSE 'new_rows' END;
+    q_reg := format(reg, src);
+    q_app := format(apply, src);
+    EXECUTE format($f$
+      CREATE FUNCTION analytics.rollup_%1$s_trigger()
+      RETURNS trigger
+      LANGUAGE plpgsql VOLATILE
+      -- definer: a role allowed to write transactions needs no privilege on the rollup tables
+      SECURITY DEFINER SET search_path = public, pg_temp
+      SET work_mem = '64MB'  -- the statement's hash aggregates stay in memory
+      AS $body$
+      DECLARE
+        n bigint := (SELECT count(*) FROM %2$s);
+      BEGIN
+        IF n = 0 THEN
+          RETURN NULL;
+        ELSIF n <= 64 THEN
+          %3$s;
+          %4$s;
+        ELSE
+          EXECUTE %5$L;
+          EXECUTE %6$L;
+        END IF;
+        %7$s
+        RETURN NULL;
+      END $body$ $f$,
+      op, cnt, q_reg, q_app, q_reg, q_app,
+      CASE WHEN op = 'insert' THEN '' ELSE
+        '-- orders whose last line went away
+        DELETE FROM analytics.order_registry r WHERE r.lines = 0
+           AND r.order_number IN (SELECT o.order_number FROM old_rows o WHERE o.order_number IS NOT NULL);' END);
+    EXECUTE format($c$COMMENT ON FUNCTION analytics.rollup_%s_trigger() IS %L$c$, op,
+      'Statement-level AFTER ' || upper(op) || ' trigger on transactions: folds the statement''s transition tables into '
+      'analytics.sales_hourly (one upsert per (dim, hour, key), this backend''s slot, key order) and '
+      'analytics.order_registry. Generated from analytics.rollup_sql');
+  END LOOP;
+END $gen$;
 
 CREATE FUNCTION analytics.rollup_truncate_trigger()
 RETURNS trigger
@@ -397,13 +428,13 @@ COMMENT ON FUNCTION analytics.rollup_truncate_trigger() IS 'TRUNCATE of transact
 
 CREATE TRIGGER transactions_rollup_ins AFTER INSERT ON transactions
   REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION analytics.rollup_trigger();
+  FOR EACH STATEMENT EXECUTE FUNCTION analytics.rollup_insert_trigger();
 CREATE TRIGGER transactions_rollup_upd AFTER UPDATE ON transactions
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION analytics.rollup_trigger();
+  FOR EACH STATEMENT EXECUTE FUNCTION analytics.rollup_update_trigger();
 CREATE TRIGGER transactions_rollup_del AFTER DELETE ON transactions
   REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION analytics.rollup_trigger();
+  FOR EACH STATEMENT EXECUTE FUNCTION analytics.rollup_delete_trigger();
 CREATE TRIGGER transactions_rollup_trunc AFTER TRUNCATE ON transactions
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.rollup_truncate_trigger();
 
