@@ -61,8 +61,8 @@ SELECT ok((SELECT (r ->> 'observed')::float8 > (r ->> 'threshold')::float8 AND (
           'the reason shows observed z above its threshold 3 and a positive contribution');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM transactions t, jsonb_object_keys(t.fraud_reasons -> 0) k
             WHERE t.id = (SELECT max(id) FROM transactions WHERE customer_id = 900002)),
-          ARRAY['contribution', 'detail', 'observed', 'rule', 'threshold'],
-          'a reason has exactly the keys rule, observed, threshold, contribution, detail');
+          ARRAY['contribution', 'detail', 'observed', 'rule', 'threshold', 'weight'],
+          'a reason has exactly the keys rule, observed, threshold, weight, contribution, detail');
 SELECT ok((SELECT jsonb_typeof(fraud_reasons -> 0 -> 'detail') = 'string' AND fraud_reasons -> 0 ->> 'detail' LIKE '%5000.00%'
              FROM transactions WHERE customer_id = 900002 ORDER BY id DESC LIMIT 1),
           'the detail names the amount');

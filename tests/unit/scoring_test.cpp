@@ -101,7 +101,8 @@ TEST(AmountZScoreRule, ObservesShrunkZOfLogAmount) {
   EXPECT_DOUBLE_EQ(f->threshold, 3.0);
   EXPECT_DOUBLE_EQ(f->weight, 1.5);
   EXPECT_EQ(f->neutral, 0.0);
-  EXPECT_NE(f->detail.find("500.00"), std::string::npos) << f->detail;
+  const std::string detail = r.describe(*f, {tx, h});  // details are built only when reported
+  EXPECT_NE(detail.find("500.00"), std::string::npos) << detail;
 }
 
 TEST(AmountZScoreRule, RejectsBadAmounts) {

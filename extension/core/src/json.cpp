@@ -73,6 +73,10 @@ std::string reasons_to_json(const std::vector<Reason>& reasons) {
     append_number(out, r.threshold, 4);
     out += ", \"contribution\": ";
     append_number(out, r.contribution, 2);
+    if (std::isfinite(r.weight)) {
+      out += ", \"weight\": ";
+      append_number(out, r.weight, 4);
+    }
     out += ", \"detail\": ";
     append_string(out, r.detail);
     out += '}';

@@ -32,26 +32,103 @@ AmountZScoreRule::AmountZScoreRule(const RuleConfig& config)
   prior_.sd = config.param("prior_sd", kDefaultPriorSd);
   prior_.weight = config.param("prior_weight", kDefaultPriorWeight);
   prior_.validate();
+  const double use = config.param("use_priors", 1.0);
+  if (use != 0.0 && use != 1.0) throw std::invalid_argument("use_priors must be 0 or 1");
+  use_priors_ = use == 1.0;
+  min_prior_n_ = config.param("min_prior_n", kDefaultMinPriorN);
+  if (min_prior_n_ < 2) throw std::invalid_argument("min_prior_n must be >= 2");
+}
+
+Prior AmountZScoreRule::prior_for(const ScoringContext& ctx, const char** source) const {
+  *source = "the configured prior";
+  if (!use_priors_ || ctx.env == nullptr) return prior_;
+  Prior p = prior_;
+  if (ctx.tx.category_id >= 0) {
+    const auto it = ctx.env->categories.find(ctx.tx.category_id);
+    if (it != ctx.env->categories.end() && static_cast<double>(it->second.second) >= min_prior_n_) {
+      p.mean = it->second.first.mean;
+      p.sd = it->second.first.sd;
+      *source = "the product category";
+      return p;
+    }
+  }
+  if (ctx.env->has_population && static_cast<double>(ctx.env->population_n) >= min_prior_n_) {
+    p.mean = ctx.env->population.mean;
+    p.sd = ctx.env->population.sd;
+    *source = "the population";
+  }
+  return p;
 }
 
 std::optional<Feature> AmountZScoreRule::evaluate(const ScoringContext& ctx) const {
   const double x = log_amount(ctx.tx.amount);
-  const ShrunkEstimate est = shrink(ctx.history.log_amount, prior_);
+  const char* source = nullptr;
+  const Prior prior = prior_for(ctx, &source);
+  const ShrunkEstimate est = shrink(ctx.history.log_amount, prior);
   const double z = zscore(x, est.mean, est.sd);
-  char detail[256];
-  std::snprintf(detail, sizeof detail,
-                "amount %.2f vs typical %.2f for this customer (z of log1p(amount) over %lld "
-                "earlier transactions, shrunk toward the population with weight %g)",
-                ctx.tx.amount, std::expm1(est.mean),
-                static_cast<long long>(ctx.history.log_amount.count()), prior_.weight);
   Feature f;
   f.rule = name_;
   f.observed = z;
   f.threshold = threshold_;
   f.weight = weight_;
   f.neutral = 0.0;
-  f.detail = detail;
+  f.aux[0] = est.mean;
   return f;
+}
+
+std::string AmountZScoreRule::describe(const Feature& f, const ScoringContext& ctx) const {
+  const char* source = nullptr;
+  (void)prior_for(ctx, &source);
+  char detail[320];
+  std::snprintf(detail, sizeof detail,
+                "amount %.2f vs typical %.2f for this customer (z of log1p(amount) over %lld "
+                "earlier transactions, shrunk toward %s with weight %g)",
+                ctx.tx.amount, std::expm1(f.aux[0]),
+                static_cast<long long>(ctx.history.log_amount.count()), source, prior_.weight);
+  return detail;
+}
+
+// ------------------------------------------------------------------------------- Combiner
+std::vector<double> Combiner::contributions(const std::vector<Feature>& features,
+                                            double score) const {
+  std::vector<double> out(features.size());
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    std::vector<Feature> neutralised = features;
+    neutralised[i].observed = neutralised[i].neutral;
+    out[i] = score - combine(neutralised);
+  }
+  return out;
+}
+
+// ----------------------------------------------------------------------- EvidenceCombiner
+EvidenceCombiner::EvidenceCombiner(double bias) : bias_(bias) { require_finite(bias, "bias"); }
+
+double EvidenceCombiner::evidence(const Feature& f) {
+  require_finite(f.observed, "observed");
+  require_finite(f.threshold, "threshold");
+  require_finite(f.weight, "weight");
+  if (f.weight < 0) throw std::invalid_argument("weight must be >= 0");
+  const double x = f.observed - f.threshold;
+  return x > 0 ? f.weight * x : 0.0;
+}
+
+double EvidenceCombiner::combine(const std::vector<Feature>& features) const {
+  double logit = bias_;
+  for (const Feature& f : features) logit += evidence(f);
+  if (std::isnan(logit)) throw std::invalid_argument("combined evidence is not a number");
+  return 100.0 * logistic(logit);
+}
+
+std::vector<double> EvidenceCombiner::contributions(const std::vector<Feature>& features,
+                                                    double score) const {
+  double logit = bias_;
+  std::vector<double> ev(features.size());
+  for (std::size_t i = 0; i < features.size(); ++i) logit += (ev[i] = evidence(features[i]));
+  std::vector<double> out(features.size());
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    out[i] = ev[i] > 0 ? score - 100.0 * logistic(logit - ev[i]) : 0.0;
+  }
+  return out;
 }
 
 // ----------------------------------------------------------------------- LogisticCombiner
@@ -86,19 +163,25 @@ Scorer::Scorer(std::vector<std::unique_ptr<Rule>> rules, std::unique_ptr<Combine
 ScoreResult Scorer::score(const ScoringContext& ctx, double min_contribution) const {
   require_finite(min_contribution, "min_contribution");
   std::vector<Feature> features;
+  std::vector<const Rule*> sources;
   features.reserve(rules_.size());
+  sources.reserve(rules_.size());
   for (const auto& rule : rules_) {
-    if (auto f = rule->evaluate(ctx)) features.push_back(std::move(*f));
+    if (auto f = rule->evaluate(ctx)) {
+      features.push_back(std::move(*f));
+      sources.push_back(rule.get());
+    }
   }
   ScoreResult result;
   result.score = combiner_->combine(features);
+  const std::vector<double> contributions = combiner_->contributions(features, result.score);
   for (std::size_t i = 0; i < features.size(); ++i) {
-    std::vector<Feature> neutralised = features;
-    neutralised[i].observed = neutralised[i].neutral;
-    const double contribution = result.score - combiner_->combine(neutralised);
+    const double contribution = contributions[i];
     if (std::fabs(contribution) < min_contribution) continue;
     const Feature& f = features[i];
-    result.reasons.push_back(Reason{f.rule, f.observed, f.threshold, contribution, f.detail});
+    std::string detail = f.detail.empty() ? sources[i]->describe(f, ctx) : f.detail;
+    result.reasons.push_back(
+        Reason{f.rule, f.observed, f.threshold, contribution, std::move(detail), f.weight});
   }
   std::stable_sort(
       result.reasons.begin(), result.reasons.end(),
@@ -111,6 +194,12 @@ RuleRegistry RuleRegistry::with_builtin_rules() {
   RuleRegistry reg;
   reg.add(AmountZScoreRule::kName,
           [](const RuleConfig& c) { return std::make_unique<AmountZScoreRule>(c); });
+  register_fraud_rules(reg);
+  return reg;
+}
+
+const RuleRegistry& RuleRegistry::builtin() {
+  static const RuleRegistry reg = with_builtin_rules();
   return reg;
 }
 

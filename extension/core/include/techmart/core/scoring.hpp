@@ -1,32 +1,61 @@
 #pragma once
 
+#include <array>
+#include <cmath>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "techmart/core/fraud_state.hpp"
 #include "techmart/core/stats.hpp"
 #include "techmart/core/welford.hpp"
 
 namespace techmart::core {
 
 // ----------------------------------------------------------------------------------- inputs
-// What is known about the transaction being scored. Rules read what they need; later rules
-// (velocity, geography, time of day, account and method) add fields here.
+// What is known about the transaction being scored. Rules read what they need; a rule whose
+// input is unknown (NaN, empty, -1) stays silent.
 struct TransactionInput {
   double amount = 0.0;  // quantity * unit_price, >= 0
+  double unit_price = std::numeric_limits<double>::quiet_NaN();
+  double list_price = std::numeric_limits<double>::quiet_NaN();  // the product's list price
+  std::int64_t category_id = -1;                                 // -1: unknown
+  double time = 0.0;                                             // epoch seconds (UTC)
+  char country[3] = {0, 0, 0};                                   // "" when unknown
+  bool has_location = false;
+  double lat = 0.0, lon = 0.0;
+  int method = -1;  // payment_method_bit()
+  char home_country[3] = {0, 0, 0};
+  double account_age_days = std::numeric_limits<double>::quiet_NaN();
 };
 
 // The customer's state *before* this transaction.
-struct CustomerHistory {
-  Welford log_amount;  // running statistics of log1p(amount)
+using CustomerHistory = CustomerState;
+
+// Shop-wide context, read once per statement: priors refreshed by techmart.refresh_priors()
+// and the configured risk lists.
+struct ScoringEnv {
+  bool has_population = false;
+  Prior population;  // log1p(amount) over all transactions
+  std::int64_t population_n = 0;
+  std::map<std::int64_t, std::pair<Prior, std::int64_t>> categories;  // prior and its n
+  bool has_shop_hours = false;
+  double shop_hours[24] = {};  // shares, sum 1
+  std::vector<std::array<char, 2>> high_risk_countries;
+  std::uint32_t high_risk_methods = 0;  // bits of payment_method_bit()
+
+  bool is_high_risk_country(const char* cc) const;
 };
 
 struct ScoringContext {
   const TransactionInput& tx;
   const CustomerHistory& history;
+  const ScoringEnv* env = nullptr;
 };
 
 // ----------------------------------------------------------------------------- configuration
@@ -54,7 +83,8 @@ struct Feature {
   double threshold = 0.0;
   double weight = 0.0;
   double neutral = 0.0;
-  std::string detail;  // human-readable explanation
+  std::string detail;  // human-readable explanation (may be filled lazily by Rule::describe)
+  double aux[3] = {0.0, 0.0, 0.0};  // what describe() needs
 };
 
 // A rule turns a transaction and the customer's history into at most one feature.
@@ -64,6 +94,11 @@ class Rule {
   virtual const std::string& name() const = 0;
   // std::nullopt when the rule has nothing to say about this transaction.
   virtual std::optional<Feature> evaluate(const ScoringContext& ctx) const = 0;
+  // The detail of a reported feature; called only for features that are listed as reasons.
+  virtual std::string describe(const Feature& f, const ScoringContext& ctx) const {
+    (void)ctx;
+    return f.detail;
+  }
 };
 
 // Amount anomaly: z-score of log1p(amount) against the customer's running mean/variance of
@@ -74,17 +109,24 @@ class AmountZScoreRule final : public Rule {
   static constexpr double kDefaultPriorMean = 4.0;  // log1p(~55)
   static constexpr double kDefaultPriorSd = 1.2;
   static constexpr double kDefaultPriorWeight = 5.0;
+  static constexpr double kDefaultMinPriorN = 30.0;
 
   explicit AmountZScoreRule(const RuleConfig& config);
   const std::string& name() const override { return name_; }
   std::optional<Feature> evaluate(const ScoringContext& ctx) const override;
   const Prior& prior() const { return prior_; }
+  // The prior used for this transaction: the category's (n >= min_prior_n), else the
+  // population's, from the environment when use_priors = 1; else the configured one.
+  Prior prior_for(const ScoringContext& ctx, const char** source) const;
+  std::string describe(const Feature& f, const ScoringContext& ctx) const override;
 
  private:
   std::string name_;
   double weight_;
   double threshold_;
   Prior prior_;
+  bool use_priors_;
+  double min_prior_n_;
 };
 
 // ------------------------------------------------------------------------------ combination
@@ -95,6 +137,7 @@ struct Reason {
   double threshold;
   double contribution;  // points of the 0..100 score attributable to this rule
   std::string detail;
+  double weight = std::numeric_limits<double>::quiet_NaN();  // the rule's weight (NaN: not shown)
 };
 
 struct ScoreResult {
@@ -107,6 +150,9 @@ class Combiner {
  public:
   virtual ~Combiner() = default;
   virtual double combine(const std::vector<Feature>& features) const = 0;
+  // Points of `score` attributable to each feature: score - score(feature set to neutral).
+  virtual std::vector<double> contributions(const std::vector<Feature>& features,
+                                            double score) const;
 };
 
 // score = 100 * logistic(bias + sum_i weight_i * (observed_i - threshold_i)).
@@ -116,6 +162,23 @@ class LogisticCombiner final : public Combiner {
  public:
   explicit LogisticCombiner(double bias = 0.0);
   double combine(const std::vector<Feature>& features) const override;
+
+ private:
+  double bias_;
+};
+
+// The combiner of the fraud engine (0.2): evidence above the thresholds only,
+//   score = 100 * logistic(bias + sum_i weight_i * max(0, observed_i - threshold_i)),
+// so a rule below its threshold neither raises nor lowers the score and the score with no
+// evidence is 100 * logistic(bias). The features x_i = max(0, observed_i - threshold_i) are
+// what fit_logistic() learns the weights and bias from.
+class EvidenceCombiner final : public Combiner {
+ public:
+  explicit EvidenceCombiner(double bias);
+  double combine(const std::vector<Feature>& features) const override;
+  std::vector<double> contributions(const std::vector<Feature>& features,
+                                    double score) const override;
+  static double evidence(const Feature& f);  // weight * max(0, observed - threshold)
 
  private:
   double bias_;
@@ -131,6 +194,7 @@ class Scorer {
   // Reasons whose |contribution| is below min_contribution points are left out.
   ScoreResult score(const ScoringContext& ctx, double min_contribution = 1.0) const;
   std::size_t rule_count() const { return rules_.size(); }
+  const Rule& rule(std::size_t i) const { return *rules_[i]; }
 
  private:
   std::vector<std::unique_ptr<Rule>> rules_;
@@ -143,7 +207,8 @@ class RuleRegistry {
  public:
   using Factory = std::function<std::unique_ptr<Rule>(const RuleConfig&)>;
 
-  // A registry knowing every rule of this version.
+  // A registry knowing every rule of this version (built once, shared).
+  static const RuleRegistry& builtin();
   static RuleRegistry with_builtin_rules();
 
   void add(const std::string& name, Factory factory);
@@ -154,7 +219,11 @@ class RuleRegistry {
   std::map<std::string, Factory> factories_;
 };
 
-// Serialises reasons as a JSON array of {rule, observed, threshold, contribution, detail}.
+// Registers the rules of the fraud engine (fraud_rules.cpp) in a registry.
+void register_fraud_rules(RuleRegistry& registry);
+
+// Serialises reasons as a JSON array of {rule, observed, threshold, contribution, detail} plus
+// "weight" when the reason has a finite weight.
 std::string reasons_to_json(const std::vector<Reason>& reasons);
 
 }  // namespace techmart::core
