@@ -1,95 +1,316 @@
-// techmart.score_transaction(): the BEFORE INSERT FOR EACH ROW scoring trigger
-// (docs/architecture.md, "The scoring trigger").
+// techmart.score_transaction() (BEFORE INSERT FOR EACH ROW) and
+// techmart.score_transaction_flush() (AFTER INSERT FOR EACH STATEMENT): the fraud engine's
+// insert path (docs/fraud.md, "The insert path").
 //
-// Phases, in order:
-//   1. plain C: check the trigger context, look the columns up by name, validate the row and
-//      fill amount (ereport directly: no C++ object is alive);
-//   2. plain C under SPI: customer exists? lock (create) the customer's state row, read the
-//      rule configuration and settings into palloc'd plain data;
-//   3. C++ under guarded(): build the rules, score from the state *before* this row, fold the
-//      row into the state; results land in plain data (the reasons JSON is copied into the
-//      caller's memory context through pg_call);
-//   4. plain C: ereport if phase 3 failed; otherwise UPDATE the state, SPI_finish and return
-//      the modified tuple.
-#include "boundary.hpp"
-#include "params.hpp"
-#include "techmart/core/scoring.hpp"
-#include "techmart/core/stats.hpp"
+// Per statement, the engine keeps an in-memory cache:
+//   * the configuration snapshot and the C++ Scorer built from it (read once per statement);
+//   * the state of every customer the statement touched, read and locked (SELECT ... FOR
+//     UPDATE) at first touch, updated in memory row by row, and written back once per customer
+//     by the statement trigger (one UPDATE of customer_state + customers.risk_score);
+//   * the products seen (list price, category) and the pending alerts.
+// So a statement of N rows for one customer leaves one new version of its state row, not N.
+// The cache lives in its own memory contexts, bounded by techmart.state_cache_entries (when
+// full it is written back mid-statement and emptied); a transaction or subtransaction abort
+// discards it (RegisterXactCallback/RegisterSubXactCallback), and a commit with unwritten
+// state is refused. A table without the statement trigger gets write-through (flush per row).
+//
+// Boundary: phases in plain C (checks, SPI) and C++ (scoring) alternate; C++ runs only under
+// guarded(), errors are raised after it returns.
+#include "fraud_glue.hpp"
 
 extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_trigger.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+
 PG_FUNCTION_INFO_V1(techmart_score_transaction);
+PG_FUNCTION_INFO_V1(techmart_score_transaction_flush);
+PGDLLEXPORT void _PG_init(void);
 }
 
 namespace core = techmart::core;
+namespace fraud = techmart::pg::fraud;
 using techmart::pg::ErrorInfo;
 using techmart::pg::guarded;
-using techmart::pg::NumericParams;
-using techmart::pg::pg_call;
 using techmart::pg::raise;
 
 namespace {
 
-constexpr double kDefaultSuspiciousThreshold = 70.0;
-constexpr double kDefaultReasonMinContribution = 1.0;
+// ------------------------------------------------------------------------------- GUCs
+bool guc_scoring = true;
+int guc_cache_entries = 4096;
 
-// ------------------------------------------------------------------------- saved SPI plans
-// Prepared once per backend and kept (SPI_keepplan): the plan cache revalidates them when the
-// tables they read change. The customers lookup is prepared for the schema of the table the
-// trigger fires on (re-prepared when that schema changes).
+// ----------------------------------------------------------------------------- the cache
+struct StateEntry {
+  int64 customer_id;  // hash key
+  bool dirty;
+  char home_country[3];
+  double registered;  // epoch seconds, NaN when unknown
+  core::CustomerState state;
+};
+
+struct ProductEntry {
+  int64 product_id;  // hash key
+  double list_price;
+  int64 category_id;
+};
+
+struct PendingAlert {
+  int64 transaction_id;
+  int64 customer_id;
+  int64 product_id;  // -1: none
+  double score;
+  char* reasons_json;
+  char top_rules[160];
+};
+
+MemoryContext stmt_ctx = nullptr;     // configuration snapshot (reset when a statement ends)
+MemoryContext entries_ctx = nullptr;  // states, products, alerts (reset on every write-back)
+fraud::ConfigSnapshot* snapshot = nullptr;
+fraud::Engine* engine = nullptr;
+Oid snapshot_nsp = InvalidOid;
+HTAB* states = nullptr;
+HTAB* products = nullptr;
+long nstates = 0;
+long ndirty = 0;
+PendingAlert* alerts = nullptr;
+int nalerts = 0, alerts_cap = 0;
+int dirty_min_level = 0;  // lowest transaction nest level that dirtied an entry
+bool poisoned = false;    // a subtransaction abort lost state of an outer level
+bool callbacks_registered = false;
+
+// Saved plans, prepared for the schema of the table the trigger fires on.
+Oid plans_nsp = InvalidOid;
+SPIPlanPtr plan_touch = nullptr;
 SPIPlanPtr plan_customer = nullptr;
-Oid plan_customer_nsp = InvalidOid;
-SPIPlanPtr plan_state_lock = nullptr;
 SPIPlanPtr plan_state_create = nullptr;
-SPIPlanPtr plan_state_update = nullptr;
-SPIPlanPtr plan_config = nullptr;
-SPIPlanPtr plan_settings = nullptr;
+SPIPlanPtr plan_product = nullptr;
+SPIPlanPtr plan_write = nullptr;
+SPIPlanPtr plan_alert = nullptr;
 
-SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes) {
-  SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
-  if (plan == nullptr) {
-    elog(ERROR, "techmart: SPI_prepare failed (%s): %s", SPI_result_code_string(SPI_result), sql);
+void drop_entries() {
+  if (entries_ctx != nullptr) MemoryContextReset(entries_ctx);
+  states = nullptr;
+  products = nullptr;
+  nstates = 0;
+  ndirty = 0;
+  alerts = nullptr;
+  nalerts = alerts_cap = 0;
+  dirty_min_level = 0;
+}
+
+void drop_statement() {
+  drop_entries();
+  delete engine;  // noexcept destructors only
+  engine = nullptr;
+  snapshot = nullptr;
+  snapshot_nsp = InvalidOid;
+  if (stmt_ctx != nullptr) MemoryContextReset(stmt_ctx);
+}
+
+void xact_callback(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_PRE_COMMIT:
+    case XACT_EVENT_PARALLEL_PRE_COMMIT:
+    case XACT_EVENT_PRE_PREPARE:
+      if (ndirty > 0 || nalerts > 0) {
+        drop_statement();
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                        errmsg("techmart: customer state scored in this transaction was never "
+                               "written back"),
+                        errhint("Is the trigger techmart.score_transaction_flush() disabled?")));
+      }
+      break;
+    default:  // commit, abort, prepare: nothing of the cache survives its transaction
+      drop_statement();
+      poisoned = false;
+      break;
   }
-  if (SPI_keepplan(plan) != 0) elog(ERROR, "techmart: SPI_keepplan failed: %s", sql);
-  return plan;
+}
+
+void subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
+  if (event != SUBXACT_EVENT_ABORT_SUB) return;
+  // rows of the aborted subtransaction are gone: so is the cache. If it also held state
+  // dirtied by an outer level, that state is lost: refuse to go on with it.
+  if (ndirty > 0 && dirty_min_level < GetCurrentTransactionNestLevel()) poisoned = true;
+  drop_statement();
+}
+
+void check_not_poisoned() {
+  if (poisoned) {
+    ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                    errmsg("techmart: customer state of this statement was lost by an aborted "
+                           "subtransaction"),
+                    errhint("Roll back and retry the transaction.")));
+  }
+}
+
+void ensure_contexts() {
+  if (stmt_ctx == nullptr) {
+    stmt_ctx = AllocSetContextCreate(TopMemoryContext, "techmart statement config",
+                                     ALLOCSET_DEFAULT_SIZES);
+    entries_ctx =
+        AllocSetContextCreate(TopMemoryContext, "techmart state cache", ALLOCSET_DEFAULT_SIZES);
+  }
+  if (!callbacks_registered) {
+    RegisterXactCallback(xact_callback, nullptr);
+    RegisterSubXactCallback(subxact_callback, nullptr);
+    callbacks_registered = true;
+  }
+}
+
+void ensure_tables() {
+  if (states != nullptr) return;
+  HASHCTL ctl;
+  memset(&ctl, 0, sizeof ctl);
+  ctl.keysize = sizeof(int64);
+  ctl.entrysize = sizeof(StateEntry);
+  ctl.hcxt = entries_ctx;
+  states = hash_create("techmart states", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+  ctl.entrysize = sizeof(ProductEntry);
+  products = hash_create("techmart products", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+void exec_plan(SPIPlanPtr plan, Datum* values, const char* nulls, int expected_rc, long limit) {
+  const int rc = SPI_execute_plan(plan, values, nulls, false, limit);
+  if (rc != expected_rc) {
+    elog(ERROR, "techmart: SPI_execute_plan returned %s", SPI_result_code_string(rc));
+  }
 }
 
 void prepare_plans(Oid nsp) {
+  if (plans_nsp == nsp && plan_write != nullptr) return;
+  const char* nspname = get_namespace_name(nsp);
+  if (nspname == nullptr) elog(ERROR, "techmart: schema %u does not exist", nsp);
+  const char* q = quote_identifier(nspname);
   Oid int8_arg[1] = {INT8OID};
-  if (plan_customer == nullptr || plan_customer_nsp != nsp) {
-    const char* nspname = get_namespace_name(nsp);
-    if (nspname == nullptr) elog(ERROR, "techmart: schema %u does not exist", nsp);
-    char* sql = psprintf("SELECT 1 FROM %s.customers WHERE id = $1", quote_identifier(nspname));
-    SPIPlanPtr plan = prepare_kept(sql, 1, int8_arg);
-    if (plan_customer != nullptr) SPI_freeplan(plan_customer);
-    plan_customer = plan;
-    plan_customer_nsp = nsp;
+  SPIPlanPtr touch = fraud::prepare_kept(
+      psprintf("SELECT " TECHMART_STATE_COLUMNS ", c.country::text, c.registration_date "
+               "FROM techmart.customer_state s JOIN %s.customers c ON c.id = s.customer_id "
+               "WHERE s.customer_id = $1 FOR UPDATE OF s",
+               q),
+      1, int8_arg);
+  SPIPlanPtr customer =
+      fraud::prepare_kept(psprintf("SELECT 1 FROM %s.customers WHERE id = $1", q), 1, int8_arg);
+  SPIPlanPtr create = fraud::prepare_kept(
+      "INSERT INTO techmart.customer_state (customer_id) VALUES ($1) "
+      "ON CONFLICT (customer_id) DO NOTHING",
+      1, int8_arg);
+  SPIPlanPtr product = fraud::prepare_kept(
+      psprintf("SELECT price::float8, category_id FROM %s.products WHERE id = $1", q), 1, int8_arg);
+  Oid wargs[18] = {INT8OID,        INT8OID,        FLOAT8OID,      FLOAT8OID, INT4ARRAYOID,
+                   FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID,
+                   NUMERICOID,     FLOAT8OID,      FLOAT8OID,      TEXTOID,   INT4OID,
+                   FLOAT8OID,      FLOAT8OID,      NUMERICOID};
+  SPIPlanPtr write = fraud::prepare_kept(
+      psprintf("WITH s AS (UPDATE techmart.customer_state SET %s WHERE customer_id = $1 "
+               "RETURNING 1) "
+               "UPDATE %s.customers SET risk_score = $18 "
+               "WHERE id = $1 AND risk_score IS DISTINCT FROM $18 AND (SELECT count(*) FROM s) = 1",
+               fraud::kStateSetList, q),
+      18, wargs);
+  Oid aargs[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
+  SPIPlanPtr alert = fraud::prepare_kept(
+      psprintf("INSERT INTO %s.alerts (type, severity, message, transaction_id, customer_id, "
+               "product_id, metadata) VALUES ('fraud', $1, $2, $3, $4, $5, $6::jsonb)",
+               q),
+      6, aargs);
+  for (SPIPlanPtr* p :
+       {&plan_touch, &plan_customer, &plan_state_create, &plan_product, &plan_write, &plan_alert}) {
+    if (*p != nullptr) SPI_freeplan(*p);
   }
-  if (plan_state_lock == nullptr) {
-    plan_state_lock = prepare_kept(
-        "SELECT n, mean, m2 FROM techmart.customer_state WHERE customer_id = $1 FOR UPDATE", 1,
-        int8_arg);
+  plan_touch = touch;
+  plan_customer = customer;
+  plan_state_create = create;
+  plan_product = product;
+  plan_write = write;
+  plan_alert = alert;
+  plans_nsp = nsp;
+}
+
+const char* severity_of(double score) {
+  if (score >= 95) return "critical";
+  if (score >= 85) return "high";
+  if (score >= 75) return "medium";
+  return "low";
+}
+
+// Writes every dirty state and every pending alert, then empties the entries (SPI connected).
+void write_back() {
+  check_not_poisoned();
+  if (states != nullptr && ndirty > 0) {
+    HASH_SEQ_STATUS seq;
+    hash_seq_init(&seq, states);
+    StateEntry* e;
+    while ((e = static_cast<StateEntry*>(hash_seq_search(&seq))) != nullptr) {
+      if (!e->dirty) continue;
+      Datum v[18];
+      char nulls[19];
+      v[0] = Int64GetDatum(e->customer_id);
+      nulls[0] = ' ';
+      fraud::encode_state(e->state, &v[1], &nulls[1]);
+      char risk[32];
+      fraud::risk_text(e->state, engine->params, risk, sizeof risk);
+      v[17] = DirectFunctionCall3(numeric_in, CStringGetDatum(risk), ObjectIdGetDatum(InvalidOid),
+                                  Int32GetDatum(-1));
+      nulls[17] = ' ';
+      nulls[18] = '\0';
+      exec_plan(plan_write, v, nulls, SPI_OK_UPDATE, 0);
+      e->dirty = false;
+    }
   }
-  if (plan_state_create == nullptr) {
-    plan_state_create = prepare_kept(
-        "INSERT INTO techmart.customer_state (customer_id, n, mean, m2, updated_at) "
-        "VALUES ($1, 0, 0, 0, now()) ON CONFLICT (customer_id) DO NOTHING",
-        1, int8_arg);
+  for (int i = 0; i < nalerts; ++i) {
+    const PendingAlert& a = alerts[i];
+    char* msg =
+        psprintf("Transaction %lld of customer %lld scored %.2f: %s",
+                 static_cast<long long>(a.transaction_id), static_cast<long long>(a.customer_id),
+                 a.score, a.top_rules[0] ? a.top_rules : "no single rule stands out");
+    char* meta = psprintf(
+        "{\"score\": %.2f, \"threshold\": %.2f, \"reasons\": %s, \"links\": {\"transaction\": "
+        "\"/api/v1/transactions/%lld\", \"customer\": \"/api/v1/customers/%lld\", "
+        "\"explain\": \"SELECT * FROM techmart.explain(%lld)\"}}",
+        a.score, engine ? engine->suspicious_threshold : 0.0, a.reasons_json,
+        static_cast<long long>(a.transaction_id), static_cast<long long>(a.customer_id),
+        static_cast<long long>(a.transaction_id));
+    Datum v[6] = {CStringGetTextDatum(severity_of(a.score)),
+                  CStringGetTextDatum(msg),
+                  Int64GetDatum(a.transaction_id),
+                  Int64GetDatum(a.customer_id),
+                  Int64GetDatum(a.product_id),
+                  CStringGetTextDatum(meta)};
+    char nulls[7] = {' ', ' ', ' ', ' ', a.product_id < 0 ? 'n' : ' ', ' ', '\0'};
+    exec_plan(plan_alert, v, nulls, SPI_OK_INSERT, 0);
   }
-  if (plan_state_update == nullptr) {
-    Oid args[6] = {INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, NUMERICOID, TIMESTAMPTZOID};
-    plan_state_update = prepare_kept(
-        "UPDATE techmart.customer_state SET n = $2, mean = $3, m2 = $4, last_amount = $5, "
-        "last_transaction_time = $6, updated_at = now() WHERE customer_id = $1",
-        6, args);
+  drop_entries();
+}
+
+// Is the statement trigger attached (and enabled) on this table?
+Oid flush_fn_oid = InvalidOid;  // looked up once per statement (begin_statement)
+
+Oid lookup_flush_fn(Oid self_fn) {
+  Oid nsp = get_func_namespace(self_fn);
+  List* name = list_make2(makeString(get_namespace_name(nsp)),
+                          makeString(pstrdup("score_transaction_flush")));
+  return LookupFuncName(name, 0, nullptr, true);
+}
+
+bool has_flush_trigger(Relation rel, Oid self_fn) {
+  TriggerDesc* td = rel->trigdesc;
+  if (td == nullptr) return false;
+  if (engine == nullptr || !OidIsValid(flush_fn_oid)) flush_fn_oid = lookup_flush_fn(self_fn);
+  const Oid flush_fn = flush_fn_oid;
+  if (!OidIsValid(flush_fn)) return false;
+  for (int i = 0; i < td->numtriggers; ++i) {
+    const Trigger& t = td->triggers[i];
+    if (t.tgfoid == flush_fn && t.tgenabled != TRIGGER_DISABLED && TRIGGER_FOR_AFTER(t.tgtype) &&
+        !TRIGGER_FOR_ROW(t.tgtype) && TRIGGER_FOR_INSERT(t.tgtype)) {
+      return true;
+    }
   }
-  if (plan_config == nullptr) {
-    plan_config = prepare_kept(
-        "SELECT rule, enabled, weight, threshold, params FROM techmart.rule_config ORDER BY rule",
-        0, nullptr);
-  }
-  if (plan_settings == nullptr) {
-    plan_settings = prepare_kept("SELECT name, value FROM techmart.settings", 0, nullptr);
-  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------- columns
@@ -102,8 +323,15 @@ enum Col {
   kScore,
   kReasons,
   kSuspicious,
+  kId,  // optional from here on
+  kProductId,
+  kCountry,
+  kLatitude,
+  kLongitude,
+  kMethod,
   kNCols
 };
+constexpr int kRequired = kId;
 
 struct ColumnSpec {
   const char* name;
@@ -116,19 +344,29 @@ constexpr ColumnSpec kColumns[kNCols] = {{"customer_id", INT8OID},
                                          {"transaction_time", TIMESTAMPTZOID},
                                          {"fraud_score", NUMERICOID},
                                          {"fraud_reasons", JSONBOID},
-                                         {"is_suspicious", BOOLOID}};
+                                         {"is_suspicious", BOOLOID},
+                                         {"id", INT8OID},
+                                         {"product_id", INT8OID},
+                                         {"country", BPCHAROID},
+                                         {"latitude", FLOAT8OID},
+                                         {"longitude", FLOAT8OID},
+                                         {"payment_method", TEXTOID}};
 
 struct Columns {
-  int attnum[kNCols];
-  int32 typmod[kNCols];  // typmod of the base type (numeric(p,s) of a domain included)
+  int attnum[kNCols];  // 0: absent (optional columns only)
+  int32 typmod[kNCols];
 };
 
-// Looked up by name on every call (cheap, and always right after ALTER TABLE).
 void lookup_columns(Relation rel, Columns* cols) {
   TupleDesc tupdesc = RelationGetDescr(rel);
   for (int i = 0; i < kNCols; ++i) {
     const int attnum = SPI_fnumber(tupdesc, kColumns[i].name);
     if (attnum <= 0) {
+      if (i >= kRequired) {
+        cols->attnum[i] = 0;
+        cols->typmod[i] = -1;
+        continue;
+      }
       ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
                       errmsg("techmart.score_transaction: relation \"%s\" has no column \"%s\"",
                              RelationGetRelationName(rel), kColumns[i].name)));
@@ -136,7 +374,9 @@ void lookup_columns(Relation rel, Columns* cols) {
     Form_pg_attribute attr = TupleDescAttr(tupdesc, attnum - 1);
     int32 typmod = attr->atttypmod;
     const Oid base = getBaseTypeAndTypmod(attr->atttypid, &typmod);
-    if (base != kColumns[i].type) {
+    const bool ok =
+        base == kColumns[i].type || (i == kCountry && (base == TEXTOID || base == VARCHAROID));
+    if (!ok) {
       ereport(ERROR,
               (errcode(ERRCODE_DATATYPE_MISMATCH),
                errmsg("techmart.score_transaction: column \"%s\" of relation \"%s\" has type %s, "
@@ -177,89 +417,128 @@ void check_money(Relation rel, int attnum, const char* column, Datum value) {
   }
 }
 
-void exec_plan(SPIPlanPtr plan, Datum* values, const char* nulls, int expected_rc, long limit) {
-  const int rc = SPI_execute_plan(plan, values, nulls, false, limit);
-  if (rc != expected_rc) {
-    elog(ERROR, "techmart: SPI_execute_plan returned %s", SPI_result_code_string(rc));
+// First touch of a customer in this statement: lock (create) the state row, read it and the
+// customer's home country and registration date. Plain C, SPI connected.
+StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id) {
+  bool found = false;
+  StateEntry* e = static_cast<StateEntry*>(hash_search(states, &customer_id, HASH_FIND, &found));
+  if (found) return e;
+  Datum key[1] = {Int64GetDatum(customer_id)};
+  exec_plan(plan_touch, key, nullptr, SPI_OK_SELECT, 1);
+  if (SPI_processed == 0) {
+    exec_plan(plan_customer, key, nullptr, SPI_OK_SELECT, 1);
+    if (SPI_processed == 0) {
+      ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                      errmsg("customer %lld does not exist", static_cast<long long>(customer_id)),
+                      errtablecol(rel, cols.attnum[kCustomerId])));
+    }
+    // ON CONFLICT waits for a concurrent creator, so the second SELECT ... FOR UPDATE sees it
+    exec_plan(plan_state_create, key, nullptr, SPI_OK_INSERT, 0);
+    exec_plan(plan_touch, key, nullptr, SPI_OK_SELECT, 1);
+    if (SPI_processed == 0) {
+      elog(ERROR, "techmart: state row of customer %lld vanished", (long long)customer_id);
+    }
   }
+  fraud::RawState raw;
+  HeapTuple tup = SPI_tuptable->vals[0];
+  TupleDesc desc = SPI_tuptable->tupdesc;
+  fraud::decode_state(tup, desc, 1, &raw);
+  bool null_country, null_reg;
+  Datum country = SPI_getbinval(tup, desc, fraud::kStateColumns + 1, &null_country);
+  Datum reg = SPI_getbinval(tup, desc, fraud::kStateColumns + 2, &null_reg);
+  char home[3] = {0, 0, 0};
+  if (!null_country) strlcpy(home, TextDatumGetCString(country), sizeof home);
+  const double registered = null_reg ? std::numeric_limits<double>::quiet_NaN()
+                                     : fraud::ts_to_epoch(DatumGetTimestampTz(reg));
+
+  core::CustomerState state;
+  ErrorInfo err;
+  guarded(err, "techmart.score_transaction", [&] { state = fraud::to_core(raw, customer_id); });
+  if (err.failed) raise(err);
+
+  e = static_cast<StateEntry*>(hash_search(states, &customer_id, HASH_ENTER, &found));
+  e->dirty = false;
+  memcpy(e->home_country, home, sizeof home);
+  e->registered = registered;
+  new (&e->state) core::CustomerState(state);
+  ++nstates;
+  return e;
 }
 
-// ------------------------------------------------------- plain data handed to the C++ phase
-struct ConfigRow {
-  const char* rule;
-  bool enabled;
-  double weight;
-  double threshold;
-  NumericParams params;
-};
-
-struct ScoringInput {
-  int64 customer_id;
-  double amount;
-  int64 n;
-  double mean;
-  double m2;
-  const ConfigRow* rows;
-  int nrows;
-  double suspicious_threshold;
-  double reason_min_contribution;
-  MemoryContext result_ctx;  // where the reasons JSON is copied
-};
-
-struct ScoringOutput {
-  int64 n;
-  double mean;
-  double m2;
-  double score;  // rounded to 2 decimals
-  bool suspicious;
-  char* reasons_json;  // palloc'd in result_ctx
-};
-
-// The C++ phase. Throws; run it only under guarded().
-void score_and_fold(const ScoringInput& in, ScoringOutput& out) {
-  std::vector<core::RuleConfig> configs;
-  configs.reserve(static_cast<std::size_t>(in.nrows));
-  for (int i = 0; i < in.nrows; ++i) {
-    core::RuleConfig c;
-    c.rule = in.rows[i].rule;
-    c.enabled = in.rows[i].enabled;
-    c.weight = in.rows[i].weight;
-    c.threshold = in.rows[i].threshold;
-    for (int p = 0; p < in.rows[i].params.count; ++p) {
-      c.params[in.rows[i].params.keys[p]] = in.rows[i].params.values[p];
-    }
-    configs.push_back(std::move(c));
+ProductEntry* touch_product(Relation rel, const Columns& cols, int64 product_id) {
+  bool found = false;
+  ProductEntry* p =
+      static_cast<ProductEntry*>(hash_search(products, &product_id, HASH_FIND, &found));
+  if (found) return p;
+  Datum key[1] = {Int64GetDatum(product_id)};
+  exec_plan(plan_product, key, nullptr, SPI_OK_SELECT, 1);
+  if (SPI_processed == 0) {
+    ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                    errmsg("product %lld does not exist", static_cast<long long>(product_id)),
+                    errtablecol(rel, cols.attnum[kProductId])));
   }
-  const core::Scorer scorer(core::RuleRegistry::with_builtin_rules().build(configs),
-                            std::make_unique<core::LogisticCombiner>());
+  bool null_price, null_cat;
+  Datum price = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null_price);
+  Datum cat = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &null_cat);
+  p = static_cast<ProductEntry*>(hash_search(products, &product_id, HASH_ENTER, &found));
+  p->list_price = null_price ? std::numeric_limits<double>::quiet_NaN() : DatumGetFloat8(price);
+  p->category_id = null_cat ? -1 : DatumGetInt64(cat);
+  return p;
+}
 
-  core::CustomerHistory history;
-  try {
-    history.log_amount = core::Welford::from_state(in.n, in.mean, in.m2);
-  } catch (const std::invalid_argument& e) {
-    throw std::runtime_error("techmart.customer_state of customer " +
-                             std::to_string(in.customer_id) + " is corrupt: " + e.what());
-  }
-  const core::TransactionInput tx{in.amount};
-  const core::ScoreResult result = scorer.score({tx, history}, in.reason_min_contribution);
-
-  // The stored score has two decimals; is_suspicious must agree with what is stored.
-  out.score = std::round(result.score * 100.0) / 100.0;
-  out.suspicious = out.score >= in.suspicious_threshold;
-
-  history.log_amount.add(core::log_amount(in.amount));
-  out.n = history.log_amount.count();
-  out.mean = history.log_amount.mean();
-  out.m2 = history.log_amount.m2();
-
-  const std::string json = core::reasons_to_json(result.reasons);
-  char* buf = nullptr;
-  pg_call([&] { buf = static_cast<char*>(MemoryContextAlloc(in.result_ctx, json.size() + 1)); });
-  std::memcpy(buf, json.c_str(), json.size() + 1);
-  out.reasons_json = buf;
+void begin_statement(Oid nsp) {
+  MemoryContext old = MemoryContextSwitchTo(stmt_ctx);
+  fraud::ConfigSnapshot* cfg =
+      static_cast<fraud::ConfigSnapshot*>(palloc0(sizeof(fraud::ConfigSnapshot)));
+  fraud::load_config(cfg);
+  MemoryContextSwitchTo(old);
+  fraud::Engine* built = nullptr;
+  ErrorInfo err;
+  guarded(err, "techmart.score_transaction: building the rules from techmart.rule_config",
+          [&] { built = fraud::build_engine(*cfg); });
+  if (err.failed) raise(err);
+  engine = built;
+  snapshot = cfg;
+  snapshot_nsp = nsp;
 }
 
 }  // namespace
+
+extern "C" PGDLLEXPORT void _PG_init(void) {
+  DefineCustomBoolVariable("techmart.scoring",
+                           "Score inserted transactions (off: validate and fill amount only)",
+                           "SET techmart.scoring = off for a bulk historical load, then SELECT "
+                           "techmart.rebuild_state().",
+                           &guc_scoring, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("techmart.state_cache_entries",
+                          "Customers whose state one statement keeps in memory before writing "
+                          "them back mid-statement",
+                          nullptr, &guc_cache_entries, 4096, 16, 1000000, PGC_USERSET, 0, nullptr,
+                          nullptr, nullptr);
+  MarkGUCPrefixReserved("techmart");
+}
+
+extern "C" PGDLLEXPORT Datum techmart_score_transaction_flush(PG_FUNCTION_ARGS) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) {
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("techmart.score_transaction_flush: not called by the trigger manager")));
+  }
+  TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+  if (!TRIGGER_FIRED_AFTER(td->tg_event) || TRIGGER_FIRED_FOR_ROW(td->tg_event)) {
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("techmart.score_transaction_flush must be fired AFTER ... FOR EACH "
+                           "STATEMENT")));
+  }
+  check_not_poisoned();
+  if (ndirty > 0 || nalerts > 0) {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
+    prepare_plans(snapshot_nsp);
+    write_back();
+    SPI_finish();
+  }
+  drop_statement();
+  return PointerGetDatum(nullptr);
+}
 
 extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   // ---------------------------------------------------------------- 1. row checks (plain C)
@@ -273,6 +552,8 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                     errmsg("techmart.score_transaction must be fired BEFORE INSERT FOR EACH ROW")));
   }
+  ensure_contexts();
+  check_not_poisoned();
   Relation rel = td->tg_relation;
   TupleDesc tupdesc = RelationGetDescr(rel);
   HeapTuple tuple = td->tg_trigtuple;
@@ -281,8 +562,14 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
 
   Datum v[kNCols];
   bool isnull[kNCols];
-  for (int i = 0; i < kNCols; ++i) v[i] = heap_getattr(tuple, cols.attnum[i], tupdesc, &isnull[i]);
-
+  for (int i = 0; i < kNCols; ++i) {
+    if (cols.attnum[i] > 0) {
+      v[i] = heap_getattr(tuple, cols.attnum[i], tupdesc, &isnull[i]);
+    } else {
+      v[i] = 0;
+      isnull[i] = true;
+    }
+  }
   for (Col c : {kCustomerId, kQuantity, kUnitPrice}) {
     if (isnull[c]) {
       ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
@@ -313,100 +600,122 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   }
   check_money(rel, cols.attnum[kAmount], "amount", v[kAmount]);
   const double amount = DatumGetFloat8(DirectFunctionCall1(numeric_float8, v[kAmount]));
+  const double unit_price = DatumGetFloat8(DirectFunctionCall1(numeric_float8, v[kUnitPrice]));
+  if (!std::isfinite(amount) || !std::isfinite(unit_price)) {
+    check_violation(rel, cols.attnum[kAmount], "amount must be finite");
+  }
 
-  // ---------------------------------------------------------------- 2. SPI (plain C)
+  if (!guc_scoring) {  // bulk historical load: no score, no state (rebuild_state() later)
+    int colnums[4];
+    Datum values[4];
+    bool nulls[4] = {true, false, false, false};
+    int n = 0;
+    colnums[n] = cols.attnum[kScore];
+    values[n++] = 0;
+    colnums[n] = cols.attnum[kReasons];
+    values[n++] = DirectFunctionCall1(jsonb_in, CStringGetDatum("[]"));
+    colnums[n] = cols.attnum[kSuspicious];
+    values[n++] = BoolGetDatum(false);
+    if (amount_filled) {
+      colnums[n] = cols.attnum[kAmount];
+      values[n++] = v[kAmount];
+    }
+    return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, n, colnums, values, nulls));
+  }
+
+  // ------------------------------------------------------------- 2. SPI (plain C)
   MemoryContext caller_ctx = CurrentMemoryContext;
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
-  prepare_plans(RelationGetNamespace(rel));
+  const Oid nsp = RelationGetNamespace(rel);
+  const bool write_through = !has_flush_trigger(rel, fcinfo->flinfo->fn_oid);
+  if (engine != nullptr && snapshot_nsp != nsp) {  // another table in the same statement
+    if (ndirty > 0 || nalerts > 0) {
+      prepare_plans(snapshot_nsp);
+      write_back();
+    }
+    drop_statement();
+  }
+  prepare_plans(nsp);
+  if (engine == nullptr) begin_statement(nsp);
+  if (states != nullptr && nstates >= guc_cache_entries) write_back();  // bounded memory
+  ensure_tables();
 
-  Datum key[1] = {Int64GetDatum(customer_id)};
-  exec_plan(plan_customer, key, nullptr, SPI_OK_SELECT, 1);
-  if (SPI_processed == 0) {
-    ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-                    errmsg("customer %lld does not exist", static_cast<long long>(customer_id)),
-                    errtablecol(rel, cols.attnum[kCustomerId])));
+  StateEntry* entry = touch_customer(rel, cols, customer_id);
+  core::TransactionInput tx;
+  tx.amount = amount;
+  tx.unit_price = unit_price;
+  int64 product_id = -1;
+  if (!isnull[kProductId]) {
+    product_id = DatumGetInt64(v[kProductId]);
+    const ProductEntry* p = touch_product(rel, cols, product_id);
+    tx.list_price = p->list_price;
+    tx.category_id = p->category_id;
   }
-
-  // Lock the state row; on first use create it (ON CONFLICT waits for a concurrent creator,
-  // so the second SELECT ... FOR UPDATE sees the row) and lock it.
-  exec_plan(plan_state_lock, key, nullptr, SPI_OK_SELECT, 1);
-  if (SPI_processed == 0) {
-    exec_plan(plan_state_create, key, nullptr, SPI_OK_INSERT, 0);
-    exec_plan(plan_state_lock, key, nullptr, SPI_OK_SELECT, 1);
-    if (SPI_processed == 0) {
-      elog(ERROR, "techmart: state row of customer %lld vanished", (long long)customer_id);
+  TimestampTz ts =
+      isnull[kTime] ? GetCurrentTransactionStartTimestamp() : DatumGetTimestampTz(v[kTime]);
+  if (TIMESTAMP_NOT_FINITE(ts)) {
+    check_violation(rel, cols.attnum[kTime], "transaction_time must be finite");
+  }
+  tx.time = fraud::ts_to_epoch(ts);
+  if (!isnull[kCountry]) {
+    const char* c = TextDatumGetCString(v[kCountry]);
+    if (strlen(c) >= 2) {
+      tx.country[0] = c[0];
+      tx.country[1] = c[1];
     }
   }
-  ScoringInput in;
-  in.customer_id = customer_id;
-  in.amount = amount;
-  {
-    bool null_n, null_mean, null_m2;
-    HeapTuple st = SPI_tuptable->vals[0];
-    TupleDesc sd = SPI_tuptable->tupdesc;
-    in.n = DatumGetInt64(SPI_getbinval(st, sd, 1, &null_n));
-    in.mean = DatumGetFloat8(SPI_getbinval(st, sd, 2, &null_mean));
-    in.m2 = DatumGetFloat8(SPI_getbinval(st, sd, 3, &null_m2));
-    if (null_n || null_mean || null_m2) {
-      elog(ERROR, "techmart: state row of customer %lld has NULLs", (long long)customer_id);
+  if (!isnull[kLatitude] && !isnull[kLongitude]) {
+    tx.has_location = true;
+    tx.lat = DatumGetFloat8(v[kLatitude]);
+    tx.lon = DatumGetFloat8(v[kLongitude]);
+    if (!std::isfinite(tx.lat) || !std::isfinite(tx.lon) || std::fabs(tx.lat) > 90 ||
+        std::fabs(tx.lon) > 180) {
+      check_violation(rel, cols.attnum[kLatitude],
+                      "latitude/longitude must be finite and within [-90, 90] x [-180, 180]");
     }
   }
-
-  exec_plan(plan_config, nullptr, nullptr, SPI_OK_SELECT, 0);
-  const int nrows = static_cast<int>(SPI_processed);
-  ConfigRow* rows = static_cast<ConfigRow*>(palloc0(sizeof(ConfigRow) * (nrows > 0 ? nrows : 1)));
-  for (int i = 0; i < nrows; ++i) {
-    HeapTuple rt = SPI_tuptable->vals[i];
-    TupleDesc rd = SPI_tuptable->tupdesc;
-    bool nulls[5];
-    Datum d[5];
-    for (int a = 0; a < 5; ++a) d[a] = SPI_getbinval(rt, rd, a + 1, &nulls[a]);
-    if (nulls[0] || nulls[1] || nulls[2] || nulls[3] || nulls[4]) {
-      elog(ERROR, "techmart: techmart.rule_config has a NULL (the table forbids them)");
-    }
-    rows[i].rule = TextDatumGetCString(d[0]);
-    rows[i].enabled = DatumGetBool(d[1]);
-    rows[i].weight = DatumGetFloat8(d[2]);
-    rows[i].threshold = DatumGetFloat8(d[3]);
-    const char* problem = nullptr;
-    if (!techmart::pg::collect_numeric_params(d[4], &rows[i].params, &problem)) {
-      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                      errmsg("invalid params of rule \"%s\" in techmart.rule_config: %s",
-                             rows[i].rule, problem)));
-    }
-  }
-  in.rows = rows;
-  in.nrows = nrows;
-
-  in.suspicious_threshold = kDefaultSuspiciousThreshold;
-  in.reason_min_contribution = kDefaultReasonMinContribution;
-  exec_plan(plan_settings, nullptr, nullptr, SPI_OK_SELECT, 0);
-  for (uint64 i = 0; i < SPI_processed; ++i) {
-    bool null_name, null_value;
-    Datum name = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &null_name);
-    Datum value = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &null_value);
-    if (null_name || null_value) continue;
-    const char* n = TextDatumGetCString(name);
-    if (strcmp(n, "suspicious_threshold") == 0) in.suspicious_threshold = DatumGetFloat8(value);
-    if (strcmp(n, "reason_min_contribution") == 0) {
-      in.reason_min_contribution = DatumGetFloat8(value);
-    }
-  }
-  in.result_ctx = caller_ctx;
+  if (!isnull[kMethod]) tx.method = core::payment_method_bit(TextDatumGetCString(v[kMethod]));
+  memcpy(tx.home_country, entry->home_country, 3);
+  if (std::isfinite(entry->registered))
+    tx.account_age_days = (tx.time - entry->registered) / 86400.0;
 
   // ---------------------------------------------------------------- 3. C++ (guarded)
-  ScoringOutput out{};
+  core::CustomerState next;
+  fraud::ScoreOutput out{};
   ErrorInfo err;
-  guarded(err, "techmart.score_transaction", [&] { score_and_fold(in, out); });
+  guarded(err, "techmart.score_transaction",
+          [&] { fraud::score_row(*engine, entry->state, tx, next, out, caller_ctx); });
   // ---------------------------------------------------------------- 4. plain C again
   if (err.failed) raise(err);
+  entry->state = next;  // only a fully scored row changes the state
+  if (!entry->dirty) {
+    entry->dirty = true;
+    ++ndirty;
+  }
+  const int level = GetCurrentTransactionNestLevel();
+  if (dirty_min_level == 0 || level < dirty_min_level) dirty_min_level = level;
 
-  Datum upd[6] = {Int64GetDatum(customer_id), Int64GetDatum(out.n), Float8GetDatum(out.mean),
-                  Float8GetDatum(out.m2),     v[kAmount],           v[kTime]};
-  const char upd_nulls[7] = {' ', ' ', ' ', ' ', ' ', isnull[kTime] ? 'n' : ' ', '\0'};
-  exec_plan(plan_state_update, upd, upd_nulls, SPI_OK_UPDATE, 0);
-  if (SPI_processed != 1)
-    elog(ERROR, "techmart: state of customer %lld not updated", (long long)customer_id);
+  if (out.suspicious && !isnull[kId]) {
+    if (nalerts == alerts_cap) {
+      const int cap = alerts_cap == 0 ? 16 : alerts_cap * 2;
+      PendingAlert* grown =
+          static_cast<PendingAlert*>(MemoryContextAlloc(entries_ctx, sizeof(PendingAlert) * cap));
+      if (nalerts > 0) memcpy(grown, alerts, sizeof(PendingAlert) * nalerts);
+      alerts = grown;
+      alerts_cap = cap;
+    }
+    PendingAlert& a = alerts[nalerts++];
+    a.transaction_id = DatumGetInt64(v[kId]);
+    a.customer_id = customer_id;
+    a.product_id = product_id;
+    a.score = out.score;
+    a.reasons_json = MemoryContextStrdup(entries_ctx, out.reasons_json);
+    strlcpy(a.top_rules, out.top_rules, sizeof a.top_rules);
+  }
+  if (write_through) {
+    write_back();
+    drop_statement();
+  }
   SPI_finish();  // back in caller_ctx
 
   char score_text[32];

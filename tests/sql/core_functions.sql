@@ -12,7 +12,8 @@ SELECT lives_ok('ALTER EXTENSION techmart UPDATE', 'ALTER EXTENSION techmart UPD
 RESET client_min_messages;
 SELECT is((SELECT array_agg(c::regclass::text ORDER BY c::regclass::text)
              FROM pg_extension, unnest(extconfig) c WHERE extname = 'techmart'),
-          ARRAY['techmart.customer_state', 'techmart.rule_config', 'techmart.settings'],
+          ARRAY['techmart.amount_prior', 'techmart.customer_state', 'techmart.hour_prior', 'techmart.risk_list',
+                'techmart.rule_config', 'techmart.settings'],
           'configuration and state are dumped by pg_dump (pg_extension_config_dump)');
 SELECT has_table('techmart', 'rule_config', 'techmart.rule_config exists');
 SELECT has_table('techmart', 'customer_state', 'techmart.customer_state exists');
@@ -23,8 +24,8 @@ SELECT ok(EXISTS (SELECT 1 FROM techmart.settings WHERE name = 'suspicious_thres
 -- honest declarations: pure functions are IMMUTABLE (version() STABLE), STRICT and PARALLEL SAFE
 SELECT is((SELECT array_agg(proname || ':' || provolatile::text || proisstrict::text || proparallel::text ORDER BY proname)
              FROM pg_proc WHERE pronamespace = 'techmart'::regnamespace AND prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
-              AND proname <> 'score_transaction'),
-          ARRAY['calibrated_score:itrues', 'log_amount:itrues', 'rule_config_is_valid:itrues',
+              AND proname NOT IN ('score_transaction', 'score_transaction_flush', 'rebuild_state', 'rescore_customers')),
+          ARRAY['calibrated_score:itrues', 'fit_logistic:itrues', 'log_amount:itrues', 'rule_config_is_valid:itrues',
                 'shrunk_zscore:itrues', 'version:strues', 'zscore:itrues'],
           'volatility / strictness / parallel safety of the pure functions');
 SELECT is((SELECT provolatile::text || proparallel::text FROM pg_proc WHERE oid = 'techmart.score_transaction()'::regprocedure),

@@ -7,10 +7,10 @@ SELECT plan(56);
 -- a known configuration, whatever a DBA did to this database
 UPDATE techmart.rule_config SET enabled = (rule = 'amount_zscore');
 UPDATE techmart.rule_config
-   SET weight = 1.5, threshold = 3, params = '{"prior_mean": 4.0, "prior_sd": 1.2, "prior_weight": 5}'
+   SET weight = 1.5, threshold = 3, params = '{"prior_mean": 4.0, "prior_sd": 1.2, "prior_weight": 5, "use_priors": 0}'
  WHERE rule = 'amount_zscore';
 DELETE FROM techmart.settings;
-INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70), ('reason_min_contribution', 1);
+INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70), ('reason_min_contribution', 1), ('bias', -4);
 
 INSERT INTO customers (id, email, name, country)
 SELECT i, 'trigger-test-' || i || '@example.com', 'Trigger test ' || i, 'DE'
@@ -121,13 +121,13 @@ SELECT is((SELECT array_agg((amount, fraud_score, is_suspicious, fraud_reasons):
 SELECT is((SELECT count(DISTINCT (n, mean, m2, last_amount)) FROM techmart.customer_state
             WHERE customer_id IN (900003, 900004, 900005)), 1::bigint,
           'the three ways leave identical customer state');
-SELECT ok((SELECT bool_or(fraud_score > 50) AND bool_or(fraud_score < 10) FROM transactions WHERE customer_id = 900004),
+SELECT ok((SELECT bool_or(fraud_score > 3) AND bool_or(fraud_score < 2) FROM transactions WHERE customer_id = 900004),
           'the sequence compared has both low and high scores (the comparison is not vacuous)');
 
--- a mid-range score recomputed in plain SQL from the earlier rows (the state *before* the row):
--- shrunk mean/variance of ln(1 + amount) with the prior (4.0, 1.2^2, k = 5), z, 100*logistic(1.5*(z-3))
+-- a score recomputed in plain SQL from the earlier rows (the state *before* the row): shrunk
+-- mean/variance of ln(1 + amount) with the prior (4.0, 1.2^2, k = 5), z, 100*logistic(-4 + 1.5*max(0, z-3))
 SELECT is((SELECT fraud_score FROM transactions WHERE customer_id = 900004 AND amount = 900),
-          (SELECT round((100 / (1 + exp(-1.5 * ((ln(901) - pm) / sqrt(pv) - 3))))::numeric, 2)
+          (SELECT round((100 / (1 + exp(-(-4 + 1.5 * greatest(0, (ln(901) - pm) / sqrt(pv) - 3)))))::numeric, 2)
              FROM (SELECT (n * m + 5 * 4.0) / (n + 5) AS pm, (m2 + 5 * 1.44) / (n + 5) AS pv
                      FROM (SELECT count(*) AS n, avg(ln(1 + amount::float8)) AS m,
                                   var_pop(ln(1 + amount::float8)) * count(*) AS m2
@@ -141,6 +141,7 @@ UPDATE techmart.rule_config
    SET weight = 2, threshold = 0, params = '{"prior_mean": 3, "prior_sd": 0.5, "prior_weight": 2}'
  WHERE rule = 'amount_zscore';
 UPDATE techmart.settings SET value = 50 WHERE name = 'suspicious_threshold';
+UPDATE techmart.settings SET value = 0 WHERE name = 'bias';  -- one rule above threshold, bias 0: 100*logistic(w*(z-t))
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
 VALUES (900006, 900001, 1, 20, 'paypal');
 SELECT is((SELECT fraud_score FROM transactions WHERE customer_id = 900006),
@@ -165,7 +166,7 @@ UPDATE techmart.rule_config SET enabled = false WHERE rule = 'amount_zscore';
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
 VALUES (900009, 900001, 1, 99999, 'paypal');
 SELECT is((SELECT (fraud_score, fraud_reasons, is_suspicious) FROM transactions WHERE customer_id = 900009),
-          (0.00::numeric, '[]'::jsonb, false), 'with the rule disabled the score is 0 with no reason');
+          (50.00::numeric, '[]'::jsonb, false), 'with the rule disabled the score is 100*logistic(bias) with no reason');
 SELECT is((SELECT n FROM techmart.customer_state WHERE customer_id = 900009), 1::bigint,
           'the state is still kept while the rule is disabled');
 UPDATE techmart.rule_config SET enabled = true WHERE rule = 'amount_zscore';

@@ -52,9 +52,9 @@ bool same_state(const CustomerState& a, const CustomerState& b, double tol) {
   for (int h = 0; h < 24; ++h) {
     if (std::fabs(a.hour_profile[h] - b.hour_profile[h]) > tol) return false;
   }
-  return a.profile_time == b.profile_time && a.last_time == b.last_time &&
-         std::strcmp(a.last_country, b.last_country) == 0 && a.methods == b.methods &&
-         std::fabs(a.risk - b.risk) <= tol && a.risk_time == b.risk_time;
+  return a.last_amount == b.last_amount && a.profile_time == b.profile_time &&
+         a.last_time == b.last_time && std::strcmp(a.last_country, b.last_country) == 0 &&
+         a.methods == b.methods && std::fabs(a.risk - b.risk) <= tol && a.risk_time == b.risk_time;
 }
 }  // namespace
 

@@ -223,7 +223,7 @@ class FraudRule final : public Rule {
         const int h = utc_hour(tx.time);
         const double* prior = ctx.env && ctx.env->has_shop_hours ? ctx.env->shop_hours : nullptr;
         // decay the profile to this time before reading it (shares are what matter)
-        const double share = hour_share(s.hour_profile, h, prior, smoothing_);
+        const double share = std::max(hour_share(s.hour_profile, h, prior, smoothing_), 1e-6);
         f.observed = -std::log(24.0 * share);
         f.aux[0] = share;
         f.aux[1] = h;

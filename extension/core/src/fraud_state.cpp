@@ -205,10 +205,11 @@ void fold(CustomerState& s, const FoldInput& tx, const StateParams& p) {
     s.hour_profile[h] += decay_factor(s.profile_time - tx.time, p.hour_half_life_days);
   }
 
-  // the latest transaction by time (on equal times the first arrival keeps it)
-  if (!s.has_last || tx.time > s.last_time) {
+  // the latest transaction by time (on equal times the later arrival)
+  if (!s.has_last || tx.time >= s.last_time) {
     s.has_last = true;
     s.last_time = tx.time;
+    s.last_amount = tx.amount;
     s.has_last_loc = tx.has_location;
     s.last_lat = tx.has_location ? tx.lat : 0.0;
     s.last_lon = tx.has_location ? tx.lon : 0.0;

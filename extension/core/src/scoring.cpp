@@ -121,12 +121,17 @@ double EvidenceCombiner::combine(const std::vector<Feature>& features) const {
 
 std::vector<double> EvidenceCombiner::contributions(const std::vector<Feature>& features,
                                                     double score) const {
-  double logit = bias_;
+  // The points above the no-evidence score, shared in proportion to each rule's evidence
+  // (its term of the logit): they add up to score - 100 * logistic(bias), and when several
+  // rules saturate the score each still shows its share (a marginal "score without this rule"
+  // would show ~0 for all of them).
+  double total = 0;
   std::vector<double> ev(features.size());
-  for (std::size_t i = 0; i < features.size(); ++i) logit += (ev[i] = evidence(features[i]));
-  std::vector<double> out(features.size());
-  for (std::size_t i = 0; i < features.size(); ++i) {
-    out[i] = ev[i] > 0 ? score - 100.0 * logistic(logit - ev[i]) : 0.0;
+  for (std::size_t i = 0; i < features.size(); ++i) total += (ev[i] = evidence(features[i]));
+  const double above = score - 100.0 * logistic(bias_);
+  std::vector<double> out(features.size(), 0.0);
+  if (total > 0) {
+    for (std::size_t i = 0; i < features.size(); ++i) out[i] = above * ev[i] / total;
   }
   return out;
 }

@@ -34,6 +34,7 @@ struct CustomerState {
   double profile_time = 0.0;          // epoch seconds the profile is decayed to
   bool has_last = false;              // the latest transaction by time:
   double last_time = 0.0;
+  double last_amount = 0.0;
   bool has_last_loc = false;  //   its location, when it had one
   double last_lat = 0.0, last_lon = 0.0;
   char last_country[3] = {0, 0, 0};  //   its country ("" when unknown)

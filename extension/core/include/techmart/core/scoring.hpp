@@ -171,7 +171,8 @@ class LogisticCombiner final : public Combiner {
 //   score = 100 * logistic(bias + sum_i weight_i * max(0, observed_i - threshold_i)),
 // so a rule below its threshold neither raises nor lowers the score and the score with no
 // evidence is 100 * logistic(bias). The features x_i = max(0, observed_i - threshold_i) are
-// what fit_logistic() learns the weights and bias from.
+// what fit_logistic() learns the weights and bias from. A rule's contribution is its share of
+// the points above 100 * logistic(bias), in proportion to its evidence.
 class EvidenceCombiner final : public Combiner {
  public:
   explicit EvidenceCombiner(double bias);

@@ -1,0 +1,359 @@
+// SQL functions of the fraud engine: rebuild_state, rescore_customers, fit_logistic.
+#include <memory>
+
+#include "fraud_glue.hpp"
+#include "techmart/core/logistic_fit.hpp"
+
+extern "C" {
+#include "funcapi.h"
+#include "utils/array.h"
+
+PG_FUNCTION_INFO_V1(techmart_rebuild_state);
+PG_FUNCTION_INFO_V1(techmart_rescore_customers);
+PG_FUNCTION_INFO_V1(techmart_fit_logistic);
+}
+
+namespace core = techmart::core;
+namespace fraud = techmart::pg::fraud;
+using techmart::pg::ErrorInfo;
+using techmart::pg::guarded;
+using techmart::pg::raise;
+
+namespace {
+
+Oid regclass_of(text* name) {
+  return DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(text_to_cstring(name))));
+}
+
+const char* qualified(Oid relid) {
+  return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+                                    get_rel_name(relid));
+}
+const char* schema_of(Oid relid) {
+  return quote_identifier(get_namespace_name(get_rel_namespace(relid)));
+}
+
+void exec_or_die(SPIPlanPtr plan, Datum* v, const char* nulls, int expected) {
+  const int rc = SPI_execute_plan(plan, v, nulls, false, 0);
+  if (rc != expected)
+    elog(ERROR, "techmart: SPI_execute_plan returned %s", SPI_result_code_string(rc));
+}
+
+fraud::Engine* engine_from_config() {
+  fraud::ConfigSnapshot* cfg = static_cast<fraud::ConfigSnapshot*>(palloc0(sizeof *cfg));
+  fraud::load_config(cfg);
+  fraud::Engine* e = nullptr;
+  ErrorInfo err;
+  guarded(err, "building the rules from techmart.rule_config",
+          [&] { e = fraud::build_engine(*cfg); });
+  if (err.failed) raise(err);
+  return e;
+}
+
+struct RowFold {
+  double amount;
+  double time;
+  char country[3];
+  bool has_loc;
+  double lat, lon;
+  int method;
+  double score;
+};
+
+// Column values of a history row: amount, time, country, lat, lon, method, score at `first`.
+void read_fold(HeapTuple t, TupleDesc d, int first, RowFold* r) {
+  bool n[7];
+  Datum v[7];
+  for (int i = 0; i < 7; ++i) v[i] = SPI_getbinval(t, d, first + i, &n[i]);
+  r->amount = n[0] ? 0.0 : DatumGetFloat8(v[0]);
+  r->time = fraud::ts_to_epoch(DatumGetTimestampTz(v[1]));
+  r->country[0] = r->country[1] = r->country[2] = 0;
+  if (!n[2]) {
+    const char* c = TextDatumGetCString(v[2]);
+    if (strlen(c) >= 2) {
+      r->country[0] = c[0];
+      r->country[1] = c[1];
+    }
+  }
+  r->has_loc = !n[3] && !n[4];
+  r->lat = r->has_loc ? DatumGetFloat8(v[3]) : 0;
+  r->lon = r->has_loc ? DatumGetFloat8(v[4]) : 0;
+  r->method = n[5] ? -1 : core::payment_method_bit(TextDatumGetCString(v[5]));
+  r->score = n[6] ? std::numeric_limits<double>::quiet_NaN() : DatumGetFloat8(v[6]);
+}
+
+}  // namespace
+
+// techmart.rebuild_state(source regclass) -> bigint
+extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
+  const Oid source = regclass_of(PG_GETARG_TEXT_PP(0));
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
+  const char* src = qualified(source);
+  const char* nsp = schema_of(source);
+  SPI_execute(psprintf("LOCK TABLE %s IN SHARE MODE", src), false, 0);
+  SPI_execute("LOCK TABLE techmart.customer_state IN EXCLUSIVE MODE", false, 0);
+  fraud::Engine* engine = engine_from_config();
+  const core::StateParams params = engine->params;
+  delete engine;
+
+  SPI_execute("DELETE FROM techmart.customer_state", false, 0);
+  SPI_execute(psprintf("UPDATE %s.customers SET risk_score = 0 WHERE risk_score <> 0", nsp), false,
+              0);
+
+  Oid wargs[18] = {INT8OID,        INT8OID,        FLOAT8OID,      FLOAT8OID, INT4ARRAYOID,
+                   FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID,
+                   NUMERICOID,     FLOAT8OID,      FLOAT8OID,      TEXTOID,   INT4OID,
+                   FLOAT8OID,      FLOAT8OID,      NUMERICOID};
+  SPIPlanPtr write = SPI_prepare(
+      psprintf("WITH s AS (INSERT INTO techmart.customer_state (%s) VALUES (%s) RETURNING 1) "
+               "UPDATE %s.customers SET risk_score = $18 WHERE id = $1 AND "
+               "risk_score IS DISTINCT FROM $18 AND (SELECT count(*) FROM s) = 1",
+               fraud::kStateColumnList, fraud::kStateValueList, nsp),
+      18, wargs);
+  if (write == nullptr) elog(ERROR, "techmart: could not prepare the state write");
+
+  SPIPlanPtr q = SPI_prepare(
+      psprintf("SELECT customer_id, amount::float8, transaction_time, country::text, latitude, "
+               "longitude, payment_method::text, fraud_score::float8 FROM %s "
+               "ORDER BY customer_id, transaction_time, id",
+               src),
+      0, nullptr);
+  if (q == nullptr) elog(ERROR, "techmart: could not prepare the history scan of %s", src);
+  Portal portal = SPI_cursor_open(nullptr, q, nullptr, nullptr, true);
+  MemoryContext tmp =
+      AllocSetContextCreate(CurrentMemoryContext, "techmart rebuild", ALLOCSET_DEFAULT_SIZES);
+  core::CustomerState* state =
+      static_cast<core::CustomerState*>(palloc(sizeof(core::CustomerState)));
+  new (state) core::CustomerState();
+  int64 current = -1;
+  bool have = false;
+  int64 customers = 0;
+
+  auto flush = [&]() {  // plain C: writes the state of `current`
+    MemoryContext old = MemoryContextSwitchTo(tmp);
+    Datum v[18];
+    char nulls[19];
+    v[0] = Int64GetDatum(current);
+    nulls[0] = ' ';
+    fraud::encode_state(*state, &v[1], &nulls[1]);
+    char risk[32];
+    fraud::risk_text(*state, params, risk, sizeof risk);
+    v[17] = DirectFunctionCall3(numeric_in, CStringGetDatum(risk), ObjectIdGetDatum(InvalidOid),
+                                Int32GetDatum(-1));
+    nulls[17] = ' ';
+    nulls[18] = '\0';
+    exec_or_die(write, v, nulls, SPI_OK_UPDATE);
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(tmp);
+    ++customers;
+  };
+
+  for (;;) {
+    SPI_cursor_fetch(portal, true, 10000);
+    SPITupleTable* batch = SPI_tuptable;
+    const uint64 n = SPI_processed;
+    if (n == 0) break;
+    for (uint64 i = 0; i < n; ++i) {
+      bool null_id;
+      const int64 cid = DatumGetInt64(SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &null_id));
+      if (have && cid != current) {
+        flush();
+        new (state) core::CustomerState();
+      }
+      current = cid;
+      have = true;
+      RowFold r;
+      read_fold(batch->vals[i], batch->tupdesc, 2, &r);
+      ErrorInfo err;
+      guarded(err, "techmart.rebuild_state", [&] {
+        core::fold(*state,
+                   core::FoldInput{r.amount, r.time, r.country, r.has_loc, r.lat, r.lon, r.method,
+                                   r.score},
+                   params);
+      });
+      if (err.failed) raise(err);
+    }
+    SPI_freetuptable(batch);
+  }
+  if (have) flush();
+  SPI_cursor_close(portal);
+  SPI_finish();
+  PG_RETURN_INT64(customers);
+}
+
+// techmart.rescore_customers(ids bigint[], from, to, source) -> (rescored, changed, newly, cleared)
+extern "C" PGDLLEXPORT Datum techmart_rescore_customers(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("rescore_customers: every argument is required")));
+  }
+  ArrayType* ids_arr = PG_GETARG_ARRAYTYPE_P(0);
+  const double from = fraud::ts_to_epoch(PG_GETARG_TIMESTAMPTZ(1));
+  const double to = fraud::ts_to_epoch(PG_GETARG_TIMESTAMPTZ(2));
+  const Oid source = regclass_of(PG_GETARG_TEXT_PP(3));
+  TupleDesc rdesc;
+  if (get_call_result_type(fcinfo, nullptr, &rdesc) != TYPEFUNC_COMPOSITE) {
+    elog(ERROR, "techmart: rescore_customers must return a record");
+  }
+  rdesc = BlessTupleDesc(rdesc);
+  Datum* ids;
+  bool* id_nulls;
+  int nids;
+  deconstruct_array(ids_arr, INT8OID, 8, true, TYPALIGN_DOUBLE, &ids, &id_nulls, &nids);
+
+  MemoryContext caller = CurrentMemoryContext;
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
+  const char* src = qualified(source);
+  const char* nsp = schema_of(source);
+  fraud::Engine* engine = engine_from_config();
+  Oid int8_arg[1] = {INT8OID};
+  SPIPlanPtr customer = SPI_prepare(
+      psprintf("SELECT country::text, registration_date FROM %s.customers WHERE id = $1", nsp), 1,
+      int8_arg);
+  SPIPlanPtr history = SPI_prepare(
+      psprintf("SELECT t.amount::float8, t.transaction_time, t.country::text, t.latitude, "
+               "t.longitude, t.payment_method::text, t.fraud_score::float8, t.id, "
+               "t.unit_price::float8, p.price::float8, p.category_id, t.is_suspicious "
+               "FROM %s t LEFT JOIN %s.products p ON p.id = t.product_id "
+               "WHERE t.customer_id = $1 ORDER BY t.transaction_time, t.id",
+               src, nsp),
+      1, int8_arg);
+  Oid uargs[4] = {INT8OID, NUMERICOID, TEXTOID, BOOLOID};
+  SPIPlanPtr update = SPI_prepare(
+      psprintf("UPDATE %s SET fraud_score = $2, fraud_reasons = $3::jsonb, is_suspicious = $4 "
+               "WHERE id = $1 AND (fraud_score IS DISTINCT FROM $2 OR "
+               "fraud_reasons IS DISTINCT FROM $3::jsonb OR is_suspicious IS DISTINCT FROM $4)",
+               src),
+      4, uargs);
+  if (customer == nullptr || history == nullptr || update == nullptr) {
+    delete engine;
+    elog(ERROR, "techmart: could not prepare the rescoring queries");
+  }
+  MemoryContext tmp =
+      AllocSetContextCreate(CurrentMemoryContext, "techmart rescore", ALLOCSET_DEFAULT_SIZES);
+  int64 rescored = 0, changed = 0, newly = 0, cleared = 0;
+  core::CustomerState* state =
+      static_cast<core::CustomerState*>(palloc(sizeof(core::CustomerState)));
+  core::CustomerState* next =
+      static_cast<core::CustomerState*>(palloc(sizeof(core::CustomerState)));
+  for (int k = 0; k < nids; ++k) {
+    if (id_nulls[k]) continue;
+    Datum key[1] = {ids[k]};
+    exec_or_die(customer, key, nullptr, SPI_OK_SELECT);
+    if (SPI_processed == 0) continue;
+    char home[3] = {0, 0, 0};
+    double registered = std::numeric_limits<double>::quiet_NaN();
+    {
+      bool n1, n2;
+      Datum c = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n1);
+      Datum r = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &n2);
+      if (!n1) strlcpy(home, TextDatumGetCString(c), sizeof home);
+      if (!n2) registered = fraud::ts_to_epoch(DatumGetTimestampTz(r));
+    }
+    exec_or_die(history, key, nullptr, SPI_OK_SELECT);
+    SPITupleTable* rows = SPI_tuptable;
+    const uint64 nrows = SPI_processed;
+    new (state) core::CustomerState();
+    for (uint64 i = 0; i < nrows; ++i) {
+      MemoryContext old = MemoryContextSwitchTo(tmp);
+      RowFold r;
+      read_fold(rows->vals[i], rows->tupdesc, 1, &r);
+      bool nn[5];
+      Datum d[5];
+      for (int a = 0; a < 5; ++a) d[a] = SPI_getbinval(rows->vals[i], rows->tupdesc, 8 + a, &nn[a]);
+      core::TransactionInput tx;
+      tx.amount = r.amount;
+      tx.unit_price = nn[1] ? r.amount : DatumGetFloat8(d[1]);
+      tx.list_price = nn[2] ? std::numeric_limits<double>::quiet_NaN() : DatumGetFloat8(d[2]);
+      tx.category_id = nn[3] ? -1 : DatumGetInt64(d[3]);
+      tx.time = r.time;
+      memcpy(tx.country, r.country, 3);
+      tx.has_location = r.has_loc;
+      tx.lat = r.lat;
+      tx.lon = r.lon;
+      tx.method = r.method;
+      memcpy(tx.home_country, home, 3);
+      if (std::isfinite(registered)) tx.account_age_days = (tx.time - registered) / 86400.0;
+      fraud::ScoreOutput out{};
+      ErrorInfo err;
+      guarded(err, "techmart.rescore",
+              [&] { fraud::score_row(*engine, *state, tx, *next, out, tmp); });
+      if (err.failed) {
+        delete engine;
+        raise(err);
+      }
+      *state = *next;
+      if (r.time >= from && r.time < to) {
+        ++rescored;
+        const bool was = !nn[4] && DatumGetBool(d[4]);
+        char score_text[32];
+        snprintf(score_text, sizeof score_text, "%.2f", out.score);
+        Datum u[4] = {d[0],
+                      DirectFunctionCall3(numeric_in, CStringGetDatum(score_text),
+                                          ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)),
+                      CStringGetTextDatum(out.reasons_json), BoolGetDatum(out.suspicious)};
+        if (!std::isfinite(r.score) || std::fabs(r.score - out.score) > 0.001) ++changed;
+        if (out.suspicious && !was) ++newly;
+        if (!out.suspicious && was) ++cleared;
+        exec_or_die(update, u, nullptr, SPI_OK_UPDATE);
+      }
+      MemoryContextSwitchTo(old);
+      MemoryContextReset(tmp);
+    }
+    SPI_freetuptable(rows);
+  }
+  delete engine;
+  SPI_finish();
+  MemoryContextSwitchTo(caller);
+  Datum values[4] = {Int64GetDatum(rescored), Int64GetDatum(changed), Int64GetDatum(newly),
+                     Int64GetDatum(cleared)};
+  bool nulls[4] = {false, false, false, false};
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rdesc, values, nulls)));
+}
+
+// techmart.fit_logistic(features float8[], n_features int, labels bool[], l2, non_negative)
+extern "C" PGDLLEXPORT Datum techmart_fit_logistic(PG_FUNCTION_ARGS) {
+  ArrayType* xa = PG_GETARG_ARRAYTYPE_P(0);
+  const int d = PG_GETARG_INT32(1);
+  ArrayType* ya = PG_GETARG_ARRAYTYPE_P(2);
+  const double l2 = PG_GETARG_FLOAT8(3);
+  const bool nonneg = PG_GETARG_BOOL(4);
+  if (ARR_HASNULL(xa) || ARR_HASNULL(ya)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("fit_logistic: features and labels must not contain NULLs")));
+  }
+  Datum *xd, *yd;
+  bool *xn, *yn;
+  int nx, ny;
+  deconstruct_array(xa, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &xd, &xn, &nx);
+  deconstruct_array(ya, BOOLOID, 1, true, TYPALIGN_CHAR, &yd, &yn, &ny);
+  if (d < 1 || ny < 1 || static_cast<int64>(nx) != static_cast<int64>(ny) * d) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("fit_logistic: features must have n_features (%d) values per label (%d "
+                           "labels, %d values)",
+                           d, ny, nx)));
+  }
+  double* xs = static_cast<double*>(palloc(sizeof(double) * nx));
+  int* ys = static_cast<int*>(palloc(sizeof(int) * ny));
+  for (int i = 0; i < nx; ++i) xs[i] = DatumGetFloat8(xd[i]);
+  for (int i = 0; i < ny; ++i) ys[i] = DatumGetBool(yd[i]) ? 1 : 0;
+  double* theta = static_cast<double*>(palloc(sizeof(double) * (d + 1)));
+  ErrorInfo err;
+  guarded(err, "techmart.fit_logistic", [&] {
+    std::vector<std::vector<double>> x(static_cast<size_t>(ny), std::vector<double>(d));
+    std::vector<int> y(ys, ys + ny);
+    for (int i = 0; i < ny; ++i)
+      for (int j = 0; j < d; ++j) x[i][j] = xs[static_cast<size_t>(i) * d + j];
+    core::FitOptions o;
+    o.l2 = l2;
+    o.non_negative = nonneg;
+    const core::FitResult r = core::fit_logistic(x, y, o);
+    for (int j = 0; j < d; ++j) theta[j] = r.weights[j];
+    theta[d] = r.bias;
+  });
+  if (err.failed) raise(err);
+  Datum* out = static_cast<Datum*>(palloc(sizeof(Datum) * (d + 1)));
+  for (int j = 0; j <= d; ++j) out[j] = Float8GetDatum(theta[j]);
+  PG_RETURN_ARRAYTYPE_P(
+      construct_array(out, d + 1, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}

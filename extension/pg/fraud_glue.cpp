@@ -1,0 +1,379 @@
+#include "fraud_glue.hpp"
+
+#include <algorithm>
+#include <memory>
+
+extern "C" {
+#include "utils/array.h"
+}
+
+namespace core = techmart::core;
+
+namespace techmart::pg::fraud {
+
+namespace {
+constexpr int64 kUnixEpochUs = INT64CONST(946684800) * 1000000;
+
+double float8_datum(Datum d) { return DatumGetFloat8(d); }
+
+// Copies a float8[] into dst (up to cap elements); returns the length. Plain C.
+int float8_array(Datum d, double* dst, int cap, const char* what) {
+  ArrayType* a = DatumGetArrayTypeP(d);
+  if (ARR_NDIM(a) > 1 || ARR_ELEMTYPE(a) != FLOAT8OID || ARR_HASNULL(a)) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                    errmsg("techmart.customer_state.%s must be a one-dimensional float8[] "
+                           "without NULLs",
+                           what)));
+  }
+  const int n = ARR_NDIM(a) == 0 ? 0 : ARR_DIMS(a)[0];
+  if (n > cap) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                    errmsg("techmart.customer_state.%s has %d elements, at most %d allowed", what,
+                           n, cap)));
+  }
+  if (n > 0) memcpy(dst, ARR_DATA_PTR(a), sizeof(double) * n);
+  return n;
+}
+
+int int4_array(Datum d, int32* dst, int cap, const char* what) {
+  ArrayType* a = DatumGetArrayTypeP(d);
+  if (ARR_NDIM(a) > 1 || ARR_ELEMTYPE(a) != INT4OID || ARR_HASNULL(a)) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                    errmsg("techmart.customer_state.%s must be a one-dimensional int4[] "
+                           "without NULLs",
+                           what)));
+  }
+  const int n = ARR_NDIM(a) == 0 ? 0 : ARR_DIMS(a)[0];
+  if (n > cap) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                    errmsg("techmart.customer_state.%s has %d elements, at most %d allowed", what,
+                           n, cap)));
+  }
+  if (n > 0) memcpy(dst, ARR_DATA_PTR(a), sizeof(int32) * n);
+  return n;
+}
+
+Datum make_float8_array(const double* v, int n) {
+  Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+  for (int i = 0; i < n; ++i) d[i] = Float8GetDatum(v[i]);
+  return PointerGetDatum(construct_array(d, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+Datum make_int4_array(const int32* v, int n) {
+  Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+  for (int i = 0; i < n; ++i) d[i] = Int32GetDatum(v[i]);
+  return PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
+}
+}  // namespace
+
+double ts_to_epoch(TimestampTz ts) { return static_cast<double>(ts + kUnixEpochUs) / 1e6; }
+TimestampTz epoch_to_ts(double t) {
+  return static_cast<TimestampTz>(llround(t * 1e6)) - kUnixEpochUs;
+}
+
+SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes) {
+  SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
+  if (plan == nullptr) {
+    elog(ERROR, "techmart: SPI_prepare failed (%s): %s", SPI_result_code_string(SPI_result), sql);
+  }
+  if (SPI_keepplan(plan) != 0) elog(ERROR, "techmart: SPI_keepplan failed: %s", sql);
+  return plan;
+}
+
+void decode_state(HeapTuple tup, TupleDesc desc, int first, RawState* out) {
+  memset(out, 0, sizeof *out);
+  bool isnull[kStateColumns];
+  Datum d[kStateColumns];
+  for (int i = 0; i < kStateColumns; ++i) d[i] = SPI_getbinval(tup, desc, first + i, &isnull[i]);
+  const int required[] = {0, 1, 2, 3, 4, 5, 6, 7, 13, 14, 15};
+  for (int i : required) {
+    if (isnull[i]) {
+      ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                      errmsg("techmart.customer_state has a NULL in a required column")));
+    }
+  }
+  out->n = DatumGetInt64(d[0]);
+  out->mean = float8_datum(d[1]);
+  out->m2 = float8_datum(d[2]);
+  out->hist_len = int4_array(d[3], out->hist, core::kHistBins, "amount_hist");
+  out->recent_len = float8_array(d[4], out->recent_t, core::kRecent, "recent_t");
+  const int ra = float8_array(d[5], out->recent_a, core::kRecent, "recent_a");
+  if (ra != out->recent_len) {
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                    errmsg("techmart.customer_state.recent_t and recent_a differ in length")));
+  }
+  out->hours_len = float8_array(d[6], out->hours, 24, "hour_profile");
+  out->profile_time = float8_datum(d[7]);
+  out->has_last = !isnull[8] && out->n > 0;
+  out->last_time = out->has_last ? ts_to_epoch(DatumGetTimestampTz(d[8])) : 0.0;
+  out->last_amount = isnull[9] ? 0.0 : DatumGetFloat8(DirectFunctionCall1(numeric_float8, d[9]));
+  out->has_last_loc = !isnull[10] && !isnull[11];
+  out->last_lat = out->has_last_loc ? float8_datum(d[10]) : 0.0;
+  out->last_lon = out->has_last_loc ? float8_datum(d[11]) : 0.0;
+  if (!isnull[12]) {
+    const char* c = TextDatumGetCString(d[12]);
+    strlcpy(out->last_country, c, sizeof out->last_country);
+  }
+  out->methods = static_cast<uint32>(DatumGetInt32(d[13]));
+  out->risk = float8_datum(d[14]);
+  out->risk_time = float8_datum(d[15]);
+}
+
+core::CustomerState to_core(const RawState& r, int64 customer_id) {
+  core::CustomerState s;
+  try {
+    s.log_amount = core::Welford::from_state(r.n, r.mean, r.m2);
+    if (r.hist_len != 0 && r.hist_len != core::kHistBins) {
+      throw std::invalid_argument("amount_hist must have 0 or 64 elements");
+    }
+    if (r.hours_len != 0 && r.hours_len != 24) {
+      throw std::invalid_argument("hour_profile must have 0 or 24 elements");
+    }
+    for (int i = 0; i < r.hist_len; ++i) s.hist[i] = r.hist[i];
+    s.recent_len = r.recent_len;
+    for (int i = 0; i < r.recent_len; ++i)
+      s.recent[i] = core::RecentTx{r.recent_t[i], r.recent_a[i]};
+    for (int i = 0; i < r.hours_len; ++i) s.hour_profile[i] = r.hours[i];
+    s.profile_time = r.profile_time;
+    s.has_last = r.has_last;
+    s.last_time = r.last_time;
+    s.last_amount = r.last_amount;
+    s.has_last_loc = r.has_last_loc;
+    s.last_lat = r.last_lat;
+    s.last_lon = r.last_lon;
+    std::memcpy(s.last_country, r.last_country, 3);
+    s.methods = r.methods;
+    s.risk = r.risk;
+    s.risk_time = r.risk_time;
+    core::validate_state(s);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("techmart.customer_state of customer " + std::to_string(customer_id) +
+                             " is corrupt: " + e.what());
+  }
+  return s;
+}
+
+const char* const kStateSetList =
+    "n = $2, mean = $3, m2 = $4, amount_hist = $5, recent_t = $6, recent_a = $7, "
+    "hour_profile = $8, profile_time = $9, last_transaction_time = $10, last_amount = $11, "
+    "last_lat = $12, last_lon = $13, last_country = $14, methods = $15, risk = $16, "
+    "risk_time = $17, updated_at = now()";
+const char* const kStateColumnList =
+    "customer_id, n, mean, m2, amount_hist, recent_t, recent_a, hour_profile, profile_time, "
+    "last_transaction_time, last_amount, last_lat, last_lon, last_country, methods, risk, "
+    "risk_time, updated_at";
+const char* const kStateValueList =
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now()";
+
+void encode_state(const core::CustomerState& s, Datum* v, char* nulls) {
+  for (int i = 0; i < kStateParams; ++i) nulls[i] = ' ';
+  v[0] = Int64GetDatum(s.log_amount.count());
+  v[1] = Float8GetDatum(s.log_amount.mean());
+  v[2] = Float8GetDatum(s.log_amount.m2());
+  v[3] = make_int4_array(s.hist, core::kHistBins);
+  double t[core::kRecent], a[core::kRecent];
+  for (int i = 0; i < s.recent_len; ++i) {
+    t[i] = s.recent[i].time;
+    a[i] = s.recent[i].amount;
+  }
+  v[4] = make_float8_array(t, s.recent_len);
+  v[5] = make_float8_array(a, s.recent_len);
+  v[6] = make_float8_array(s.hour_profile, 24);
+  v[7] = Float8GetDatum(s.profile_time);
+  if (s.has_last) {
+    v[8] = TimestampTzGetDatum(epoch_to_ts(s.last_time));
+    v[9] = DirectFunctionCall1(float8_numeric, Float8GetDatum(s.last_amount));
+  } else {
+    v[8] = v[9] = 0;
+    nulls[8] = nulls[9] = 'n';
+  }
+  if (s.has_last_loc) {
+    v[10] = Float8GetDatum(s.last_lat);
+    v[11] = Float8GetDatum(s.last_lon);
+  } else {
+    v[10] = v[11] = 0;
+    nulls[10] = nulls[11] = 'n';
+  }
+  if (s.last_country[0]) {
+    v[12] = CStringGetTextDatum(s.last_country);
+  } else {
+    v[12] = 0;
+    nulls[12] = 'n';
+  }
+  v[13] = Int32GetDatum(static_cast<int32>(s.methods));
+  v[14] = Float8GetDatum(s.risk);
+  v[15] = Float8GetDatum(s.risk_time);
+}
+
+void risk_text(const core::CustomerState& s, const core::StateParams& p, char* buf, size_t n) {
+  double r = 0;
+  ErrorInfo err;
+  guarded(err, nullptr, [&] { r = core::risk_score(s, s.risk_time, p); });
+  if (err.failed || !std::isfinite(r)) r = 0;
+  r = std::min(100.0, std::max(0.0, r));
+  snprintf(buf, n, "%.2f", r);
+}
+
+// ------------------------------------------------------------------------- configuration
+void load_config(ConfigSnapshot* cfg) {
+  static SPIPlanPtr plan = nullptr;
+  if (plan == nullptr) {
+    plan = prepare_kept(
+        "SELECT 'r'::text AS k, rule AS name, enabled, weight AS a, threshold AS b, "
+        "       0::float8 AS c, params FROM techmart.rule_config "
+        "UNION ALL SELECT 's', name, true, value, 0, 0, NULL FROM techmart.settings "
+        "UNION ALL SELECT 'l' || kind, value, true, 0, 0, 0, NULL FROM techmart.risk_list "
+        "UNION ALL SELECT 'p', category_id::text, true, mean, sd, n, NULL "
+        "  FROM techmart.amount_prior "
+        "UNION ALL SELECT 'h', hour::text, true, share, 0, 0, NULL FROM techmart.hour_prior "
+        "ORDER BY 1, 2",
+        0, nullptr);
+  }
+  if (SPI_execute_plan(plan, nullptr, nullptr, true, 0) != SPI_OK_SELECT) {
+    elog(ERROR, "techmart: could not read the configuration");
+  }
+  memset(cfg, 0, sizeof *cfg);
+  cfg->suspicious_threshold = 70;
+  cfg->reason_min_contribution = 1;
+  cfg->bias = -4;
+  cfg->hour_half_life_days = 90;
+  cfg->risk_half_life_days = 30;
+  cfg->risk_floor = 50;
+  const int n = static_cast<int>(SPI_processed);
+  cfg->rules = static_cast<ConfigRow*>(palloc0(sizeof(ConfigRow) * (n + 1)));
+  cfg->countries = static_cast<char(*)[3]>(palloc0(3 * (n + 1)));
+  cfg->cat_ids = static_cast<int64*>(palloc0(sizeof(int64) * (n + 1)));
+  cfg->cat_mean = static_cast<double*>(palloc0(sizeof(double) * (n + 1)));
+  cfg->cat_sd = static_cast<double*>(palloc0(sizeof(double) * (n + 1)));
+  cfg->cat_n = static_cast<int64*>(palloc0(sizeof(int64) * (n + 1)));
+  double hour_sum = 0;
+  for (int i = 0; i < n; ++i) {
+    HeapTuple t = SPI_tuptable->vals[i];
+    TupleDesc d = SPI_tuptable->tupdesc;
+    bool nulls[7];
+    Datum v[7];
+    for (int a = 0; a < 7; ++a) v[a] = SPI_getbinval(t, d, a + 1, &nulls[a]);
+    const char* kind = TextDatumGetCString(v[0]);
+    const char* name = TextDatumGetCString(v[1]);
+    const double a = DatumGetFloat8(v[3]), b = DatumGetFloat8(v[4]), c = DatumGetFloat8(v[5]);
+    if (strcmp(kind, "r") == 0) {
+      ConfigRow& r = cfg->rules[cfg->nrules++];
+      r.rule = name;
+      r.enabled = DatumGetBool(v[2]);
+      r.weight = a;
+      r.threshold = b;
+      const char* problem = nullptr;
+      if (!techmart::pg::collect_numeric_params(v[6], &r.params, &problem)) {
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("invalid params of rule \"%s\" in techmart.rule_config: %s", r.rule,
+                               problem)));
+      }
+    } else if (strcmp(kind, "s") == 0) {
+      if (strcmp(name, "suspicious_threshold") == 0) cfg->suspicious_threshold = a;
+      if (strcmp(name, "reason_min_contribution") == 0) cfg->reason_min_contribution = a;
+      if (strcmp(name, "bias") == 0) cfg->bias = a;
+      if (strcmp(name, "hour_half_life_days") == 0) cfg->hour_half_life_days = a;
+      if (strcmp(name, "risk_half_life_days") == 0) cfg->risk_half_life_days = a;
+      if (strcmp(name, "risk_floor") == 0) cfg->risk_floor = a;
+    } else if (strcmp(kind, "lcountry") == 0) {
+      strlcpy(cfg->countries[cfg->ncountries++], name, 3);
+    } else if (strcmp(kind, "lpayment_method") == 0) {
+      const int bit = core::payment_method_bit(name);
+      if (bit >= 0) cfg->high_risk_methods |= (1u << bit);
+    } else if (strcmp(kind, "p") == 0) {
+      const int64 id = strtoll(name, nullptr, 10);
+      if (id == 0) {
+        cfg->has_population = true;
+        cfg->pop_mean = a;
+        cfg->pop_sd = b;
+        cfg->pop_n = static_cast<int64>(c);
+      } else {
+        cfg->cat_ids[cfg->ncats] = id;
+        cfg->cat_mean[cfg->ncats] = a;
+        cfg->cat_sd[cfg->ncats] = b;
+        cfg->cat_n[cfg->ncats] = static_cast<int64>(c);
+        ++cfg->ncats;
+      }
+    } else if (strcmp(kind, "h") == 0) {
+      const int h = atoi(name);
+      if (h >= 0 && h < 24) {
+        cfg->hours[h] = a;
+        hour_sum += a;
+      }
+    }
+  }
+  if (hour_sum > 0) {
+    cfg->has_hours = true;
+    for (double& h : cfg->hours) h /= hour_sum;
+  }
+}
+
+Engine* build_engine(const ConfigSnapshot& cfg) {
+  std::vector<core::RuleConfig> configs;
+  configs.reserve(static_cast<size_t>(cfg.nrules));
+  for (int i = 0; i < cfg.nrules; ++i) {
+    core::RuleConfig c;
+    c.rule = cfg.rules[i].rule;
+    c.enabled = cfg.rules[i].enabled;
+    c.weight = cfg.rules[i].weight;
+    c.threshold = cfg.rules[i].threshold;
+    for (int p = 0; p < cfg.rules[i].params.count; ++p) {
+      c.params[cfg.rules[i].params.keys[p]] = cfg.rules[i].params.values[p];
+    }
+    configs.push_back(std::move(c));
+  }
+  auto e = std::unique_ptr<Engine>(
+      new Engine{core::Scorer(core::RuleRegistry::builtin().build(configs),
+                              std::make_unique<core::EvidenceCombiner>(cfg.bias)),
+                 core::ScoringEnv{}, core::StateParams{}, cfg.suspicious_threshold,
+                 std::max(cfg.reason_min_contribution, 0.005)});
+  e->params.hour_half_life_days = cfg.hour_half_life_days;
+  e->params.risk_half_life_days = cfg.risk_half_life_days;
+  e->params.risk_floor = cfg.risk_floor;
+  e->params.validate();
+  for (int i = 0; i < cfg.ncountries; ++i) {
+    e->env.high_risk_countries.push_back({cfg.countries[i][0], cfg.countries[i][1]});
+  }
+  e->env.high_risk_methods = cfg.high_risk_methods;
+  if (cfg.has_population && cfg.pop_sd > 0) {
+    e->env.has_population = true;
+    e->env.population = core::Prior{cfg.pop_mean, cfg.pop_sd, 1.0};
+    e->env.population_n = cfg.pop_n;
+  }
+  for (int i = 0; i < cfg.ncats; ++i) {
+    if (cfg.cat_sd[i] > 0) {
+      e->env.categories[cfg.cat_ids[i]] = {core::Prior{cfg.cat_mean[i], cfg.cat_sd[i], 1.0},
+                                           cfg.cat_n[i]};
+    }
+  }
+  if (cfg.has_hours) {
+    e->env.has_shop_hours = true;
+    for (int h = 0; h < 24; ++h) e->env.shop_hours[h] = cfg.hours[h];
+  }
+  return e.release();
+}
+
+void score_row(const Engine& e, const core::CustomerState& state, const core::TransactionInput& tx,
+               core::CustomerState& next, ScoreOutput& out, MemoryContext result_ctx) {
+  const core::ScoreResult r = e.scorer.score({tx, state, &e.env}, e.min_contribution);
+  out.score = std::round(r.score * 100.0) / 100.0;
+  out.suspicious = out.score >= e.suspicious_threshold;
+  next = state;
+  core::FoldInput f{tx.amount, tx.time, tx.country, tx.has_location,
+                    tx.lat,    tx.lon,  tx.method,  out.score};
+  core::fold(next, f, e.params);
+  out.top_rules[0] = '\0';
+  std::string top;
+  for (size_t i = 0; i < r.reasons.size() && i < 3; ++i) {
+    if (i > 0) top += ", ";
+    top += r.reasons[i].rule;
+  }
+  strlcpy(out.top_rules, top.c_str(), sizeof out.top_rules);
+  const std::string json = core::reasons_to_json(r.reasons);
+  char* buf = nullptr;
+  pg_call([&] { buf = static_cast<char*>(MemoryContextAlloc(result_ctx, json.size() + 1)); });
+  std::memcpy(buf, json.c_str(), json.size() + 1);
+  out.reasons_json = buf;
+}
+
+}  // namespace techmart::pg::fraud

@@ -1,0 +1,129 @@
+#pragma once
+// Shared plain-C helpers of the fraud engine's glue: reading/writing techmart.customer_state,
+// the per-statement configuration, and conversions. See trigger.cpp for the cache design.
+#include "boundary.hpp"
+#include "params.hpp"
+#include "techmart/core/fraud_state.hpp"
+#include "techmart/core/scoring.hpp"
+
+namespace techmart::pg::fraud {
+
+// Epoch seconds <-> TimestampTz (microseconds since 2000-01-01).
+double ts_to_epoch(TimestampTz ts);
+TimestampTz epoch_to_ts(double t);
+
+// One customer_state row as stored: plain values (decoded from SPI; C only).
+struct RawState {
+  int64 n;
+  double mean, m2;
+  int hist_len;
+  int32 hist[core::kHistBins];
+  int recent_len;
+  double recent_t[core::kRecent], recent_a[core::kRecent];
+  int hours_len;
+  double hours[24];
+  double profile_time;
+  bool has_last;
+  double last_time;
+  double last_amount;
+  bool has_last_loc;
+  double last_lat, last_lon;
+  char last_country[3];
+  uint32 methods;
+  double risk, risk_time;
+};
+
+// Columns selected by state_select_list(), in this order.
+#define TECHMART_STATE_COLUMNS                                                                  \
+  "s.n, s.mean, s.m2, s.amount_hist, s.recent_t, s.recent_a, s.hour_profile, s.profile_time, "  \
+  "s.last_transaction_time, s.last_amount, s.last_lat, s.last_lon, s.last_country, s.methods, " \
+  "s.risk, s.risk_time"
+constexpr int kStateColumns = 16;
+
+// Decodes columns first..first+15 of an SPI tuple. May raise (plain C).
+void decode_state(HeapTuple tup, TupleDesc desc, int first, RawState* out);
+// C++ (throws): raw -> core state, validated.
+core::CustomerState to_core(const RawState& raw, int64 customer_id);
+
+// Parameters $2..$17 of a state write (n, mean, m2, amount_hist, recent_t, recent_a,
+// hour_profile, profile_time, last_transaction_time, last_amount, last_lat, last_lon,
+// last_country, methods, risk, risk_time). Plain C; palloc in the current context.
+constexpr int kStateParams = 16;
+void encode_state(const core::CustomerState& s, Datum* values, char* nulls);
+// "n = $2, mean = $3, ..." for UPDATE, and the column list for INSERT.
+extern const char* const kStateSetList;
+extern const char* const kStateColumnList;
+extern const char* const kStateValueList;
+
+// Customer risk 0..100 rounded to 2 decimals, as numeric(5,2) text.
+void risk_text(const core::CustomerState& s, const core::StateParams& p, char* buf, size_t n);
+
+// ------------------------------------------------------------------ configuration snapshot
+struct ConfigRow {
+  const char* rule;
+  bool enabled;
+  double weight;
+  double threshold;
+  NumericParams params;
+};
+
+// Everything read once per statement (plain C data, palloc'd in a statement context).
+struct ConfigSnapshot {
+  int nrules;
+  ConfigRow* rules;
+  double suspicious_threshold;
+  double reason_min_contribution;
+  double bias;
+  double hour_half_life_days, risk_half_life_days, risk_floor;
+  int ncountries;
+  char (*countries)[3];
+  uint32 high_risk_methods;
+  bool has_population;
+  double pop_mean, pop_sd;
+  int64 pop_n;
+  int ncats;
+  int64* cat_ids;
+  double *cat_mean, *cat_sd;
+  int64* cat_n;
+  bool has_hours;
+  double hours[24];
+};
+
+// Reads the configuration tables (SPI must be connected). Plain C.
+void load_config(ConfigSnapshot* cfg);
+
+// The C++ objects built from a snapshot (throws; build under guarded()).
+struct Engine {
+  core::Scorer scorer;
+  core::ScoringEnv env;
+  core::StateParams params;
+  double suspicious_threshold;
+  double min_contribution;
+};
+Engine* build_engine(const ConfigSnapshot& cfg);
+
+// Scoring input of one row (what the row carries; customer info added by the caller).
+struct RowInput {
+  double amount;
+  double unit_price;
+  double time;
+  char country[3];
+  bool has_location;
+  double lat, lon;
+  int method;
+};
+
+struct ScoreOutput {
+  double score;  // rounded to 2 decimals
+  bool suspicious;
+  char* reasons_json;  // palloc'd in the given context
+  char top_rules[160];
+};
+
+// C++ (throws): scores the row from `state` (the state before it) and folds it into `next`.
+void score_row(const Engine& e, const core::CustomerState& state, const core::TransactionInput& tx,
+               core::CustomerState& next, ScoreOutput& out, MemoryContext result_ctx);
+
+SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes);
+
+}  // namespace techmart::pg::fraud

@@ -1,0 +1,4 @@
+-- Revert techmart:fraud_engine from pg
+BEGIN;
+DROP TRIGGER transactions_score_flush ON transactions;
+COMMIT;
