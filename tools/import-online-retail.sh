@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Import an Online Retail CSV file (docs/import.md) into the database of the PG* environment:
+#
+#   PGHOST=... PGPORT=... PGUSER=... PGDATABASE=... tools/import-online-retail.sh [--encoding LATIN1] FILE.csv
+#
+# (./techmart import online-retail FILE.csv sets the environment to the local cluster.)
+# Checks the file first and reports every problem with its line number: the header, the
+# encoding (UTF-8 unless --encoding says otherwise), the number of fields of every record
+# (RFC 4180 quoting: "a ""quoted"", description" is one field). Then, in ONE transaction:
+# TRUNCATE import.online_retail_raw, \copy the file into it, SELECT * FROM import.online_retail(FILE)
+# (validation of every value with line numbers, the import, the rebuilds; progress on stderr).
+# Any error leaves the database as it was. Exit status 0 on success, 1 on invalid input.
+set -Eeuo pipefail
+enc=UTF8
+if [ "${1:-}" = "--encoding" ]; then enc="${2:?--encoding needs a value, e.g. LATIN1}"; shift 2; fi
+file="${1:?usage: $0 [--encoding ENC] FILE.csv}"
+[ -r "$file" ] || { echo "error: cannot read $file" >&2; exit 1; }
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+fail() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+size=$(wc -c <"$file")
+say "checking $file ($((size / 1024)) KiB)"
+expected='InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country'
+header="$(head -n 1 "$file" | tr -d '\r' | sed 's/^\xEF\xBB\xBF//')"
+[ "$header" = "$expected" ] || fail "line 1: the header is \"$header\", expected \"$expected\" (nothing imported)"
+
+if [ "$enc" = UTF8 ] || [ "$enc" = UTF-8 ]; then
+  bad="$(LC_ALL=C.UTF-8 grep -naxv '.*' "$file" | cut -d: -f1 | head -n 20 | paste -sd, -)" || true
+  if [ -n "$bad" ]; then
+    n="$(LC_ALL=C.UTF-8 grep -caxv '.*' "$file" || true)"
+    fail "$n line(s) are not valid UTF-8 (lines $bad$([ "$n" -gt 20 ] && echo ', ...')); convert the file or pass --encoding LATIN1 (nothing imported)"
+  fi
+fi
+
+# fields per record: split on commas outside double quotes (records are single lines)
+bad="$(LC_ALL=C awk '
+  NR == 1 { next }
+  {
+    sub(/\r$/, "")
+    if (index($0, "\"") == 0) { n = split($0, f, ","); }
+    else {
+      n = 1; q = 0; s = $0; L = length(s)
+      for (i = 1; i <= L; i++) {
+        c = substr(s, i, 1)
+        if (c == "\"") q = !q
+        else if (c == "," && !q) n++
+      }
+      if (q) { print NR ": unterminated quoted field"; bad++; next }
+    }
+    if (n != 8) { print NR ": " n " fields, expected 8" (n < 8 ? " (missing columns)" : " (extra columns)"); bad++ }
+  }
+  END { exit bad > 0 }' "$file" | head -n 50)" || true
+[ -z "$bad" ] || fail "records with a wrong number of fields (nothing imported):
+$bad"
+
+say "importing (one transaction: staging copy, validation, import, rollups and fraud state rebuilt)"
+psql -X -q -v ON_ERROR_STOP=1 -v file="$(basename "$file")" -P footer=off <<SQL
+\set QUIET on
+BEGIN;
+LOCK TABLE import.online_retail_raw IN ACCESS EXCLUSIVE MODE;
+TRUNCATE import.online_retail_raw;
+\copy import.online_retail_raw FROM '$(printf '%s' "$file" | sed "s/'/''/g")' WITH (FORMAT csv, HEADER, ENCODING '$enc')
+SELECT section, reason, lines, amount FROM import.online_retail(:'file');
+COMMIT;
+SQL
