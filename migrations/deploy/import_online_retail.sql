@@ -270,6 +270,7 @@ DECLARE
   v_summary jsonb;
   v_seq     text := pg_get_serial_sequence('public.transactions', 'id');
   v_tmp     text;
+  v_prev    text;
 BEGIN
   -- one import at a time (the ledger decides what is new)
   LOCK TABLE import.online_retail_line IN EXCLUSIVE MODE;
@@ -387,7 +388,9 @@ BEGIN
     t := clock_timestamp();
 
     -- 5. transactions, with fraud scoring and the rollup trigger off (rebuilt below in one pass)
-    IF to_regprocedure('techmart.rebuild_state()') IS NOT NULL THEN
+    IF to_regprocedure('techmart.rebuild_state(text)') IS NOT NULL THEN
+      PERFORM techmart.version();  -- loads the module, which defines the GUC
+      v_prev := current_setting('techmart.scoring');
       PERFORM set_config('techmart.scoring', 'off', true);
       v_scoring := 'techmart.scoring = off';
     ELSE
@@ -410,7 +413,7 @@ BEGIN
     IF v_scoring LIKE 'trigger%' THEN
       ALTER TABLE public.transactions ENABLE TRIGGER transactions_score;
     ELSE
-      PERFORM set_config('techmart.scoring', 'on', true);
+      PERFORM set_config('techmart.scoring', v_prev, true);
     END IF;
     RAISE NOTICE 'import [4/6] % transactions inserted, % (% ms)', n_tx, v_scoring,
                  round(extract(epoch FROM clock_timestamp() - t) * 1000);
@@ -441,7 +444,7 @@ BEGIN
              GROUP BY t.product_id, t.unit_price
              ORDER BY t.product_id, count(*) DESC, t.unit_price) x
      WHERE pr.id = x.product_id AND pr.price IS DISTINCT FROM x.price;
-    IF to_regprocedure('techmart.rebuild_state()') IS NOT NULL THEN
+    IF to_regprocedure('techmart.rebuild_state(text)') IS NOT NULL THEN
       PERFORM techmart.rebuild_state();
       v_state := 'techmart.rebuild_state()';
     ELSE
@@ -457,7 +460,7 @@ BEGIN
                GROUP BY t.customer_id) x
       ON CONFLICT (customer_id) DO UPDATE SET n = excluded.n, mean = excluded.mean, m2 = excluded.m2,
         last_amount = excluded.last_amount, last_transaction_time = excluded.last_transaction_time, updated_at = now();
-      v_state := 'customer_state recomputed in SQL (techmart.rebuild_state() not installed)';
+      v_state := 'customer_state recomputed in SQL (techmart < 0.2: no rebuild_state())';
     END IF;
     RAISE NOTICE 'import [5/6] rollups of % .. % rebuilt, customers and products refreshed, fraud state: % (% ms)',
                  v_from, v_to, v_state, round(extract(epoch FROM clock_timestamp() - t) * 1000);
