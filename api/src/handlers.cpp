@@ -73,6 +73,7 @@ const Fn kFunctions[] = {
     {"create_customer", "SELECT api.create_customer($1::jsonb)::text"},
     {"update_customer", "SELECT api.update_customer($1::bigint, $2::jsonb)::text"},
     {"stream_replay", "SELECT api.stream_replay($1::bigint, $2::bigint, $3::integer)::text"},
+    {"update_fraud_rule", "SELECT api.update_fraud_rule($1::text, $2::jsonb)::text"},
 };
 
 std::string actor(const RequestContext& ctx) {
@@ -173,6 +174,7 @@ Endpoints::Endpoints(Pool& pool, const Config& config, const Jwt& jwt, Metrics& 
 std::vector<std::pair<std::string, std::string>> Endpoints::statements() {
   std::vector<std::pair<std::string, std::string>> out;
   for (const Fn& f : kFunctions) out.emplace_back(f.name, f.sql);
+  for (const QueryRoute& r : query_routes()) out.emplace_back(r.stmt, r.sql);
   return out;
 }
 
@@ -236,6 +238,41 @@ Handler Endpoints::delete_handler(std::string stmt, std::string noun) {
     Response resp;
     resp.status = 204;
     return resp;
+  };
+}
+
+Handler Endpoints::query_handler(const QueryRoute& route) {
+  return [this, &route](RequestContext& ctx) {
+    std::vector<std::optional<std::string>> values(route.params.size());
+    std::vector<FieldError> errors;
+    const auto& q = ctx.request().query();
+    for (auto it = q.parameters_begin(); it != q.parameters_end(); ++it) {
+      if (it->first == "access_token") continue;
+      std::string name = valid_utf8(url_decode(it->first));
+      const auto p = std::find_if(route.params.begin(), route.params.end(),
+                                  [&](const QueryParam& x) { return x.name == name; });
+      if (p == route.params.end()) {
+        if (name.size() > 64) name = valid_utf8(name.substr(0, 64)) + "...";
+        errors.push_back({name, "is not a known query parameter"});
+        continue;
+      }
+      const std::string value = url_decode(it->second);
+      const std::string msg = value.find('\0') != std::string::npos || valid_utf8(value) != value
+                                  ? "must be valid UTF-8 text"
+                                  : check_query_value(*p, value);
+      if (!msg.empty()) {
+        errors.push_back({name, msg});
+        continue;
+      }
+      values[static_cast<std::size_t>(p - route.params.begin())] = value;
+    }
+    if (!errors.empty()) throw problems::validation(errors, "Query parameters are invalid.");
+    std::vector<const char*> args;
+    args.reserve(values.size());
+    for (const auto& v : values) args.push_back(v ? v->c_str() : nullptr);
+    const auto out = call(route.stmt, pqxx::prepare::make_dynamic_params(args));
+    if (!out) throw std::runtime_error("statement " + route.stmt + " returned NULL");
+    return Response::json(200, *out);
   };
 }
 
@@ -313,6 +350,22 @@ void Endpoints::register_routes(Router& router) {
   router.add(M::Get, v1 + "/customers/{id}", Role::Viewer, get_handler("get_customer", "customer"));
   router.add(M::Put, v1 + "/customers/{id}", Role::Admin,
              update_handler("update_customer", "customer"));
+
+  // dashboard, analytics, customer analytics, fraud geo/rules: query-parameter endpoints
+  for (const QueryRoute& r : query_routes()) {
+    router.add(M::Get, v1 + r.path, r.role, query_handler(r));
+  }
+  router.add(M::Put, v1 + "/fraud/rules/{name}", Role::Analyst, [this](RequestContext& ctx) {
+    const std::string& name = ctx.param("name");
+    const bool plausible = !name.empty() && name.size() <= 63 && name[0] >= 'a' && name[0] <= 'z' &&
+                           std::all_of(name.begin(), name.end(), [](char c) {
+                             return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                           });
+    if (!plausible) throw problems::not_found("There is no fraud rule with this name.");
+    const auto row = call("update_fraud_rule", name, json_object_body(ctx));
+    if (!row) throw problems::not_found("There is no fraud rule named " + name + ".");
+    return Response::json(200, *row);
+  });
 
   // live
   if (stream_) {

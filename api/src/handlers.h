@@ -21,6 +21,7 @@
 #include "config.h"
 #include "db_pool.h"
 #include "metrics.h"
+#include "query_routes.h"
 #include "rate_limit.h"
 #include "router.h"
 
@@ -59,6 +60,8 @@ class Endpoints {
   Handler create_handler(std::string stmt, std::string location_prefix);
   Handler update_handler(std::string stmt, std::string noun, bool with_actor = false);
   Handler delete_handler(std::string stmt, std::string noun);
+  // GET endpoint of query_routes(): strict query validation, one statement with text params.
+  Handler query_handler(const QueryRoute& route);
 
   Pool& pool_;
   const Config& config_;

@@ -4,12 +4,15 @@
 //   techmart-api                      run the service
 //   techmart-api token --role R [--user-id N] [--email E] [--ttl SECONDS]
 //                                     print a JWT signed with TECHMART_JWT_SECRET (local use)
-//   techmart-api routes               print every route: method, pattern, least role
+//   techmart-api routes [--json]      print every route: method, pattern, least role (--json:
+//                                     also the query parameters of the query-parameter routes)
 //
 // Exit codes: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when the server cannot start (e.g.
 // the port is taken), 2 for invalid configuration.
 #include <pistache/endpoint.h>
 #include <pistache/net.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <signal.h>
 
 #include <cstdlib>
@@ -26,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
+#include "query_routes.h"
 #include "rate_limit.h"
 #include "router.h"
 #include "sse.h"
@@ -84,6 +88,61 @@ int cmd_token(const Config& config, int argc, char** argv) {
   Jwt jwt(config.jwt_secret, config.jwt_ttl);
   std::cout << jwt.sign(p, std::chrono::seconds(ttl)) << "\n";
   return 0;
+}
+
+// The route table as JSON: [{method, path, role, query: [{name, type, minimum, maximum, enum,
+// description}] | null}] (query is null for routes outside query_routes()).
+std::string routes_json(const Router& router) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartArray();
+  for (const auto& r : router.routes()) {
+    w.StartObject();
+    w.Key("method");
+    w.String(r.method.c_str());
+    w.Key("path");
+    w.String(r.pattern.c_str());
+    w.Key("role");
+    w.String(role_name(r.min_role));
+    w.Key("query");
+    const QueryRoute* q = nullptr;
+    for (const auto& x : query_routes()) {
+      if (r.method == "GET" && r.pattern == "/api/v1" + x.path) q = &x;
+    }
+    if (!q) {
+      w.Null();
+    } else {
+      w.StartArray();
+      for (const auto& p : q->params) {
+        w.StartObject();
+        w.Key("name");
+        w.String(p.name.c_str());
+        w.Key("type");
+        w.String(query_kind_name(p.kind));
+        if (p.kind == QueryKind::Integer || p.kind == QueryKind::Number) {
+          w.Key("minimum");
+          w.Double(p.min);
+          w.Key("maximum");
+          w.Double(p.max);
+        }
+        if (!p.values.empty()) {
+          w.Key("enum");
+          w.StartArray();
+          for (const auto& v : p.values) w.String(v.c_str());
+          w.EndArray();
+        }
+        w.Key("description");
+        w.String(p.description.c_str());
+        w.EndObject();
+      }
+      w.EndArray();
+      w.Key("summary");
+      w.String(q->summary.c_str());
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  return std::string(sb.GetString(), sb.GetSize());
 }
 
 }  // namespace
@@ -155,14 +214,18 @@ int main(int argc, char** argv) {
     router->set_fallback([&static_files](RequestContext& ctx) { return static_files->serve(ctx); });
   }
 
-  if (argc > 1 && std::strcmp(argv[1], "routes") == 0) {
+  if (argc > 2 && std::strcmp(argv[1], "routes") == 0 && std::strcmp(argv[2], "--json") == 0) {
+    std::cout << routes_json(*router) << "\n";
+    return 0;
+  }
+  if (argc == 2 && std::strcmp(argv[1], "routes") == 0) {
     for (const auto& r : router->routes()) {
       std::cout << r.method << " " << r.pattern << " " << role_name(r.min_role) << "\n";
     }
     return 0;
   }
   if (argc > 1) {
-    std::cerr << "usage: techmart-api [token --role R | routes]\n";
+    std::cerr << "usage: techmart-api [token --role R | routes [--json]]\n";
     return 2;
   }
   if (!check_secret(config)) return 2;

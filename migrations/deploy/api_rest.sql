@@ -42,11 +42,13 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   v_overview jsonb := api.dashboard_overview(p_as_of);  -- validates as_of
   v_week_from timestamptz := p_as_of - interval '7 days';
+  -- 24 hourly buckets, the last one holding as_of (partial unless as_of is a whole hour)
+  v_hours_from timestamptz := date_bin('1 hour', p_as_of - interval '1 microsecond', '2000-01-01Z') - interval '23 hours';
 BEGIN
   RETURN jsonb_build_object(
     'as_of', p_as_of,
     'overview', v_overview,
-    'hourly_sales', api.hourly_sales(p_as_of - interval '24 hours', p_as_of) -> 'items',
+    'hourly_sales', api.hourly_sales(v_hours_from, p_as_of) -> 'items',
     'last_7_days', jsonb_build_object(
       'from', v_week_from, 'to', p_as_of,
       'top_products', api.analytics_top_products(v_week_from, p_as_of, 5) -> 'items',
@@ -55,7 +57,7 @@ BEGIN
       'payment_methods', api.analytics_breakdown('payment_method', v_week_from, p_as_of, 10) -> 'items'));
 END $$;
 COMMENT ON FUNCTION api.dashboard_summary(timestamptz) IS
-  'GET /api/v1/dashboard/summary?as_of=: the overview, hourly sales of the 24 hours before as_of, and the 7 days '
+  'GET /api/v1/dashboard/summary?as_of=: the overview, hourly sales of the 24 UTC hours up to as_of, and the 7 days '
   'before as_of: top 5 products, revenue by category, platform and payment method (each from the api functions)';
 
 CREATE FUNCTION api.fraud_rules()

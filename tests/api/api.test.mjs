@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApiServer, makeToken, postJson, requireEnv, sql, uniqueSuffix, waitFor } from './lib/harness.mjs';
 import { featureTests } from './lib/features.mjs';
+import { analyticsTests } from './lib/analytics.mjs';
 
 requireEnv();
 
@@ -340,6 +341,7 @@ describe('static files', () => {
 // auth, roles, idempotency, limits, CORS, metrics, docs, SSE, endpoints, fuzz (lib/features.mjs);
 // here, before the database restart, because test files run in parallel
 featureTests(() => server);
+analyticsTests(() => server);
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;

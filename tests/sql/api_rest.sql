@@ -2,7 +2,7 @@
 -- api.fraud_rules, api.update_fraud_rule, api.fraud_geo). Own rows (ids 96xxxx) in 2019, far
 -- from the seed data; results compared with independent SQL or the api functions they compose.
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 
 -- ------------------------------------------------------------------- rest_time
 SELECT is(api.rest_time(NULL, 'from'), NULL, 'rest_time: NULL stays NULL');
@@ -39,7 +39,9 @@ SELECT is(pg_temp.err_detail($$SELECT api.rest_time('2019-13-01', 'previous_to')
 CREATE TEMP TABLE s AS SELECT api.dashboard_summary('2019-06-10 12:00Z') AS j;
 SELECT is((SELECT j->'overview' FROM s), api.dashboard_overview('2019-06-10 12:00Z'),
           'summary: overview is api.dashboard_overview(as_of)');
-SELECT is((SELECT jsonb_array_length(j->'hourly_sales') FROM s), 24, 'summary: 24 hourly buckets before as_of');
+SELECT is((SELECT jsonb_array_length(j->'hourly_sales') FROM s), 24, 'summary: 24 hourly buckets up to a whole-hour as_of');
+SELECT is(jsonb_array_length(api.dashboard_summary('2019-06-10 12:34Z')->'hourly_sales'), 24,
+          'summary: 24 hourly buckets up to an as_of inside an hour (the last one partial)');
 SELECT is((SELECT j->'hourly_sales' FROM s), api.hourly_sales('2019-06-09 12:00Z', '2019-06-10 12:00Z')->'items',
           'summary: hourly sales are api.hourly_sales of the last 24 hours');
 SELECT is((SELECT j->'last_7_days'->'top_products' FROM s),

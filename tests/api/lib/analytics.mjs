@@ -1,0 +1,185 @@
+// Tests of the query-parameter endpoints (api/src/query_routes.cpp): dashboard, analytics,
+// customer analytics, fraud geo and rules. Registered by api.test.mjs before the database
+// restart. Results are compared with the SQL functions called directly through psql.
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { API_BIN, JWT_SECRET, makeToken, sql, waitFor } from './harness.mjs';
+
+const auth = (role) => ({ Authorization: `Bearer ${makeToken(role)}` });
+
+async function get(server, path, role = 'viewer') {
+  const res = await fetch(server.base + path, { headers: auth(role) });
+  const text = await res.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, type: res.headers.get('content-type') ?? '', body };
+}
+
+function sqlJson(q) {
+  return JSON.parse(sql(q));
+}
+
+// the query-parameter routes as the binary declares them
+export function queryRoutes() {
+  const all = JSON.parse(execFileSync(API_BIN, ['routes', '--json'], { encoding: 'utf8', env: { ...process.env, TECHMART_JWT_SECRET: JWT_SECRET } }));
+  return all.filter((r) => Array.isArray(r.query));
+}
+
+export function analyticsTests(getServer) {
+  describe('dashboard, analytics, customers, fraud geo (query-parameter routes)', () => {
+    let server;
+    let asOf; // the end of the data: imported history has no "today"
+    before(async () => {
+      server = await waitFor(() => getServer(), { timeoutMs: 20000, intervalMs: 50 });
+      asOf = sql(`SELECT to_char(coalesce(max(transaction_time), now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM transactions;`);
+    });
+
+    test('every route answers 200 with a JSON object for its defaults and for an explicit range', async () => {
+      const routes = queryRoutes();
+      assert.ok(routes.length >= 25, `query routes: ${routes.length}`);
+      for (const r of routes) {
+        const role = r.role === 'public' ? 'viewer' : r.role;
+        const d = await get(server, r.path, role);
+        assert.equal(d.status, 200, `${r.path}: ${JSON.stringify(d.body)}`);
+        assert.equal(typeof d.body, 'object');
+        const names = r.query.map((p) => p.name);
+        const qs = new URLSearchParams();
+        if (names.includes('as_of')) qs.set('as_of', asOf);
+        if (names.includes('to')) qs.set('to', asOf);
+        if (names.includes('from')) qs.set('from', '2026-01-01');
+        if (names.includes('dimension')) qs.set('dimension', 'all');
+        const e = await get(server, `${r.path}?${qs}`, role);
+        assert.equal(e.status, 200, `${r.path}?${qs}: ${JSON.stringify(e.body)}`);
+      }
+    });
+
+    test('overview and summary equal the SQL functions for the same as_of', async () => {
+      const o = await get(server, `/api/v1/dashboard/overview?as_of=${asOf}`);
+      assert.equal(o.status, 200);
+      assert.deepEqual(o.body, sqlJson(`SELECT api.dashboard_overview('${asOf}')`));
+      assert.ok(o.body.revenue && 'value' in o.body.revenue && 'previous' in o.body.revenue);
+      const s = await get(server, `/api/v1/dashboard/summary?as_of=${asOf}`);
+      assert.deepEqual(s.body, sqlJson(`SELECT api.dashboard_summary('${asOf}')`));
+      assert.equal(s.body.hourly_sales.length, 24);
+    });
+
+    test('ranges: a date is midnight (business time zone), defaults are explicit in the answer', async () => {
+      const a = await get(server, '/api/v1/analytics/revenue/daily?from=2026-11-01&to=2026-11-08');
+      const b = await get(server, '/api/v1/analytics/revenue?period=day&from=2026-11-01T00:00:00Z&to=2026-11-08T00:00:00%2B00:00');
+      assert.equal(a.status, 200);
+      assert.deepEqual(a.body, b.body);
+      assert.equal(a.body.count, 7);
+      assert.deepEqual(a.body, sqlJson(`SELECT api.analytics_revenue('day', '2026-11-01Z', '2026-11-08Z')`));
+      // default from: 30 days before to
+      const d = await get(server, '/api/v1/analytics/revenue/by-category?to=2026-11-08');
+      assert.equal(new Date(d.body.to) - new Date(d.body.from), 30 * 86400e3);
+      const h = await get(server, '/api/v1/analytics/hourly-sales?to=2026-11-08T12:00:00Z');
+      assert.equal(h.body.count, 24);
+      const c = await get(server, '/api/v1/analytics/revenue/compare?from=2026-11-01&to=2026-11-08');
+      assert.deepEqual(c.body.previous, { from: '2026-10-25T00:00:00+00:00', to: '2026-11-01T00:00:00+00:00' });
+      assert.deepEqual(c.body, sqlJson(`SELECT api.analytics_compare('2026-11-01Z', '2026-11-08Z')`));
+    });
+
+    test('breakdowns, patterns, growth, top lists and customers equal their SQL functions', async () => {
+      const R = `from=2026-10-01T00:00:00Z&to=${asOf}`;
+      const cases = [
+        [`/api/v1/analytics/revenue/by-country?${R}&limit=5`, `api.analytics_breakdown('country', '2026-10-01Z', '${asOf}', 5)`],
+        [`/api/v1/analytics/revenue/by-payment-method?${R}`, `api.analytics_breakdown('payment_method', '2026-10-01Z', '${asOf}', 50)`],
+        [`/api/v1/analytics/revenue/by-supplier?${R}`, `api.analytics_breakdown('supplier', '2026-10-01Z', '${asOf}', 50)`],
+        [`/api/v1/analytics/patterns/hour-of-day?${R}`, `api.analytics_patterns('hour_of_day', '2026-10-01Z', '${asOf}')`],
+        [`/api/v1/analytics/patterns/day-of-week?${R}`, `api.analytics_patterns('day_of_week', '2026-10-01Z', '${asOf}')`],
+        [`/api/v1/analytics/growth?period=week&${R}`, `api.analytics_growth('week', '2026-10-01Z', '${asOf}')`],
+        [`/api/v1/analytics/top-products?${R}&by=units&limit=3`, `api.analytics_top_products('2026-10-01Z', '${asOf}', 3, 'units')`],
+        [`/api/v1/customers/top?${R}&by=orders&limit=4`, `api.customers_top('2026-10-01Z', '${asOf}', 4, 'orders')`],
+        [`/api/v1/customers/behavior?${R}&limit=3`, `api.customers_behavior('2026-10-01Z', '${asOf}', NULL, 3)`],
+        [`/api/v1/customers/segments?as_of=${asOf}`, `api.customers_segments('${asOf}')`],
+        [`/api/v1/customers/rfm?as_of=${asOf}&segment=champions&limit=5`, `api.customers_rfm('${asOf}', 'champions', 5)`],
+        [`/api/v1/customers/lifetime-value?as_of=${asOf}&limit=3&horizon_months=6`, `api.customers_lifetime_value('${asOf}', 3, 6)`],
+        [`/api/v1/analytics/low-stock?as_of=${asOf}&velocity_days=14&cover_days=7.5&limit=5`, `api.inventory_low_stock('${asOf}', 14, 7.5, 5)`],
+        [`/api/v1/fraud/geo?${R}&limit=5`, `api.fraud_geo('2026-10-01Z', '${asOf}', 5)`],
+      ];
+      for (const [path, fn] of cases) {
+        const r = await get(server, path);
+        assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
+        assert.deepEqual(r.body, sqlJson(`SELECT ${fn}`), path);
+      }
+      const geo = await get(server, `/api/v1/fraud/geo?${R}`);
+      const n = Number(sql(`SELECT count(*) FROM transactions WHERE transaction_time >= '2026-10-01Z' AND transaction_time < '${asOf}'`));
+      assert.equal(geo.body.countries.reduce((s, c) => s + c.transactions, 0), n, 'geo: every transaction of the range in one country row');
+    });
+
+    test('strict query validation: 422 problem+json naming every bad field', async () => {
+      const r = await get(server, '/api/v1/analytics/revenue?period=fortnight&from=yesterday&to=2026-02-30&bogus=1');
+      assert.equal(r.status, 422);
+      assert.match(r.type, /^application\/problem\+json/);
+      assert.deepEqual(r.body.errors.map((e) => e.field).sort(), ['bogus', 'from', 'period', 'to']);
+      const cases = [
+        ['/api/v1/dashboard/overview?as_of=2026-11-01T10:00:00', 'as_of'], // no offset
+        ['/api/v1/dashboard/overview?as_of=2026-11-01T25:00:00Z', 'as_of'],
+        ['/api/v1/dashboard/overview?from=2026-11-01', 'from'], // not a parameter here
+        ['/api/v1/customers/top?limit=0', 'limit'],
+        ['/api/v1/customers/top?limit=1001', 'limit'],
+        ['/api/v1/customers/top?limit=1e3', 'limit'],
+        ['/api/v1/customers/top?by=units', 'by'],
+        ['/api/v1/customers/behavior?customer_id=-3', 'customer_id'],
+        ['/api/v1/customers/rfm?segment=whales', 'segment'],
+        ['/api/v1/analytics/low-stock?cover_days=NaN', 'cover_days'],
+        ['/api/v1/analytics/low-stock?cover_days=99999', 'cover_days'],
+        ['/api/v1/analytics/hourly-sales?dimension=planet', 'dimension'],
+        // checked by SQL (22023 with field errors)
+        ['/api/v1/analytics/hourly-sales?dimension=country', 'key'],
+        ['/api/v1/analytics/revenue/daily?from=2026-11-08&to=2026-11-01', 'to'],
+        ['/api/v1/analytics/revenue/compare?from=2026-11-01&to=2026-11-08&previous_from=2026-10-01', 'previous_from'],
+        ['/api/v1/analytics/hourly-sales?from=2024-01-01&to=2026-01-01', 'to'],
+        ['/api/v1/customers/behavior?customer_id=999999999999', 'customer_id'],
+      ];
+      for (const [path, field] of cases) {
+        const x = await get(server, path);
+        assert.equal(x.status, 422, `${path}: ${JSON.stringify(x.body)}`);
+        assert.match(x.type, /^application\/problem\+json/, path);
+        assert.ok(x.body.errors.some((e) => e.field === field), `${path}: ${JSON.stringify(x.body.errors)}`);
+      }
+    });
+
+    test('fuzzed query strings on every query route yield only 200 or 422', async () => {
+      const qs = ['as_of=%00', 'from=%ZZ', 'to=9999-99-99', 'limit=-0', 'limit=%2B5', "by=revenue'--", 'from=2026-11-01T00:00:00%2B99:99',
+        'as_of=0001-01-01', 'from=2026-11-01&from=x', '%C3%28=1', 'key=' + 'k'.repeat(500)];
+      for (const r of queryRoutes()) {
+        for (const q of qs) {
+          const x = await get(server, `${r.path}?${q}`, r.role);
+          assert.ok([200, 422].includes(x.status), `${r.path}?${q}: ${x.status} ${JSON.stringify(x.body)}`);
+        }
+      }
+    });
+
+    test('fraud rules: analysts read and update, viewers may not, unknown rules are 404', async () => {
+      assert.equal((await get(server, '/api/v1/fraud/rules', 'viewer')).status, 403);
+      const list = await get(server, '/api/v1/fraud/rules', 'analyst');
+      assert.equal(list.status, 200);
+      assert.equal(list.body.count, Number(sql('SELECT count(*) FROM techmart.rule_config')));
+      const rule = list.body.items[0];
+      assert.ok(rule && typeof rule.name === 'string');
+      const put = (name, body, role = 'analyst') =>
+        fetch(`${server.base}/api/v1/fraud/rules/${name}`, { method: 'PUT', headers: { ...auth(role), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      try {
+        const u = await put(rule.name, { weight: rule.weight + 0.5 });
+        assert.equal(u.status, 200);
+        assert.equal((await u.json()).weight, rule.weight + 0.5);
+        assert.equal(Number(sql(`SELECT weight FROM techmart.rule_config WHERE rule = '${rule.name}'`)), rule.weight + 0.5);
+        const bad = await put(rule.name, { weight: -1, colour: 'red' });
+        assert.equal(bad.status, 422);
+        assert.deepEqual((await bad.json()).errors.map((e) => e.field).sort(), ['colour', 'weight']);
+        assert.equal((await put('no_such_rule', { weight: 1 })).status, 404);
+        assert.equal((await put('Bad-Name', { weight: 1 })).status, 404);
+        assert.equal((await put(rule.name, { weight: 1 }, 'viewer')).status, 403);
+      } finally {
+        assert.equal((await put(rule.name, { weight: rule.weight })).status, 200);
+      }
+    });
+  });
+}
