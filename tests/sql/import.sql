@@ -1,0 +1,98 @@
+-- pgTAP: the Online Retail import (migrations/deploy/import_online_retail.sql, refunds.sql).
+-- A small hand-made file staged with INSERT (physical order = file order), dates in June 2009
+-- (far from the seed), CustomerIDs 999xx, SKUs TAP*: cancellation booking, guests, country
+-- aliases, non-product and zero-price lines, UK summer time, product rules, idempotence, and
+-- invalid files reported with line numbers and nothing imported.
+BEGIN;
+SELECT plan(30);
+SET client_min_messages = warning;  -- the import's progress notices
+
+SELECT has_function('import', 'online_retail', ARRAY['text'], 'import.online_retail(file_name)');
+SELECT has_table('import', 'online_retail_raw', 'staging table');
+SELECT has_column('public', 'transactions', 'kind', 'transactions.kind');
+
+TRUNCATE import.online_retail_raw;
+INSERT INTO import.online_retail_raw VALUES
+  ('990001', 'TAP001', 'RED MUG', '10', '2009-06-01 10:00:00', '2.5', '99901.0', 'EIRE'),                -- line 2
+  ('990001', 'TAP002', 'CANDLE LIGHT, "LARGE"', '4', '2009-06-01 10:00:00', '1.25', '99901.0', 'EIRE'), -- 3
+  ('C990002', 'TAP001', 'RED MUG', '-3', '2009-06-02 11:00:00', '2.5', '99901.0', 'EIRE'),              -- 4 refund
+  ('990003', 'TAP001', 'RED MUG', '2', '2009-06-03 12:00:00', '2.4', NULL, 'RSA'),                      -- 5 guest ZA
+  ('990003', 'POST', 'POSTAGE', '1', '2009-06-03 12:00:00', '18', NULL, 'RSA'),                         -- 6 non-product
+  ('990004', 'TAP003', 'FREE GIFT', '1', '2009-06-03 13:00:00', '0', '99902.0', 'USA'),                 -- 7 zero price
+  ('990005', 'TAP001', 'RED MUG', '1', '2009-06-04 09:00:00', '2.5', '99902.0', 'Channel Islands'),     -- 8
+  ('990006', 'TAP001', 'RED MUG', '1', '2009-06-04 09:30:00', '2.5', '99903.0', 'European Community'),  -- 9
+  ('990007', 'TAP001', 'RED MUG', '1', '2009-06-04 09:45:00', '2.5', NULL, 'Unspecified'),              -- 10 guest ZZ
+  ('990008', 'TAP004', 'damaged', '-5', '2009-06-04 10:00:00', '0', NULL, 'United Kingdom');            -- 11 adjustment
+
+CREATE TEMP TABLE s1 AS SELECT * FROM import.online_retail('tap.csv');
+SELECT is((SELECT lines FROM s1 WHERE section = 'read'), 10::bigint, 'summary: 10 lines read');
+SELECT set_eq($$SELECT section, reason, lines FROM s1 WHERE section IN ('imported', 'set_aside')$$,
+              $$VALUES ('imported', 'sale', 6::bigint), ('imported', 'refund', 1), ('set_aside', 'non_product:postage', 1),
+                       ('set_aside', 'zero_price', 2)$$,
+              'summary: sales, refund, set aside by reason');
+
+SELECT is((SELECT row(t.kind, t.status, t.quantity, t.unit_price, t.amount)::text FROM transactions t WHERE t.order_number = 'C990002'),
+          row('refund', 'refunded', 3, 2.5::numeric(14,3), 7.5::numeric(14,3))::text,
+          'cancellation: a refund row, positive quantity and amount, status refunded');
+SELECT is((SELECT c.email FROM transactions t JOIN customers c ON c.id = t.customer_id WHERE t.order_number = 'C990002'),
+          'c99901@online-retail.example', 'refund linked to its customer');
+SELECT is((SELECT p.sku FROM transactions t JOIN products p ON p.id = t.product_id WHERE t.order_number = 'C990002'),
+          'TAP001', 'refund linked to its product');
+SELECT is((SELECT revenue FROM analytics.sales_totals('2009-06-01', '2009-07-01')), 34.8::numeric,
+          'net revenue: sales 42.30 minus the refund 7.50 (rollups)');
+SELECT is((SELECT revenue FROM analytics.sales_totals('2009-06-02 10:00+00', '2009-06-02 10:30+00')), -7.5::numeric,
+          'the refund is booked at its own time');
+SELECT is((SELECT revenue FROM analytics.top_customers('2009-06-01', '2009-07-01', 100) t JOIN customers c ON c.id = t.customer_id
+            WHERE c.email = 'c99901@online-retail.example'), 22.5::numeric, 'customer revenue net of the refund');
+SELECT is((SELECT total_spent FROM customers WHERE email = 'c99901@online-retail.example'), 22.5::numeric(16,3),
+          'customers.total_spent is net spend');
+SELECT is_empty($$SELECT * FROM analytics.rollup_check('2009-06-01', '2009-07-01')$$, 'rollups exact after the import');
+
+SELECT is((SELECT row(c.name, c.country)::text FROM customers c WHERE c.email = 'guest-za@online-retail.example'),
+          row('Online Retail guest (ZA)', 'ZA')::text, 'a line without CustomerID goes to the guest of its country');
+SELECT is((SELECT count(*)::int FROM transactions t JOIN customers c ON c.id = t.customer_id
+            WHERE c.email LIKE 'guest-%@online-retail.example' AND t.order_number IN ('990003', '990007')), 2,
+          'guest lines imported (RSA, Unspecified)');
+SELECT is((SELECT array_agg(t.country::text ORDER BY t.order_number) FROM transactions t
+            WHERE t.order_number IN ('990001', '990003', '990005', '990006', '990007') AND t.product_id =
+                  (SELECT id FROM products WHERE sku = 'TAP001')),
+          ARRAY['IE', 'ZA', 'XC', 'EU', 'ZZ'], 'country aliases: EIRE IE, RSA ZA, Channel Islands XC, European Community EU, Unspecified ZZ');
+SELECT is((SELECT code::text FROM import.country WHERE name = 'USA'), 'US', 'USA is US');
+SELECT is((SELECT country::text FROM customers WHERE email = 'c99902@online-retail.example'), 'XC',
+          'home country: the country of most invoices');
+
+SELECT is((SELECT transaction_time FROM transactions WHERE order_number = '990001' LIMIT 1), '2009-06-01 09:00+00'::timestamptz,
+          'UK summer time (BST) converted to UTC');
+SELECT is((SELECT price::numeric FROM products WHERE sku = 'TAP001'), 2.500, 'list price: the most frequent unit price');
+SELECT is((SELECT row(p.name, c.name)::text FROM products p JOIN categories c ON c.id = p.category_id WHERE p.sku = 'TAP002'),
+          row('CANDLE LIGHT, "LARGE"', 'Lighting')::text, 'product name = description (quotes, commas), category by rule');
+SELECT is(import.category_of('SOMETHING ELSE'), 'Gifts & Other', 'category fallback');
+SELECT is((SELECT count(*)::int FROM products WHERE sku IN ('POST', 'TAP003', 'TAP004')), 0,
+          'non-product and zero-price lines create no product');
+SELECT is((SELECT count(*)::int FROM transactions WHERE order_number LIKE '%99000%' AND fraud_score IS NOT NULL), 0,
+          'history loaded with scoring off');
+
+-- idempotence
+CREATE TEMP TABLE snap AS SELECT id, kind, status, amount, customer_id, product_id FROM transactions;
+CREATE TEMP TABLE s2 AS SELECT * FROM import.online_retail('tap.csv');
+SELECT is((SELECT lines FROM s2 WHERE reason = 'already_imported'), 10::bigint, 'second import: every line already imported');
+SELECT set_eq($$SELECT id, kind, status, amount, customer_id, product_id FROM transactions$$,
+              $$SELECT * FROM snap$$, 'second import changes nothing');
+SELECT is((SELECT lines FROM s2 WHERE section = 'imported'), NULL, 'second import imports nothing');
+
+-- invalid files: every error with its line, nothing imported
+TRUNCATE import.online_retail_raw;
+INSERT INTO import.online_retail_raw VALUES
+  ('990101', 'TAP001', 'RED MUG', '1', '2009-06-31 10:00:00', '2.5', '99901.0', 'EIRE'),  -- line 2: no 31 June
+  ('990102', 'TAP001', 'RED MUG', NULL, '2009-06-30 10:00:00', '2.5', '99901.0', NULL),   -- line 3: missing fields
+  ('990103', 'TAP001', 'RED MUG', '1', '2009-06-30 10:00:00', '2.5', '99901.0', 'EIRE'),  -- line 4: fine
+  ('990104', 'TAP001', 'RED MUG', '1', '2009-06-30 10:00:00', '2,5', '99901.0', 'Mars');  -- line 5
+SELECT throws_ok($$SELECT * FROM import.online_retail('bad.csv')$$, '22023', NULL, 'invalid file: SQLSTATE 22023');
+SELECT results_eq($$SELECT line, split_part(message, ':', 1) FROM import.online_retail_errors()$$,
+                  $$VALUES (2::bigint, 'InvoiceDate'), (3, 'Quantity'), (3, 'Country'), (5, 'UnitPrice'), (5, 'Country')$$,
+                  'every invalid field with its line number');
+SELECT is((SELECT count(*)::int FROM transactions WHERE order_number IN ('990101', '990102', '990103', '990104')), 0,
+          'nothing imported from an invalid file (not even its valid lines)');
+
+SELECT * FROM finish();
+ROLLBACK;
