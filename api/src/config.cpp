@@ -76,6 +76,8 @@ Config Config::from_env() {
   c.sse_max_clients = static_cast<std::size_t>(env_int("TECHMART_SSE_MAX_CLIENTS", 100, 1, 100000));
   c.sse_heartbeat_s = static_cast<int>(env_int("TECHMART_SSE_HEARTBEAT_S", 15, 1, 3600));
   c.sse_replay_max = static_cast<std::size_t>(env_int("TECHMART_SSE_REPLAY_MAX", 1000, 0, 100000));
+  c.sse_metrics_debounce_ms =
+      static_cast<int>(env_int("TECHMART_SSE_METRICS_DEBOUNCE_MS", 1000, 0, 600000));
   c.docs_dir = env("TECHMART_DOCS_DIR");
 #ifdef TECHMART_DEFAULT_DOCS_DIR
   if (c.docs_dir.empty()) c.docs_dir = TECHMART_DEFAULT_DOCS_DIR;

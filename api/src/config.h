@@ -38,6 +38,8 @@ struct Config {
   std::size_t sse_max_clients = 100;
   int sse_heartbeat_s = 15;
   std::size_t sse_replay_max = 1000;
+  // a `metrics` event (api.dashboard_overview()) at most this often after changes; 0 = off
+  int sse_metrics_debounce_ms = 1000;
   // directory with openapi.json and the Swagger UI files (GET /openapi.json, /docs)
   std::string docs_dir;
   // concurrent CSV exports (each holds its own database connection)

@@ -64,6 +64,10 @@ std::string Metrics::render() {
        "# TYPE techmart_sse_events_sent_total counter\n"
        "techmart_sse_events_sent_total "
     << sse_events_sent.load() << "\n";
+  o << "# HELP techmart_sse_metrics_events_total Overview metrics events broadcast on the stream.\n"
+       "# TYPE techmart_sse_metrics_events_total counter\n"
+       "techmart_sse_metrics_events_total "
+    << sse_metrics_events.load() << "\n";
   o << "# HELP techmart_rate_limited_total Requests refused with 429.\n"
        "# TYPE techmart_rate_limited_total counter\n"
        "techmart_rate_limited_total "

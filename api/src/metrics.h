@@ -19,6 +19,7 @@ class Metrics {
 
   std::atomic<long> sse_clients{0};
   std::atomic<long> sse_events_sent{0};
+  std::atomic<long> sse_metrics_events{0};
   std::atomic<long> rate_limited{0};
 
   // Extra gauges rendered at scrape time (pool usage, database up); set once at start-up.

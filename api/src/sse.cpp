@@ -123,6 +123,29 @@ void Stream::on_notification(const std::string& channel, const std::string& payl
     e.frame = frame(cursor_id(), "transaction", payload);
   }
   broadcast(std::move(e));
+  if (config_.sse_metrics_debounce_ms > 0 && !metrics_dirty_) {
+    metrics_dirty_ = true;
+    metrics_due_ = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(config_.sse_metrics_debounce_ms);
+  }
+}
+
+void Stream::maybe_send_metrics(pqxx::connection& conn) {
+  if (!metrics_dirty_ || std::chrono::steady_clock::now() < metrics_due_) return;
+  metrics_dirty_ = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (subs_.empty()) return;
+  }
+  pqxx::nontransaction q(conn);
+  const pqxx::result r = q.exec("SELECT api.dashboard_overview()::text");
+  if (r.empty() || r[0][0].is_null()) return;
+  Event e;
+  e.kind = 'm';
+  e.entity_id = 0;
+  e.frame = frame("", "metrics", r[0][0].c_str());
+  broadcast(std::move(e));
+  ++metrics_.sse_metrics_events;
 }
 
 void Stream::broadcast(Event e) {
@@ -199,7 +222,8 @@ void Stream::run() {
       log::info("stream listening", {{"cursor", cursor_id()}});
       backoff = std::chrono::milliseconds(250);
       while (!stop_) {
-        conn.await_notification(0, 250000);
+        conn.await_notification(0, metrics_dirty_ ? 50000 : 250000);
+        maybe_send_metrics(conn);
         const auto now = std::chrono::steady_clock::now();
         if (now - last_heartbeat >= std::chrono::seconds(config_.sse_heartbeat_s)) {
           last_heartbeat = now;

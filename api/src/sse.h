@@ -3,6 +3,9 @@
 // One listening connection (its own thread) serves all clients. Channels:
 //   techmart_transactions -> event "transaction" (or "transactions_bulk" for bulk inserts)
 //   techmart_alerts       -> event "alert"
+// After either, a debounced event "metrics" (no id; not replayed) carries api.dashboard_overview()
+// at most once per TECHMART_SSE_METRICS_DEBOUNCE_MS, computed on the listening connection and
+// only while clients are connected.
 // Every event id is "<last transaction id>-<last alert id>" (the cursor after the event), so a
 // client reconnecting with Last-Event-ID gets everything after it from the tables
 // (api.stream_replay). After the listening connection itself was lost, the same replay catches
@@ -16,6 +19,7 @@
 #include <pistache/peer.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -51,7 +55,7 @@ class Stream {
 
  private:
   struct Event {
-    char kind;  // 't' transaction, 'a' alert, 'b' bulk
+    char kind;  // 't' transaction, 'a' alert, 'b' bulk, 'm' metrics
     std::int64_t entity_id;
     std::string frame;
   };
@@ -67,6 +71,8 @@ class Stream {
   // Replays from the tables after the current cursor (after the listener reconnected).
   void catch_up(pqxx::connection& conn);
   void broadcast(Event e);
+  // the overview as a "metrics" event when changes are pending and the debounce time passed
+  void maybe_send_metrics(pqxx::connection& conn);
   void send_raw(const std::string& data);  // to all active subscribers (heartbeats)
   static std::string chunk(const std::string& data);
   std::string cursor_id() const;
@@ -83,6 +89,9 @@ class Stream {
   std::deque<std::int64_t> recent_alerts_;  // dedupe (the engine may notify too)
   std::set<std::int64_t> recent_alert_set_;
   std::atomic<bool> listening_{false};
+  // listener thread only
+  bool metrics_dirty_ = false;
+  std::chrono::steady_clock::time_point metrics_due_{};
 
   friend class Receiver;
 };

@@ -4,7 +4,8 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { API_BIN, JWT_SECRET, makeToken, sql, waitFor } from './harness.mjs';
+import http from 'node:http';
+import { ApiServer, API_BIN, JWT_SECRET, makeToken, sql, waitFor } from './harness.mjs';
 
 const auth = (role) => ({ Authorization: `Bearer ${makeToken(role)}` });
 
@@ -154,6 +155,53 @@ export function analyticsTests(getServer) {
           const x = await get(server, `${r.path}?${q}`, r.role);
           assert.ok([200, 422].includes(x.status), `${r.path}?${q}: ${x.status} ${JSON.stringify(x.body)}`);
         }
+      }
+    });
+
+    test('SSE: a debounced "metrics" event with the overview follows new transactions', async () => {
+      const s = await new ApiServer({ TECHMART_SSE_METRICS_DEBOUNCE_MS: '400' }).start();
+      const events = [];
+      let buf = '';
+      const req = http.request({ host: '127.0.0.1', port: s.port, path: '/api/v1/stream', headers: { Accept: 'text/event-stream', ...auth('viewer') } }, (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          buf += chunk;
+          let i;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const ev = {};
+            for (const line of block.split('\n')) {
+              if (line.startsWith('id: ')) ev.id = line.slice(4);
+              else if (line.startsWith('event: ')) ev.event = line.slice(7);
+              else if (line.startsWith('data: ')) ev.data = (ev.data ?? '') + line.slice(6);
+              else if (line.startsWith('retry: ')) ev.retry = true;
+            }
+            events.push(ev);
+          }
+        });
+      });
+      req.on('error', () => {});
+      req.end();
+      try {
+        await waitFor(() => events.some((e) => e.retry), { timeoutMs: 3000, intervalMs: 20 });
+        const [cust, prod] = sql('SELECT (SELECT min(id) FROM customers), (SELECT min(id) FROM products);').split('|').map(Number);
+        for (let i = 0; i < 5; i++) {
+          sql(`INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method) VALUES (${cust}, ${prod}, 1, 1.5, 'paypal');`);
+        }
+        await waitFor(() => events.filter((e) => e.event === 'transaction').length >= 5, { timeoutMs: 3000, intervalMs: 20 });
+        const m = await waitFor(() => events.find((e) => e.event === 'metrics'), { timeoutMs: 3000, intervalMs: 20 });
+        assert.equal(m.id, undefined, 'metrics events carry no id (Last-Event-ID stays the entity cursor)');
+        const o = JSON.parse(m.data);
+        for (const k of ['as_of', 'revenue', 'orders', 'transactions', 'suspicious_rate', 'open_alerts']) assert.ok(k in o, k);
+        assert.ok(o.transactions.value >= 5, 'today counts the new transactions');
+        await new Promise((r) => setTimeout(r, 900));
+        const n = events.filter((e) => e.event === 'metrics').length;
+        assert.ok(n >= 1 && n <= 2, `debounced: ${n} metrics events for 5 inserts`);
+        assert.match(await (await s.fetch('/metrics')).text(), /techmart_sse_metrics_events_total [1-9]/);
+      } finally {
+        req.destroy();
+        await s.stop();
       }
     });
 
