@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Rollup benchmark, ratios within one run (bench/README.md, section "Rollups").
+#   PGHOST=... PGPORT=... PGUSER=postgres bench/rollups/run.sh [TRANSACTIONS]
+# Creates the database techmart_bench_rollups (dropped first), deploys the migrations, loads
+# catalogue and customers from techmart-gen, then:
+#   1. bulk insert throughput (INSERT ... SELECT from a staging table, 10,000 rows per
+#      statement) with the rollup triggers on vs off (fraud scoring trigger on in both; other
+#      triggers off in both), alternating 3 rounds each, median;
+#   2. dashboard overview and 30 days of hourly sales latency (median and p95 of 200 calls,
+#      timed in the server) with TRANSACTIONS rows loaded;
+#   3. 4 concurrent single-row writers into one hour: rows spread over 8 slots vs one hot row.
+# Env: GEN (techmart-gen binary), CUSTOMERS [20000], PRODUCTS [500], BATCH [10000].
+set -Eeuo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+N="${1:-100000}"
+GEN="${GEN:-$ROOT/build/data/generator/techmart-gen}"
+[ -x "$GEN" ] || GEN="$(ls "$ROOT"/build*/data/generator/techmart-gen 2>/dev/null | head -1)"
+[ -x "$GEN" ] || { echo "techmart-gen not found (build it or set GEN)"; exit 1; }
+CUSTOMERS="${CUSTOMERS:-20000}"; PRODUCTS="${PRODUCTS:-500}"; BATCH="${BATCH:-10000}"
+DB=techmart_bench_rollups
+export PGDATABASE=$DB
+P=(psql -X -q -v ON_ERROR_STOP=1)
+GENARGS=(--customers "$CUSTOMERS" --products "$PRODUCTS" --transactions "$N")
+
+psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+(cd "$ROOT/migrations" && sqitch --quiet deploy "db:pg:$DB" >/dev/null)
+"$GEN" --stdout categories "${GENARGS[@]}" | "${P[@]}" -c "\copy categories (id, name, description) FROM STDIN (FORMAT csv, HEADER)"
+"$GEN" --stdout suppliers "${GENARGS[@]}" | "${P[@]}" -c "\copy suppliers (id, name, reliability_score, country, contact_email) FROM STDIN (FORMAT csv, HEADER)"
+"$GEN" --stdout products "${GENARGS[@]}" | "${P[@]}" -c "\copy products (id, sku, name, description, category_id, price, stock_quantity, low_stock_threshold, supplier_id) FROM STDIN (FORMAT csv, HEADER)"
+"$GEN" --stdout customers "${GENARGS[@]}" | "${P[@]}" -c "\copy customers (id, email, name, country, city, home_lat, home_lon, registration_date) FROM STDIN (FORMAT csv, HEADER)"
+"${P[@]}" <<'SQL'
+CREATE UNLOGGED TABLE staging (
+  id bigint, customer_id bigint, product_id bigint, quantity integer, unit_price numeric,
+  transaction_time timestamptz, status text, payment_method text, platform text, order_number text,
+  country text, latitude float8, longitude float8, device_id text, ip_address inet,
+  payment_fingerprint text, fraud_pattern text);
+SQL
+"$GEN" --stdout transactions "${GENARGS[@]}" | "${P[@]}" -c "\copy staging FROM STDIN (FORMAT csv, HEADER)"
+"${P[@]}" -c "CREATE INDEX ON staging (id); ANALYZE"
+# only the fraud trigger and (when on) the rollup triggers: other triggers off for both runs
+OTHERS="$(psql -XtA -c "SELECT string_agg(format('ALTER TABLE transactions DISABLE TRIGGER %I;', tgname), ' ')
+                          FROM pg_trigger WHERE tgrelid = 'transactions'::regclass AND NOT tgisinternal
+                           AND tgname <> 'transactions_score' AND tgname NOT LIKE 'transactions_rollup_%'")"
+[ -n "$OTHERS" ] && "${P[@]}" -c "$OTHERS"
+# Workaround (bench database only): techmart 0.2 raises alerts whose transaction is not yet
+# visible to the alerts FK during multi-row INSERT ... SELECT (reported to the fraud engine).
+"${P[@]}" -c "ALTER TABLE alerts DROP CONSTRAINT IF EXISTS alerts_transaction_id_fkey"
+ROLL="transactions_rollup_ins transactions_rollup_upd transactions_rollup_del"
+rollups() { for t in $ROLL; do "${P[@]}" -c "ALTER TABLE transactions $1 TRIGGER $t"; done; }
+
+load() {  # load all staged rows in BATCH-row statements, print seconds
+  "${P[@]}" -c "TRUNCATE transactions CASCADE" 2>/dev/null
+  "${P[@]}" -c "TRUNCATE analytics.sales_hourly, analytics.order_registry"
+  "${P[@]}" -c "DO \$\$ BEGIN IF to_regclass('techmart.customer_state') IS NOT NULL THEN TRUNCATE techmart.customer_state; END IF; END \$\$" 2>/dev/null || true
+  "${P[@]}" -c "CHECKPOINT"
+  local t0 t1
+  t0=$(date +%s.%N)
+  "${P[@]}" <<SQL
+DO \$\$
+DECLARE lo bigint; hi bigint; b bigint := $BATCH;
+BEGIN
+  SELECT min(id), max(id) INTO lo, hi FROM staging;
+  WHILE lo <= hi LOOP
+    INSERT INTO transactions (id, customer_id, product_id, quantity, unit_price, transaction_time, status,
+                              payment_method, platform, order_number, country, latitude, longitude,
+                              device_id, ip_address, payment_fingerprint)
+    SELECT id, customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform,
+           order_number, country, latitude, longitude, device_id, ip_address, payment_fingerprint
+      FROM staging WHERE id >= lo AND id < lo + b ORDER BY transaction_time, id;
+    lo := lo + b;
+  END LOOP;
+END \$\$;
+SQL
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc
+}
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "== rollups bench: $N transactions, $CUSTOMERS customers, $PRODUCTS products, batches of $BATCH =="
+on=(); off=()
+for r in 1 2 3; do
+  rollups DISABLE; off+=("$(load)")
+  rollups ENABLE;  on+=("$(load)")
+done
+t_off=$(printf '%s\n' "${off[@]}" | median); t_on=$(printf '%s\n' "${on[@]}" | median)
+echo "bulk insert, fraud trigger only : ${t_off}s  ($(echo "$N / $t_off" | bc) rows/s)  runs: ${off[*]}"
+echo "bulk insert, + rollup triggers  : ${t_on}s  ($(echo "$N / $t_on" | bc) rows/s)  runs: ${on[*]}"
+echo "throughput ratio rollups on/off : $(echo "scale=3; $t_off / $t_on" | bc)  (target >= 0.80)"
+"${P[@]}" -c "ANALYZE"
+echo "rollup_check differences        : $(psql -XtA -c 'SELECT count(*) FROM analytics.rollup_check()')"
+
+# latency, timed in the server (median and p95 of 200 calls after 20 warm-up calls)
+AS_OF="$(psql -XtA -c "SELECT max(transaction_time) - interval '8 hours' FROM transactions")"
+lat() { psql -XtAq -F' ' <<SQL
+CREATE FUNCTION pg_temp.lat(q text, n int) RETURNS TABLE (median_ms numeric, p95_ms numeric) LANGUAGE plpgsql AS \$\$
+DECLARE t timestamptz; ms float8[] := '{}';
+BEGIN
+  FOR i IN 1 .. 20 LOOP EXECUTE q; END LOOP;
+  FOR i IN 1 .. n LOOP
+    t := clock_timestamp(); EXECUTE q;
+    ms := ms || extract(epoch FROM clock_timestamp() - t) * 1000;
+  END LOOP;
+  RETURN QUERY SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY x)::numeric, 3),
+                      round(percentile_cont(0.95) WITHIN GROUP (ORDER BY x)::numeric, 3) FROM unnest(ms) x;
+END \$\$;
+SELECT * FROM pg_temp.lat(\$q\$$1\$q\$, 200);
+SQL
+}
+echo "dashboard_overview (median p95 ms): $(lat "SELECT api.dashboard_overview('$AS_OF')")   as_of $AS_OF"
+echo "hourly_sales 30 days (median p95 ms): $(lat "SELECT api.hourly_sales(timestamptz '$AS_OF' - interval '30 days', '$AS_OF')")"
+
+# hot row: 4 writers, single-row inserts into one hour; 8 slots vs one slot
+cat > /tmp/bench-rollups-one.$$.sql <<'SQL'
+\set c random(1, 1000)
+\set p random(1, 100)
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, country)
+VALUES (:c, :p, 1, 9.99, '2020-01-01 12:00Z', 'completed', 'paypal', 'web', 'GB');
+SQL
+"${P[@]}" -o /dev/null -c "SELECT setval(pg_get_serial_sequence('transactions', 'id'), (SELECT max(id) + 1 FROM transactions), false)"
+tps() { pgbench -n -c 4 -j 4 -T 10 -f /tmp/bench-rollups-one.$$.sql 2>&1 | awk '/^tps/ {print $3}'; }
+t8=$(tps)
+"${P[@]}" -c "CREATE OR REPLACE FUNCTION analytics.rollup_slot() RETURNS smallint LANGUAGE sql STABLE PARALLEL SAFE AS \$\$ SELECT 0::smallint \$\$"
+t1=$(tps)
+"${P[@]}" -c "CREATE OR REPLACE FUNCTION analytics.rollup_slot() RETURNS smallint LANGUAGE sql STABLE PARALLEL SAFE AS \$\$ SELECT (pg_backend_pid() % 8)::smallint \$\$"
+rm -f /tmp/bench-rollups-one.$$.sql
+echo "4 writers, one hour, single-row inserts: 8 slots ${t8} tps, one hot row ${t1} tps, ratio $(echo "scale=2; $t8 / $t1" | bc)"
+echo "rollup_check differences after the concurrent run: $(psql -XtA -c 'SELECT count(*) FROM analytics.rollup_check()')"
