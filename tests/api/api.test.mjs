@@ -16,6 +16,7 @@ import path from 'node:path';
 import { ApiServer, makeToken, postJson, requireEnv, sql, uniqueSuffix, waitFor } from './lib/harness.mjs';
 import { featureTests } from './lib/features.mjs';
 import { analyticsTests } from './lib/analytics.mjs';
+import { docsTests } from './lib/docs.mjs';
 
 requireEnv();
 
@@ -342,6 +343,7 @@ describe('static files', () => {
 // here, before the database restart, because test files run in parallel
 featureTests(() => server);
 analyticsTests(() => server);
+docsTests(() => server);
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;
