@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Speed of the fraud engine as ratios within one run: bulk INSERT ... SELECT of ROWS generated
+# rows into (a) a copy of transactions with the same columns, indexes, constraints and foreign
+# keys and no trigger, (b) the same copy with the two scoring triggers; then pgbench single-row
+# inserts (2 clients, synchronous_commit off and on) into each. Needs a database with the
+# migrations and seed data (PGHOST/PGPORT/PGDATABASE). Env: ROWS (200000), SECONDS (15).
+set -Eeuo pipefail
+ROWS="${ROWS:-200000}"
+SECS="${SECONDS_PER_RUN:-15}"
+PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+"${PSQL[@]}" <<'SQL'
+DROP TABLE IF EXISTS bench_plain, bench_scored;
+CREATE TABLE bench_plain (LIKE transactions INCLUDING ALL);
+ALTER TABLE bench_plain ADD FOREIGN KEY (customer_id) REFERENCES customers (id), ADD FOREIGN KEY (product_id) REFERENCES products (id);
+CREATE TABLE bench_scored (LIKE transactions INCLUDING ALL);
+ALTER TABLE bench_scored ADD FOREIGN KEY (customer_id) REFERENCES customers (id), ADD FOREIGN KEY (product_id) REFERENCES products (id);
+CREATE TRIGGER bench_score BEFORE INSERT ON bench_scored FOR EACH ROW EXECUTE FUNCTION techmart.score_transaction();
+CREATE TRIGGER bench_score_flush AFTER INSERT ON bench_scored FOR EACH STATEMENT EXECUTE FUNCTION techmart.score_transaction_flush();
+SQL
+gen="SELECT 1 + (g * 7919) % (SELECT max(id) FROM customers), 1 + (g * 104729) % (SELECT max(id) FROM products), 1 + g % 3,
+            5 + (g * 31) % 200, (1 + g % 3) * (5 + (g * 31) % 200), 'credit_card', 'DE', now() - interval '30 days' + g * interval '1 second'
+       FROM generate_series(1::bigint, $ROWS) g"
+cols="(customer_id, product_id, quantity, unit_price, amount, payment_method, country, transaction_time)"
+t() { local s e; s=$(date +%s%N); "${PSQL[@]}" -c "$1"; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+plain=$(t "INSERT INTO bench_plain $cols $gen")
+scored=$(t "INSERT INTO bench_scored $cols $gen")
+echo "bulk INSERT...SELECT of $ROWS rows: plain ${plain} ms, scored ${scored} ms, scored throughput = $(awk "BEGIN{printf \"%.0f\", 100*$plain/$scored}")% of plain"
+for sc in off on; do
+  for tbl in bench_plain bench_scored; do
+    echo "\\set c random(1, 5000)
+\\set p random(1, 200)
+INSERT INTO $tbl (customer_id, product_id, quantity, unit_price, payment_method) VALUES (:c, :p, 1, 19.99, 19.99, 'paypal');" > /tmp/bench_fraud_$tbl.sql
+    tps=$(PGOPTIONS="-c synchronous_commit=$sc" pgbench -n -c 2 -j 2 -T "$SECS" -f /tmp/bench_fraud_$tbl.sql 2>/dev/null | awk '/^tps/ {print $3}')
+    eval "tps_$tbl=$tps"
+  done
+  echo "pgbench 2 clients, synchronous_commit=$sc: plain $tps_bench_plain tps, scored $tps_bench_scored tps = $(awk "BEGIN{printf \"%.0f\", 100*$tps_bench_scored/$tps_bench_plain}")% of plain"
+done
+"${PSQL[@]}" -c "DROP TABLE bench_plain, bench_scored"
