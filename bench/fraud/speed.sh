@@ -25,11 +25,13 @@ t() { local s e; s=$(date +%s%N); "${PSQL[@]}" -c "$1"; e=$(date +%s%N); echo $(
 plain=$(t "INSERT INTO bench_plain $cols $gen")
 scored=$(t "INSERT INTO bench_scored $cols $gen")
 echo "bulk INSERT...SELECT of $ROWS rows: plain ${plain} ms, scored ${scored} ms, scored throughput = $(awk "BEGIN{printf \"%.0f\", 100*$plain/$scored}")% of plain"
+maxc=$("${PSQL[@]}" -tA -c "SELECT max(id) FROM customers")
+maxp=$("${PSQL[@]}" -tA -c "SELECT max(id) FROM products")
 for sc in off on; do
   for tbl in bench_plain bench_scored; do
-    echo "\\set c random(1, 5000)
-\\set p random(1, 200)
-INSERT INTO $tbl (customer_id, product_id, quantity, unit_price, payment_method) VALUES (:c, :p, 1, 19.99, 19.99, 'paypal');" > /tmp/bench_fraud_$tbl.sql
+    echo "\\set c random(1, $maxc)
+\\set p random(1, $maxp)
+INSERT INTO $tbl (customer_id, product_id, quantity, unit_price, amount, payment_method) VALUES (:c, :p, 1, 19.99, 19.99, 'paypal');" > /tmp/bench_fraud_$tbl.sql
     tps=$(PGOPTIONS="-c synchronous_commit=$sc" pgbench -n -c 2 -j 2 -T "$SECS" -f /tmp/bench_fraud_$tbl.sql 2>/dev/null | awk '/^tps/ {print $3}')
     eval "tps_$tbl=$tps"
   done
