@@ -83,7 +83,7 @@ norm() { sed -E 's/"\$ROOT"/SRC/g; s/"\$BUILD_DIR"/BUILD/g; s#(^| )/src( |$)#\1S
 # the cmake commands of build()/install_extension() in ./techmart
 up_cmds="$(sed -n '/^build() {/,/^}/p; /^install_extension() {/,/^}/p' "$ROOT/techmart" | grep -Eo 'cmake (-S|--build|--install) "[^|]*' | norm | sed -E 's/ +$//' | sort -u)"
 [ -n "$up_cmds" ] || fail "found cmake commands in ./techmart build()"
-for f in db.Dockerfile api.Dockerfile; do
+for f in db.Dockerfile api.Dockerfile citus.Dockerfile; do
   img_cmds="$(grep -E '^(RUN| &&) .*cmake (-S|--build|--install)' "$D/$f" | norm | sed -E 's/ +$//' | sort -u)"
   if [ "$up_cmds" = "$img_cmds" ]; then ok "$f runs the cmake commands of ./techmart up"
   else fail "$f runs the cmake commands of ./techmart up"; diff <(echo "$up_cmds") <(echo "$img_cmds") | sed 's/^/#   /' || true; fi
