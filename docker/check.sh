@@ -102,6 +102,19 @@ for cmd in 'sqitch --quiet deploy "db:pg:$PGDATABASE"' 'psql -X -q -1 -v ON_ERRO
   else fail "migrate.sh and ./techmart both run: $cmd"; fi
 done
 
+# ---- grafana dashboard: valid JSON, every metric it queries is produced by the API or techmart_ops
+if [ -f "$D/grafana-dashboard.json" ]; then
+  if metrics="$(node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      const names = new Set(); for (const p of d.panels) for (const t of p.targets) for (const m of t.expr.matchAll(/techmart_[a-z0-9_]+/g)) names.add(m[0].replace(/_(bucket|sum|count)$/, ""));
+      console.log([...names].join("\n"))' "$D/grafana-dashboard.json" 2>&1)"; then
+    ok "grafana-dashboard.json parses"
+    for m in $metrics; do
+      if grep -rqF "$m" "$ROOT/api/src" "$ROOT/migrations/deploy/observability.sql" 2>/dev/null; then ok "dashboard metric $m is produced"
+      else fail "dashboard metric $m is produced (not in api/src nor migrations/deploy/observability.sql)"; fi
+    done
+  else fail "grafana-dashboard.json parses"; echo "$metrics" | sed 's/^/#   /' || true; fi
+fi
+
 # ---- 4. COPY sources exist; no compiler in final images; shellcheck
 for f in "$D"/*.Dockerfile; do
   while read -r src; do
