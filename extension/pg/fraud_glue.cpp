@@ -68,7 +68,12 @@ Datum make_int4_array(const int32* v, int n) {
 
 double ts_to_epoch(TimestampTz ts) { return static_cast<double>(ts + kUnixEpochUs) / 1e6; }
 TimestampTz epoch_to_ts(double t) {
-  return static_cast<TimestampTz>(llround(t * 1e6)) - kUnixEpochUs;
+  // clamped to timestamptz's range (about +-9.2e12 s) before any conversion to an integer
+  const double us = std::round(t * 1e6);
+  constexpr double kMaxUs = 9.2e18;
+  if (!(us > -kMaxUs)) return DT_NOBEGIN;
+  if (!(us < kMaxUs)) return DT_NOEND;
+  return static_cast<TimestampTz>(us) - kUnixEpochUs;
 }
 
 SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes) {
@@ -286,12 +291,12 @@ void load_config(ConfigSnapshot* cfg) {
         cfg->has_population = true;
         cfg->pop_mean = a;
         cfg->pop_sd = b;
-        cfg->pop_n = static_cast<int64>(c);
+        cfg->pop_n = c >= 0 && c < 9.2e18 ? static_cast<int64>(c) : 0;
       } else {
         cfg->cat_ids[cfg->ncats] = id;
         cfg->cat_mean[cfg->ncats] = a;
         cfg->cat_sd[cfg->ncats] = b;
-        cfg->cat_n[cfg->ncats] = static_cast<int64>(c);
+        cfg->cat_n[cfg->ncats] = c >= 0 && c < 9.2e18 ? static_cast<int64>(c) : 0;
         ++cfg->ncats;
       }
     } else if (strcmp(kind, "h") == 0) {

@@ -245,13 +245,13 @@ class FraudRule final : public Rule {
         break;
       }
       case Kind::kNewPaymentMethod: {
-        if (tx.method < 0 || n < min_n_) return std::nullopt;
+        if (tx.method < 0 || tx.method >= kMethodBits || n < min_n_) return std::nullopt;
         f.observed = (s.methods & (1u << tx.method)) ? 0.0 : 1.0;
         f.aux[0] = n;
         break;
       }
       case Kind::kHighRiskMethod: {
-        if (tx.method < 0 || ctx.env == nullptr) return std::nullopt;
+        if (tx.method < 0 || tx.method >= kMethodBits || ctx.env == nullptr) return std::nullopt;
         f.observed = (ctx.env->high_risk_methods & (1u << tx.method)) ? 1.0 : 0.0;
         break;
       }

@@ -53,6 +53,7 @@ int hist_bin(double amount) {
   require_finite(amount, "amount");
   if (amount < 0) throw std::invalid_argument("amount must be >= 0");
   const double b = std::floor(std::log1p(amount) / kHistWidth);
+  if (!(b >= 0)) return 0;
   return b >= kHistBins - 1 ? kHistBins - 1 : static_cast<int>(b);
 }
 
@@ -106,9 +107,13 @@ double decay_factor(double dt_seconds, double half_life_days) {
 
 int utc_hour(double t) {
   require_finite(t, "time");
-  const double sod = t - std::floor(t / kSecondsPerDay) * kSecondsPerDay;  // [0, 86400)
-  int h = static_cast<int>(sod / 3600.0);
-  return h < 0 ? 0 : (h > 23 ? 23 : h);
+  // fmod is exact for every finite t (t - floor(t / d) * d overflows to inf near DBL_MAX); the
+  // hour is compared as a double before any conversion, so no value reaches an int out of range
+  double sod = std::fmod(t, kSecondsPerDay);  // (-86400, 86400)
+  if (sod < 0) sod += kSecondsPerDay;
+  const double h = std::floor(sod / 3600.0);
+  if (!(h >= 0)) return 0;  // also NaN (cannot happen for a finite t)
+  return h >= 23 ? 23 : static_cast<int>(h);
 }
 
 double hour_share(const double (&profile)[24], int hour, const double* prior, double a) {
@@ -138,6 +143,16 @@ double risk_score(const CustomerState& s, double now, const StateParams& p) {
 
 void validate_state(const CustomerState& s) {
   (void)Welford::from_state(s.log_amount.count(), s.log_amount.mean(), s.log_amount.m2());
+  // only states log1p(amount >= 0) can produce: 0 <= mean <= log1p(DBL_MAX) and the sum of
+  // squared deviations at most n * max^2 (else one more fold overflows m2 to inf)
+  constexpr double kMaxLog = 710.0;
+  const double n = static_cast<double>(s.log_amount.count());
+  if (s.log_amount.mean() < 0 || s.log_amount.mean() > kMaxLog) {
+    throw std::invalid_argument("mean of log1p(amount) must be in [0, 710]");
+  }
+  if (s.log_amount.m2() > n * kMaxLog * kMaxLog) {
+    throw std::invalid_argument("m2 of log1p(amount) out of range");
+  }
   std::int64_t hn = 0;
   for (int i = 0; i < kHistBins; ++i) {
     if (s.hist[i] < 0) throw std::invalid_argument("histogram counts must be >= 0");
@@ -221,6 +236,7 @@ void fold(CustomerState& s, const FoldInput& tx, const StateParams& p) {
   }
 
   if (tx.method >= 0 && tx.method < kMethodBits) s.methods |= (1u << tx.method);
+  // (a method outside 0..31 is simply not recorded: no shift by an out-of-range amount)
 
   // decayed cumulative excess score: sum_i 2^(-(T - t_i)/hl) * excess_i
   if (std::isfinite(tx.score) && tx.score > p.risk_floor) {
