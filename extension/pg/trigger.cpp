@@ -48,7 +48,8 @@ struct StateEntry {
   int64 customer_id;  // hash key
   bool dirty;
   char home_country[3];
-  double registered;  // epoch seconds, NaN when unknown
+  char risk_text[16];  // customers.risk_score as read/written (the UPDATE is skipped when equal)
+  double registered;   // epoch seconds, NaN when unknown
   core::CustomerState state;
 };
 
@@ -67,19 +68,27 @@ struct PendingAlert {
   char top_rules[160];
 };
 
-MemoryContext stmt_ctx = nullptr;     // configuration snapshot (reset when a statement ends)
+MemoryContext stmt_ctx = nullptr;     // configuration snapshot while the engine is built
 MemoryContext entries_ctx = nullptr;  // states, products, alerts (reset on every write-back)
-fraud::ConfigSnapshot* snapshot = nullptr;
+// The engine built from the configuration is kept across statements: the first touch of each
+// statement reads techmart.config_version (xmin, version) in the same query that locks the
+// state, and a different token rebuilds it (11-fraud-config-version.sql).
 fraud::Engine* engine = nullptr;
+char engine_token[64] = "";
+bool stmt_active = false;          // a statement is being scored (reset by drop_statement)
+bool stmt_config_checked = false;  // its configuration token was compared
 Oid snapshot_nsp = InvalidOid;
+// the trigger's columns, looked up once per statement
+Oid cols_relid = InvalidOid;
 HTAB* states = nullptr;
 HTAB* products = nullptr;
 long nstates = 0;
 long ndirty = 0;
 PendingAlert* alerts = nullptr;
 int nalerts = 0, alerts_cap = 0;
-int dirty_min_level = 0;  // lowest transaction nest level that dirtied an entry
-bool poisoned = false;    // a subtransaction abort lost state of an outer level
+int dirty_min_level = 0;         // lowest transaction nest level that dirtied an entry
+bool poisoned = false;           // a subtransaction abort lost state of an outer level
+bool alert_fk_deferred = false;  // SET CONSTRAINTS ... DEFERRED ran in this (sub)transaction
 bool callbacks_registered = false;
 
 // Saved plans, prepared for the schema of the table the trigger fires on.
@@ -89,6 +98,7 @@ SPIPlanPtr plan_customer = nullptr;
 SPIPlanPtr plan_state_create = nullptr;
 SPIPlanPtr plan_product = nullptr;
 SPIPlanPtr plan_write = nullptr;
+SPIPlanPtr plan_write_state = nullptr;  // the state only: customers.risk_score unchanged
 SPIPlanPtr plan_alert = nullptr;
 
 void drop_entries() {
@@ -104,11 +114,16 @@ void drop_entries() {
 
 void drop_statement() {
   drop_entries();
+  stmt_active = false;
+  stmt_config_checked = false;
+  snapshot_nsp = InvalidOid;
+  cols_relid = InvalidOid;
+}
+
+void drop_engine() {
   delete engine;  // noexcept destructors only
   engine = nullptr;
-  snapshot = nullptr;
-  snapshot_nsp = InvalidOid;
-  if (stmt_ctx != nullptr) MemoryContextReset(stmt_ctx);
+  engine_token[0] = '\0';
 }
 
 void xact_callback(XactEvent event, void*) {
@@ -127,6 +142,7 @@ void xact_callback(XactEvent event, void*) {
     default:  // commit, abort, prepare: nothing of the cache survives its transaction
       drop_statement();
       poisoned = false;
+      alert_fk_deferred = false;
       break;
   }
 }
@@ -137,6 +153,7 @@ void subxact_callback(SubXactEvent event, SubTransactionId, SubTransactionId, vo
   // dirtied by an outer level, that state is lost: refuse to go on with it.
   if (ndirty > 0 && dirty_min_level < GetCurrentTransactionNestLevel()) poisoned = true;
   drop_statement();
+  alert_fk_deferred = false;  // an aborted subtransaction restores the constraint modes
 }
 
 void check_not_poisoned() {
@@ -186,13 +203,18 @@ void prepare_plans(Oid nsp) {
   const char* nspname = get_namespace_name(nsp);
   if (nspname == nullptr) elog(ERROR, "techmart: schema %u does not exist", nsp);
   const char* q = quote_identifier(nspname);
-  Oid int8_arg[1] = {INT8OID};
+  Oid int8_arg[2] = {INT8OID, INT8OID};
+  // one query per first touch: the state (locked), the customer, the product ($2, NULL when
+  // already cached) and the configuration token
   SPIPlanPtr touch = fraud::prepare_kept(
-      psprintf("SELECT " TECHMART_STATE_COLUMNS ", c.country::text, c.registration_date "
+      psprintf("SELECT " TECHMART_STATE_COLUMNS ", c.country::text, c.registration_date, "
+               "c.risk_score::text, p.price::float8, p.category_id, p.id IS NOT NULL, "
+               "(SELECT v.xmin::text || '/' || v.version FROM techmart.config_version v) "
                "FROM techmart.customer_state s JOIN %s.customers c ON c.id = s.customer_id "
+               "LEFT JOIN %s.products p ON p.id = $2 "
                "WHERE s.customer_id = $1 FOR UPDATE OF s",
-               q),
-      1, int8_arg);
+               q, q),
+      2, int8_arg);
   SPIPlanPtr customer =
       fraud::prepare_kept(psprintf("SELECT 1 FROM %s.customers WHERE id = $1", q), 1, int8_arg);
   SPIPlanPtr create = fraud::prepare_kept(
@@ -212,14 +234,18 @@ void prepare_plans(Oid nsp) {
                "WHERE id = $1 AND risk_score IS DISTINCT FROM $18 AND (SELECT count(*) FROM s) = 1",
                fraud::kStateSetList, q),
       18, wargs);
+  SPIPlanPtr write_state =
+      fraud::prepare_kept(psprintf("UPDATE techmart.customer_state SET %s WHERE customer_id = $1",
+                                   fraud::kStateSetList),
+                          17, wargs);
   Oid aargs[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
   SPIPlanPtr alert = fraud::prepare_kept(
       psprintf("INSERT INTO %s.alerts (type, severity, message, transaction_id, customer_id, "
                "product_id, metadata) VALUES ('fraud', $1, $2, $3, $4, $5, $6::jsonb)",
                q),
       6, aargs);
-  for (SPIPlanPtr* p :
-       {&plan_touch, &plan_customer, &plan_state_create, &plan_product, &plan_write, &plan_alert}) {
+  for (SPIPlanPtr* p : {&plan_touch, &plan_customer, &plan_state_create, &plan_product, &plan_write,
+                        &plan_write_state, &plan_alert}) {
     if (*p != nullptr) SPI_freeplan(*p);
   }
   plan_touch = touch;
@@ -227,6 +253,7 @@ void prepare_plans(Oid nsp) {
   plan_state_create = create;
   plan_product = product;
   plan_write = write;
+  plan_write_state = write_state;
   plan_alert = alert;
   plans_nsp = nsp;
 }
@@ -254,11 +281,17 @@ void write_back() {
       fraud::encode_state(e->state, &v[1], &nulls[1]);
       char risk[32];
       fraud::risk_text(e->state, engine->params, risk, sizeof risk);
-      v[17] = DirectFunctionCall3(numeric_in, CStringGetDatum(risk), ObjectIdGetDatum(InvalidOid),
-                                  Int32GetDatum(-1));
-      nulls[17] = ' ';
-      nulls[18] = '\0';
-      exec_plan(plan_write, v, nulls, SPI_OK_UPDATE, 0);
+      if (strcmp(risk, e->risk_text) == 0) {  // risk_score unchanged at 2 decimals
+        nulls[17] = '\0';
+        exec_plan(plan_write_state, v, nulls, SPI_OK_UPDATE, 0);
+      } else {
+        v[17] = DirectFunctionCall3(numeric_in, CStringGetDatum(risk), ObjectIdGetDatum(InvalidOid),
+                                    Int32GetDatum(-1));
+        nulls[17] = ' ';
+        nulls[18] = '\0';
+        exec_plan(plan_write, v, nulls, SPI_OK_UPDATE, 0);
+        strlcpy(e->risk_text, risk, sizeof e->risk_text);
+      }
       e->dirty = false;
     }
   }
@@ -287,6 +320,27 @@ void write_back() {
   drop_entries();
 }
 
+// Write-through mode (no statement trigger): the alert is written from the BEFORE ROW trigger,
+// before its row exists. The foreign key alerts_transaction_id_fkey (DEFERRABLE, sqitch change
+// fraud_alerts_fk) is then checked at commit for the rest of this transaction. SPI connected.
+void defer_alert_fk(Oid nsp) {
+  if (alert_fk_deferred) return;
+  const char* q = quote_identifier(get_namespace_name(nsp));
+  if (SPI_execute(psprintf("SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
+                           "to_regclass('%s.alerts') AND conname = 'alerts_transaction_id_fkey' "
+                           "AND condeferrable",
+                           q),
+                  true, 1) != SPI_OK_SELECT) {
+    elog(ERROR, "techmart: could not read the constraints of alerts");
+  }
+  if (SPI_processed == 1 &&
+      SPI_execute(psprintf("SET CONSTRAINTS %s.alerts_transaction_id_fkey DEFERRED", q), false,
+                  0) != SPI_OK_UTILITY) {
+    elog(ERROR, "techmart: SET CONSTRAINTS failed");
+  }
+  alert_fk_deferred = true;
+}
+
 // Is the statement trigger attached (and enabled) on this table?
 Oid flush_fn_oid = InvalidOid;  // looked up once per statement (begin_statement)
 
@@ -300,7 +354,7 @@ Oid lookup_flush_fn(Oid self_fn) {
 bool has_flush_trigger(Relation rel, Oid self_fn) {
   TriggerDesc* td = rel->trigdesc;
   if (td == nullptr) return false;
-  if (engine == nullptr || !OidIsValid(flush_fn_oid)) flush_fn_oid = lookup_flush_fn(self_fn);
+  if (!stmt_active || !OidIsValid(flush_fn_oid)) flush_fn_oid = lookup_flush_fn(self_fn);
   const Oid flush_fn = flush_fn_oid;
   if (!OidIsValid(flush_fn)) return false;
   for (int i = 0; i < td->numtriggers; ++i) {
@@ -417,14 +471,36 @@ void check_money(Relation rel, int attnum, const char* column, Datum value) {
   }
 }
 
-// First touch of a customer in this statement: lock (create) the state row, read it and the
-// customer's home country and registration date. Plain C, SPI connected.
-StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id) {
+ProductEntry* enter_product(int64 product_id, bool null_price, Datum price, bool null_cat,
+                            Datum cat) {
+  bool found = false;
+  ProductEntry* p =
+      static_cast<ProductEntry*>(hash_search(products, &product_id, HASH_ENTER, &found));
+  p->list_price = null_price ? std::numeric_limits<double>::quiet_NaN() : DatumGetFloat8(price);
+  p->category_id = null_cat ? -1 : DatumGetInt64(cat);
+  return p;
+}
+
+void product_missing(Relation rel, const Columns& cols, int64 product_id) {
+  ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                  errmsg("product %lld does not exist", static_cast<long long>(product_id)),
+                  errtablecol(rel, cols.attnum[kProductId])));
+}
+
+// First touch of a customer in this statement: lock (create) the state row, read it, the
+// customer's home country, registration date and risk_score, the product (product_id >= 0 and
+// not cached yet) and the configuration token — one query. Plain C, SPI connected.
+StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id, int64 product_id,
+                           char* token, size_t token_size) {
   bool found = false;
   StateEntry* e = static_cast<StateEntry*>(hash_search(states, &customer_id, HASH_FIND, &found));
   if (found) return e;
-  Datum key[1] = {Int64GetDatum(customer_id)};
-  exec_plan(plan_touch, key, nullptr, SPI_OK_SELECT, 1);
+  bool want_product = false;
+  if (product_id >= 0) hash_search(products, &product_id, HASH_FIND, &want_product);
+  want_product = product_id >= 0 && !want_product;
+  Datum key[2] = {Int64GetDatum(customer_id), Int64GetDatum(product_id)};
+  const char key_nulls[3] = {' ', want_product ? ' ' : 'n', '\0'};
+  exec_plan(plan_touch, key, key_nulls, SPI_OK_SELECT, 1);
   if (SPI_processed == 0) {
     exec_plan(plan_customer, key, nullptr, SPI_OK_SELECT, 1);
     if (SPI_processed == 0) {
@@ -434,7 +510,7 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id)
     }
     // ON CONFLICT waits for a concurrent creator, so the second SELECT ... FOR UPDATE sees it
     exec_plan(plan_state_create, key, nullptr, SPI_OK_INSERT, 0);
-    exec_plan(plan_touch, key, nullptr, SPI_OK_SELECT, 1);
+    exec_plan(plan_touch, key, key_nulls, SPI_OK_SELECT, 1);
     if (SPI_processed == 0) {
       elog(ERROR, "techmart: state row of customer %lld vanished", (long long)customer_id);
     }
@@ -443,9 +519,21 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id)
   HeapTuple tup = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
   fraud::decode_state(tup, desc, 1, &raw);
-  bool null_country, null_reg;
+  bool null_country, null_reg, null_risk, null_price, null_cat, null_found, null_token;
   Datum country = SPI_getbinval(tup, desc, fraud::kStateColumns + 1, &null_country);
   Datum reg = SPI_getbinval(tup, desc, fraud::kStateColumns + 2, &null_reg);
+  Datum risk = SPI_getbinval(tup, desc, fraud::kStateColumns + 3, &null_risk);
+  Datum price = SPI_getbinval(tup, desc, fraud::kStateColumns + 4, &null_price);
+  Datum cat = SPI_getbinval(tup, desc, fraud::kStateColumns + 5, &null_cat);
+  Datum pfound = SPI_getbinval(tup, desc, fraud::kStateColumns + 6, &null_found);
+  Datum tok = SPI_getbinval(tup, desc, fraud::kStateColumns + 7, &null_token);
+  if (want_product) {
+    if (null_found || !DatumGetBool(pfound)) product_missing(rel, cols, product_id);
+    enter_product(product_id, null_price, price, null_cat, cat);
+  }
+  if (token != nullptr) strlcpy(token, null_token ? "" : TextDatumGetCString(tok), token_size);
+  char risk_text[16] = "";
+  if (!null_risk) strlcpy(risk_text, TextDatumGetCString(risk), sizeof risk_text);
   char home[3] = {0, 0, 0};
   if (!null_country) strlcpy(home, TextDatumGetCString(country), sizeof home);
   const double registered = null_reg ? std::numeric_limits<double>::quiet_NaN()
@@ -459,6 +547,7 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id)
   e = static_cast<StateEntry*>(hash_search(states, &customer_id, HASH_ENTER, &found));
   e->dirty = false;
   memcpy(e->home_country, home, sizeof home);
+  memcpy(e->risk_text, risk_text, sizeof risk_text);
   e->registered = registered;
   new (&e->state) core::CustomerState(state);
   ++nstates;
@@ -472,21 +561,20 @@ ProductEntry* touch_product(Relation rel, const Columns& cols, int64 product_id)
   if (found) return p;
   Datum key[1] = {Int64GetDatum(product_id)};
   exec_plan(plan_product, key, nullptr, SPI_OK_SELECT, 1);
-  if (SPI_processed == 0) {
-    ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-                    errmsg("product %lld does not exist", static_cast<long long>(product_id)),
-                    errtablecol(rel, cols.attnum[kProductId])));
-  }
+  if (SPI_processed == 0) product_missing(rel, cols, product_id);
   bool null_price, null_cat;
   Datum price = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &null_price);
   Datum cat = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &null_cat);
-  p = static_cast<ProductEntry*>(hash_search(products, &product_id, HASH_ENTER, &found));
-  p->list_price = null_price ? std::numeric_limits<double>::quiet_NaN() : DatumGetFloat8(price);
-  p->category_id = null_cat ? -1 : DatumGetInt64(cat);
-  return p;
+  return enter_product(product_id, null_price, price, null_cat, cat);
 }
 
-void begin_statement(Oid nsp) {
+// (Re)builds the engine from the configuration tables when the token read with the first touch
+// of the statement differs from the one it was built with.
+void check_config(const char* token) {
+  stmt_config_checked = true;
+  if (engine != nullptr && token[0] != '\0' && strcmp(token, engine_token) == 0) return;
+  drop_engine();
+  MemoryContextReset(stmt_ctx);
   MemoryContext old = MemoryContextSwitchTo(stmt_ctx);
   fraud::ConfigSnapshot* cfg =
       static_cast<fraud::ConfigSnapshot*>(palloc0(sizeof(fraud::ConfigSnapshot)));
@@ -496,10 +584,10 @@ void begin_statement(Oid nsp) {
   ErrorInfo err;
   guarded(err, "techmart.score_transaction: building the rules from techmart.rule_config",
           [&] { built = fraud::build_engine(*cfg); });
+  MemoryContextReset(stmt_ctx);  // the engine holds its own copies
   if (err.failed) raise(err);
   engine = built;
-  snapshot = cfg;
-  snapshot_nsp = nsp;
+  strlcpy(engine_token, token, sizeof engine_token);
 }
 
 }  // namespace
@@ -557,8 +645,12 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   Relation rel = td->tg_relation;
   TupleDesc tupdesc = RelationGetDescr(rel);
   HeapTuple tuple = td->tg_trigtuple;
-  Columns cols;
-  lookup_columns(rel, &cols);
+  static Columns cached_cols;
+  if (cols_relid != RelationGetRelid(rel)) {  // once per statement
+    lookup_columns(rel, &cached_cols);
+    cols_relid = RelationGetRelid(rel);
+  }
+  const Columns& cols = cached_cols;
 
   Datum v[kNCols];
   bool isnull[kNCols];
@@ -628,7 +720,7 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
   const Oid nsp = RelationGetNamespace(rel);
   const bool write_through = !has_flush_trigger(rel, fcinfo->flinfo->fn_oid);
-  if (engine != nullptr && snapshot_nsp != nsp) {  // another table in the same statement
+  if (stmt_active && snapshot_nsp != nsp) {  // another table in the same statement
     if (ndirty > 0 || nalerts > 0) {
       prepare_plans(snapshot_nsp);
       write_back();
@@ -636,17 +728,21 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
     drop_statement();
   }
   prepare_plans(nsp);
-  if (engine == nullptr) begin_statement(nsp);
+  if (!stmt_active) {
+    stmt_active = true;
+    snapshot_nsp = nsp;
+  }
   if (states != nullptr && nstates >= guc_cache_entries) write_back();  // bounded memory
   ensure_tables();
 
-  StateEntry* entry = touch_customer(rel, cols, customer_id);
+  const int64 product_id = isnull[kProductId] ? -1 : DatumGetInt64(v[kProductId]);
+  char token[64] = "";
+  StateEntry* entry = touch_customer(rel, cols, customer_id, product_id, token, sizeof token);
+  if (!stmt_config_checked) check_config(token);  // the engine, rebuilt only on a change
   core::TransactionInput tx;
   tx.amount = amount;
   tx.unit_price = unit_price;
-  int64 product_id = -1;
-  if (!isnull[kProductId]) {
-    product_id = DatumGetInt64(v[kProductId]);
+  if (product_id >= 0) {
     const ProductEntry* p = touch_product(rel, cols, product_id);
     tx.list_price = p->list_price;
     tx.category_id = p->category_id;
@@ -714,6 +810,7 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
     strlcpy(a.top_rules, out.top_rules, sizeof a.top_rules);
   }
   if (write_through) {
+    if (nalerts > 0) defer_alert_fk(nsp);
     write_back();
     drop_statement();
   }
