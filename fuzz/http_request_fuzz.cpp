@@ -56,6 +56,18 @@ void check_problem(const Problem& p) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static World* world = new World();
   const std::size_t max_body = 4096;
+  {
+    // Pistache 0.0.5 reserves Content-Length bytes before reading the body (a 400 GB reserve ->
+    // bad_alloc -> its own plain 500; tests/security checks the server survives it). Beyond our
+    // code and beyond libFuzzer's malloc limit, so such inputs are skipped here.
+    const std::string_view in(reinterpret_cast<const char*>(data), size);
+    for (std::size_t pos = 0; (pos = in.find("ength:", pos)) != std::string_view::npos; pos += 6) {
+      std::size_t i = pos + 6, digits = 0;
+      while (i < in.size() && (in[i] == ' ' || in[i] == '\t')) ++i;
+      while (i < in.size() && in[i] >= '0' && in[i] <= '9') ++i, ++digits;
+      if (digits > 6) return 0;
+    }
+  }
   Http::RequestParser parser(max_body + 16 * 1024);
   if (!parser.feed(reinterpret_cast<const char*>(data), size)) return 0;
   try {

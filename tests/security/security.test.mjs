@@ -207,6 +207,7 @@ describe('known limits of Pistache 0.0.5 (its parser answers before our code run
     'Host with a bad port': 'GET /health HTTP/1.1\r\nHost:: x\r\n\r\n',
     'negative Content-Length': 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n',
     'Content-Length overflow': 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n',
+    'Content-Length of 400 GB': 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 453333333333\r\n\r\n{}',
   };
   const statuses = {};
   test('the server survives them', async () => {
