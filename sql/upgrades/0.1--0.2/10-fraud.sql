@@ -171,7 +171,9 @@ CREATE PROCEDURE @extschema@.rescore(from_time timestamptz, to_time timestamptz,
                                      INOUT newly_suspicious bigint DEFAULT NULL,
                                      INOUT no_longer_suspicious bigint DEFAULT NULL,
                                      INOUT batches integer DEFAULT NULL)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- no SET clause: a procedure with one cannot COMMIT ("invalid transaction termination"); every
+-- name in the body is schema-qualified instead (pg_catalog is searched first anyway)
+LANGUAGE plpgsql AS $$
 DECLARE
   ids bigint[];
   r record;
@@ -263,6 +265,7 @@ COMMENT ON FUNCTION @extschema@.fit_logistic(float8[], integer, boolean[], float
 CREATE FUNCTION @extschema@.fit_weights(l2 float8 DEFAULT 1.0, apply boolean DEFAULT false)
 RETURNS TABLE (item text, before float8, after float8)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
 DECLARE
   rules text[];
   thr float8;
