@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import {
+  fmtChange, fmtMoney, fmtRate, reasonBreakdown, sortRows, filterRange, transactionQuery, validateFilters, parseCsv, emptyFilters, dateToIso,
+} from '../src/lib/format';
+import { queryString, decodeToken, atLeast } from '../src/lib/api';
+import { backoffMs } from '../src/lib/stream';
+
+describe('formatting', () => {
+  it('formats money and rates', () => {
+    expect(fmtMoney(1234.5)).toBe('€1,234.50');
+    expect(fmtMoney(null)).toBe('–');
+    expect(fmtRate(0.0125)).toBe('1.25 %');
+  });
+  it('describes a change against yesterday', () => {
+    expect(fmtChange({ value: 110, previous: 100, change: 10, change_pct: 10 })).toEqual({ text: '+10.0 %', direction: 'up' });
+    expect(fmtChange({ value: 90, previous: 100, change: -10, change_pct: -10 })).toEqual({ text: '−10.0 %', direction: 'down' });
+    expect(fmtChange({ value: 5, previous: 0, change: 5, change_pct: null })).toEqual({ text: 'new', direction: 'up' });
+    expect(fmtChange({ value: 0, previous: 0, change: 0, change_pct: null }).direction).toBe('flat');
+    expect(fmtChange({ value: null, previous: null, change: null, change_pct: null }).text).toBe('n/a');
+  });
+});
+
+describe('score reasons', () => {
+  it('orders by contribution and computes shares', () => {
+    const r = reasonBreakdown([
+      { rule: 'foreign_country', contribution: 2.5 },
+      { rule: 'impossible_travel', contribution: 7.5, detail: 'far' },
+    ]);
+    expect(r.map((x) => x.rule)).toEqual(['impossible_travel', 'foreign_country']);
+    expect(r[0].share).toBeCloseTo(0.75);
+    expect(r[0].label).toBe('Impossible travel between purchases');
+    expect(reasonBreakdown(null)).toEqual([]);
+    expect(reasonBreakdown([{ rule: 'some_new_rule', contribution: 0 }])[0]).toMatchObject({ label: 'Some new rule', share: 0 });
+  });
+});
+
+describe('sorting', () => {
+  const rows = [{ n: 2, s: 'b' }, { n: 10, s: 'a' }, { n: null as number | null, s: 'c' }];
+  it('sorts numbers numerically with nulls last', () => {
+    expect(sortRows(rows, 'n', 'asc').map((r) => r.n)).toEqual([2, 10, null]);
+    expect(sortRows(rows, 'n', 'desc').map((r) => r.n)).toEqual([10, 2, null]);
+    expect(sortRows(rows, 's', 'asc').map((r) => r.s)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('filters', () => {
+  it('builds the [from, to) range and the transaction query', () => {
+    const f = { ...emptyFilters, from: '2026-11-01', to: '2026-11-07', status: 'completed', min_score: '50', country: 'gb' };
+    expect(filterRange(f, '2026-11-22T00:00:00.000Z')).toEqual({ from: '2026-11-01T00:00:00.000Z', to: '2026-11-08T00:00:00.000Z' });
+    expect(filterRange(emptyFilters, '2026-11-22T00:00:00.000Z', 30).from).toBe('2026-10-23T00:00:00.000Z');
+    expect(transactionQuery(f, null)).toEqual({ from: '2026-11-01T00:00:00.000Z', to: '2026-11-08T00:00:00.000Z', status: 'completed', min_score: '50', country: 'GB' });
+    expect(transactionQuery(emptyFilters, null)).toEqual({});
+    expect(dateToIso('nonsense')).toBeNull();
+  });
+  it('validates', () => {
+    expect(validateFilters({ ...emptyFilters, min_score: '80', max_score: '20' })).toHaveProperty('max_score');
+    expect(validateFilters({ ...emptyFilters, min_score: '120' })).toHaveProperty('min_score');
+    expect(validateFilters({ ...emptyFilters, country: 'GBR' })).toHaveProperty('country');
+    expect(validateFilters({ ...emptyFilters, from: '2026-11-05', to: '2026-11-01' })).toHaveProperty('to');
+    expect(validateFilters({ ...emptyFilters, min_score: '10', max_score: '90', country: 'de' })).toEqual({});
+  });
+});
+
+describe('api helpers', () => {
+  it('builds query strings without empty values', () => {
+    expect(queryString({ a: 1, b: '', c: null, d: 'x y', e: undefined })).toBe('?a=1&d=x%20y');
+    expect(queryString({})).toBe('');
+  });
+  it('decodes the role of a JWT', () => {
+    const payload = btoa(JSON.stringify({ role: 'analyst', email: 'a@b.c', exp: 1 })).replace(/=+$/, '');
+    expect(decodeToken(`h.${payload}.s`)).toMatchObject({ role: 'analyst', email: 'a@b.c' });
+    expect(decodeToken('garbage')).toBeNull();
+    expect(atLeast('analyst', 'viewer')).toBe(true);
+    expect(atLeast('viewer', 'analyst')).toBe(false);
+    expect(atLeast(undefined, 'viewer')).toBe(false);
+  });
+  it('parses CSV with quotes', () => {
+    expect(parseCsv('a,b\n1,"x, ""y"""\n')).toEqual([['a', 'b'], ['1', 'x, "y"']]);
+  });
+  it('backs off the stream reconnection up to 10 s', () => {
+    expect([1, 2, 3, 10].map(backoffMs)).toEqual([500, 1000, 2000, 10000]);
+  });
+});
