@@ -22,6 +22,7 @@ import { Connection } from './components/Connection';
 const TOKEN_KEY = 'techmart.token';
 const FEED_MAX = 50;
 const REFRESH_MS = 10_000; // widgets refresh at most this often while live data arrives
+const FEED_BATCH_MS = 200; // stream events are added to the feed in batches (a few renders a second at any rate)
 
 function loadToken(): string | null {
   const t = sessionStorage.getItem(TOKEN_KEY);
@@ -109,7 +110,7 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
   }, [feedInit.data]);
 
   const pending = useRef<TxEvent[]>([]);
-  const frame = useRef<number | null>(null);
+  const frame = useRef<ReturnType<typeof setTimeout> | null>(null);
   const pausedRef = useRef(paused);
   pausedRef.current = paused;
   const liveRef = useRef(live);
@@ -136,8 +137,8 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
     pending.current = [];
     setFeed((f) => {
       const seen = new Set(f.map((r) => r.id));
-      const add = batch.filter((t) => !seen.has(t.id)).map((t) => ({ ...t, fresh: true }));
-      return [...add, ...f.map((r) => (r.fresh ? { ...r, fresh: false } : r))].slice(0, FEED_MAX);
+      const add = batch.filter((t) => !seen.has(t.id));
+      return add.length ? [...add, ...f].slice(0, FEED_MAX) : f;
     });
   }, []);
 
@@ -146,7 +147,7 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
       onState: (state, attempt) => setStream({ state, attempt }),
       onTransaction: (t) => {
         pending.current.push(t);
-        if (frame.current === null) frame.current = requestAnimationFrame(flush);
+        if (frame.current === null) frame.current = setTimeout(flush, FEED_BATCH_MS);
         scheduleRefresh();
       },
       onBulk: () => {
@@ -165,7 +166,7 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
     s.start();
     return () => {
       s.stop();
-      if (frame.current !== null) cancelAnimationFrame(frame.current);
+      if (frame.current !== null) clearTimeout(frame.current);
       if (refreshTimer.current) clearTimeout(refreshTimer.current);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps

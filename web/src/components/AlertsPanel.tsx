@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { memo, useState } from 'react';
 import { api, atLeast } from '../lib/api';
 import { fmtTime } from '../lib/format';
 import { useApi } from '../lib/hooks';
@@ -10,7 +10,7 @@ type Alert = { id: number; type: string; severity: string; status: string; messa
 
 const PAGE = 8;
 
-export function AlertsPanel({ alertTick }: { alertTick: number }) {
+export const AlertsPanel = memo(function AlertsPanel({ alertTick }: { alertTick: number }) {
   const { role, openTransaction, announce } = useDash();
   const [status, setStatus] = useState<'open' | 'acknowledged' | 'resolved' | ''>('open');
   const [page, setPage] = useState(1);
@@ -100,4 +100,4 @@ export function AlertsPanel({ alertTick }: { alertTick: number }) {
       {pages > 1 && <Pager page={page} pages={pages} total={data?.total ?? 0} onPage={setPage} label="Alerts" />}
     </Widget>
   );
-}
+});

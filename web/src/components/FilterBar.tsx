@@ -1,10 +1,10 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { memo, useEffect, useState, type FormEvent } from 'react';
 import { emptyFilters, validateFilters, type Filters } from '../lib/format';
 import type { Category } from '../context';
 
 const STATUSES = ['pending', 'completed', 'failed', 'refunded', 'blocked'];
 
-export function FilterBar({ value, onChange, categories }: { value: Filters; onChange: (f: Filters) => void; categories: Category[] }) {
+export const FilterBar = memo(function FilterBar({ value, onChange, categories }: { value: Filters; onChange: (f: Filters) => void; categories: Category[] }) {
   const [draft, setDraft] = useState<Filters>(value);
   const [errors, setErrors] = useState<Partial<Record<keyof Filters, string>>>({});
   useEffect(() => setDraft(value), [value]);
@@ -75,4 +75,4 @@ export function FilterBar({ value, onChange, categories }: { value: Filters; onC
       </div>
     </form>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { memo, useEffect } from 'react';
 import { fmtChange, fmtInt, fmtMoney, fmtRate, type Metric } from '../lib/format';
 
 export type Overview = Record<string, unknown> & {
@@ -23,7 +23,7 @@ const cards: { key: string; label: string; fmt: (v: unknown) => string; goodWhen
 
 let marked = false;
 
-export function HeaderMetrics({ data, loading, error, onRetry }: { data: Overview | null; loading: boolean; error: Error | null; onRetry: () => void }) {
+export const HeaderMetrics = memo(function HeaderMetrics({ data, loading, error, onRetry }: { data: Overview | null; loading: boolean; error: Error | null; onRetry: () => void }) {
   useEffect(() => {
     if (data && !marked) {
       marked = true;
@@ -69,4 +69,4 @@ export function HeaderMetrics({ data, loading, error, onRetry }: { data: Overvie
       </ul>
     </section>
   );
-}
+});

@@ -4,11 +4,11 @@ import type { TxEvent } from '../lib/stream';
 import { useDash } from '../context';
 import { Widget } from './Widget';
 
-export type FeedRow = TxEvent & { fresh?: boolean };
+export type FeedRow = TxEvent;
 
 const Row = memo(function Row({ t, onOpen }: { t: FeedRow; onOpen: (id: number) => void }) {
   return (
-    <li className={`feed-row${t.is_suspicious ? ' suspicious' : ''}${t.fresh ? ' fresh' : ''}`} data-tx-id={t.id} data-suspicious={t.is_suspicious ? 'true' : 'false'}>
+    <li className={`feed-row${t.is_suspicious ? ' suspicious' : ''}`} data-tx-id={t.id} data-suspicious={t.is_suspicious ? 'true' : 'false'}>
       <button type="button" className="linklike" onClick={() => onOpen(t.id)} aria-label={`Transaction ${t.id}, ${fmtMoney(t.amount)}, score ${fmtScore(t.fraud_score)}${t.is_suspicious ? ', suspicious' : ''}: details`}>
         #{t.id}
       </button>
@@ -23,7 +23,7 @@ const Row = memo(function Row({ t, onOpen }: { t: FeedRow; onOpen: (id: number) 
   );
 });
 
-export function LiveFeed({ rows, loading, error, onRetry, paused, onPause }: { rows: FeedRow[]; loading: boolean; error: Error | null; onRetry: () => void; paused: boolean; onPause: (p: boolean) => void }) {
+export const LiveFeed = memo(function LiveFeed({ rows, loading, error, onRetry, paused, onPause }: { rows: FeedRow[]; loading: boolean; error: Error | null; onRetry: () => void; paused: boolean; onPause: (p: boolean) => void }) {
   const { openTransaction } = useDash();
   return (
     <Widget
@@ -47,4 +47,4 @@ export function LiveFeed({ rows, loading, error, onRetry, paused, onPause }: { r
       </ol>
     </Widget>
   );
-}
+});

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { api } from '../lib/api';
 import { fmtDec1, fmtInt } from '../lib/format';
 import { useApi } from '../lib/hooks';
@@ -7,7 +8,7 @@ import { Widget } from './Widget';
 
 type Row = { product_id: number; sku: string; name: string; category: string; stock: number; low_stock_threshold: number; daily_velocity: number; days_of_cover: number | null; below_threshold: boolean };
 
-export function LowStock() {
+export const LowStock = memo(function LowStock() {
   const { refIso, tick, asOf } = useDash();
   const { data, error, loading, reload } = useApi(`${asOf ?? ''}|${tick}`, () =>
     api<{ items: Row[] }>('/analytics/low-stock', { query: { as_of: asOf ?? undefined, limit: 100 } }),
@@ -36,4 +37,4 @@ export function LowStock() {
       />
     </Widget>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../lib/api';
 import { echarts } from '../lib/charts';
 import { DAY, filterRange, fmtMoney, toNum } from '../lib/format';
@@ -30,7 +30,7 @@ function parseForecast(j: unknown): Forecast {
     .filter((f) => Number.isFinite(f.point));
 }
 
-export function SalesChart() {
+export const SalesChart = memo(function SalesChart() {
   const { refIso, filters, tick, asOf } = useDash();
   const [mode, setMode] = useState<'hour' | 'day'>('hour');
   const range = useMemo(() => {
@@ -181,4 +181,4 @@ export function SalesChart() {
       )}
     </Widget>
   );
-}
+});

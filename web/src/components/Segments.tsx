@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import { api } from '../lib/api';
 import { echarts } from '../lib/charts';
 import { fmtDec1, fmtInt, fmtMoney } from '../lib/format';
@@ -11,7 +11,7 @@ type Row = { segment: string; customers: number; revenue: number; avg_monetary: 
 
 export const segmentLabel = (s: string) => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()).replace('Cant', 'Can’t');
 
-export function Segments() {
+export const Segments = memo(function Segments() {
   const { tick, asOf } = useDash();
   const { data, error, loading, reload } = useApi(`${asOf ?? ''}|${tick}`, () => api<{ items: Row[] }>('/customers/segments', { query: { as_of: asOf ?? undefined } }));
   const rows = data?.items ?? [];
@@ -53,4 +53,4 @@ export function Segments() {
       />
     </Widget>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { memo, useState } from 'react';
 import { api } from '../lib/api';
 import { filterRange, fmtInt, fmtMoney } from '../lib/format';
 import { useApi } from '../lib/hooks';
@@ -8,7 +8,7 @@ import { Widget } from './Widget';
 
 type Row = { rank: number; product_id: number; sku: string; name: string; category: string; units: number; orders: number; revenue: number };
 
-export function TopProducts() {
+export const TopProducts = memo(function TopProducts() {
   const { refIso, filters, tick } = useDash();
   const [by, setBy] = useState<'revenue' | 'units' | 'orders'>('revenue');
   const range = filterRange(filters, refIso, 30);
@@ -51,4 +51,4 @@ export function TopProducts() {
       />
     </Widget>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import { api, downloadCsv } from '../lib/api';
 import { fmtMoney, fmtScore, fmtTime, transactionQuery } from '../lib/format';
 import { useApi } from '../lib/hooks';
@@ -18,7 +18,7 @@ const cols: { key: keyof Tx; label: string; numeric?: boolean }[] = [
   { key: 'fraud_score', label: 'Score', numeric: true },
 ];
 
-export function Transactions() {
+export const Transactions = memo(function Transactions() {
   const { filters, asOf, refIso, tick, openTransaction, announce } = useDash();
   const [sort, setSort] = useState<{ key: keyof Tx; dir: 'asc' | 'desc' }>({ key: 'transaction_time', dir: 'desc' });
   const [page, setPage] = useState(1);
@@ -142,4 +142,4 @@ export function Transactions() {
       </div>
     </Widget>
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useRef, useState } from 'react';
 import { api } from '../lib/api';
 import { filterRange, fmtInt, fmtMoney, fmtRate } from '../lib/format';
 import { useApi } from '../lib/hooks';
@@ -8,7 +8,7 @@ import { Widget } from './Widget';
 
 type Country = { country: string; revenue: number; transactions: number; suspicious: number; suspicious_rate: number; average_score: number };
 
-export function WorldMap() {
+export const WorldMap = memo(function WorldMap() {
   const { refIso, filters, tick } = useDash();
   const [view, setView] = useState<'sales' | 'fraud'>('sales');
   const range = filterRange(filters, refIso, 30);
@@ -95,4 +95,4 @@ export function WorldMap() {
       </details>
     </Widget>
   );
-}
+});
