@@ -85,7 +85,7 @@ export const WorldMap = memo(function WorldMap() {
           pageSize={10}
           initialSort={{ key: 'revenue', dir: 'desc' }}
           columns={[
-            { key: 'country', label: 'Country' },
+            { key: 'country', label: 'Country', render: (r) => r.country || 'unknown' },
             { key: 'revenue', label: 'Revenue', numeric: true, render: (r) => fmtMoney(r.revenue) },
             { key: 'transactions', label: 'Transactions', numeric: true, render: (r) => fmtInt(r.transactions) },
             { key: 'suspicious', label: 'Suspicious', numeric: true, render: (r) => fmtInt(r.suspicious) },
