@@ -207,8 +207,12 @@ describe('known limits of Pistache 0.0.5 (its parser answers before our code run
     'Host with a bad port': 'GET /health HTTP/1.1\r\nHost:: x\r\n\r\n',
     'negative Content-Length': 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n',
     'Content-Length overflow': 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n',
-    'Content-Length of 400 GB': 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 453333333333\r\n\r\n{}',
   };
+  // Pistache reserves Content-Length bytes up front: 400 GB -> bad_alloc -> its own 500. Under
+  // ASan (tests/security/asan-api.sh) operator new aborts instead of throwing: not run there.
+  if (!process.env.TECHMART_SANITIZED) {
+    cases['Content-Length of 400 GB'] = 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 453333333333\r\n\r\n{}';
+  }
   const statuses = {};
   test('the server survives them', async () => {
     for (const [name, payload] of Object.entries(cases)) {
