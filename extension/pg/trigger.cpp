@@ -16,6 +16,7 @@
 //
 // Boundary: phases in plain C (checks, SPI) and C++ (scoring) alternate; C++ runs only under
 // guarded(), errors are raised after it returns.
+#include "entity_glue.hpp"
 #include "fraud_glue.hpp"
 
 extern "C" {
@@ -774,6 +775,10 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   memcpy(tx.home_country, entry->home_country, 3);
   if (std::isfinite(entry->registered))
     tx.account_age_days = (tx.time - entry->registered) / 86400.0;
+  core::EntityInput entity_in;  // entity risk: verdict counters of the row's entities (entity.cpp)
+  if (techmart::pg::entity::observe(engine->scorer, rel, tuple, customer_id, product_id, tx,
+                                    &entity_in))
+    tx.entities = &entity_in;
 
   // ---------------------------------------------------------------- 3. C++ (guarded)
   core::CustomerState next;

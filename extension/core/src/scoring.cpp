@@ -200,6 +200,7 @@ RuleRegistry RuleRegistry::with_builtin_rules() {
   reg.add(AmountZScoreRule::kName,
           [](const RuleConfig& c) { return std::make_unique<AmountZScoreRule>(c); });
   register_fraud_rules(reg);
+  register_entity_rules(reg);  // entity.cpp
   return reg;
 }
 

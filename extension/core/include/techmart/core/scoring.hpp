@@ -17,6 +17,8 @@
 
 namespace techmart::core {
 
+struct EntityInput;  // entity.hpp: verdict counters of the transaction's entities
+
 // ----------------------------------------------------------------------------------- inputs
 // What is known about the transaction being scored. Rules read what they need; a rule whose
 // input is unknown (NaN, empty, -1) stays silent.
@@ -32,6 +34,7 @@ struct TransactionInput {
   int method = -1;  // payment_method_bit()
   char home_country[3] = {0, 0, 0};
   double account_age_days = std::numeric_limits<double>::quiet_NaN();
+  const EntityInput* entities = nullptr;  // entity risk (entity.hpp); nullptr: rules silent
 };
 
 // The customer's state *before* this transaction.
@@ -222,6 +225,8 @@ class RuleRegistry {
 
 // Registers the rules of the fraud engine (fraud_rules.cpp) in a registry.
 void register_fraud_rules(RuleRegistry& registry);
+// Registers the entity risk rules entity_<kind> (entity.cpp).
+void register_entity_rules(RuleRegistry& registry);
 
 // Serialises reasons as a JSON array of {rule, observed, threshold, contribution, detail} plus
 // "weight" when the reason has a finite weight.

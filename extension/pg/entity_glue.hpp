@@ -1,0 +1,16 @@
+#pragma once
+// Entity risk in the insert path (docs/entity-risk.md): the scoring trigger calls observe()
+// before scoring a row and shadow() after it. Both are plain C (SPI connected, may raise) and
+// keep no C++ object with a destructor alive.
+#include "fraud_glue.hpp"
+#include "techmart/core/entity.hpp"
+
+namespace techmart::pg::entity {
+
+// Fills `in` with the verdict counters of the row's entities for the entity rules enabled in
+// `scorer` (one indexed lookup per kind and entity, cached for the statement). Returns false
+// (and leaves `in` unused) when no entity rule is enabled.
+bool observe(const core::Scorer& scorer, Relation rel, HeapTuple tuple, int64 customer_id,
+             int64 product_id, const core::TransactionInput& tx, core::EntityInput* in);
+
+}  // namespace techmart::pg::entity
