@@ -1,9 +1,12 @@
 // Entity risk rules (techmart/core/entity.hpp, docs/entity-risk.md).
 #include "techmart/core/entity.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <numeric>
 #include <stdexcept>
 
 namespace techmart::core {
@@ -129,6 +132,64 @@ void register_entity_rules(RuleRegistry& registry) {
       return std::unique_ptr<Rule>(new EntityRule(kind, c));
     });
   }
+}
+
+namespace {
+std::string bucket_key(int kind, const std::string& key) {
+  return std::to_string(kind) + '\x1f' + key;
+}
+}  // namespace
+
+void EntityBuckets::add(int kind, const std::string& key, std::int32_t day, std::int64_t dl,
+                        std::int64_t df) {
+  EntityCounts& c = buckets_[bucket_key(kind, key)][day];
+  c.labelled += dl;
+  c.frauds += df;
+  check_counts(c, "entity bucket");
+}
+
+EntityCounts EntityBuckets::window(int kind, const std::string& key, std::int32_t day,
+                                   int window_days) const {
+  EntityCounts sum;
+  const auto it = buckets_.find(bucket_key(kind, key));
+  if (it == buckets_.end()) return sum;
+  for (auto b = it->second.upper_bound(day - window_days); b != it->second.end() && b->first <= day;
+       ++b) {
+    sum.labelled += b->second.labelled;
+    sum.frauds += b->second.frauds;
+  }
+  return sum;
+}
+
+TopKResult top_k_per_day(const std::vector<double>& scores, const std::vector<int>& is_fraud,
+                         const std::vector<std::int32_t>& days, int k) {
+  if (scores.size() != is_fraud.size() || scores.size() != days.size()) {
+    throw std::invalid_argument("top_k_per_day: scores, labels and days differ in length");
+  }
+  if (k < 1) throw std::invalid_argument("top_k_per_day: k must be >= 1");
+  std::vector<std::size_t> idx(scores.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+    if (days[a] != days[b]) return days[a] < days[b];
+    return scores[a] > scores[b];
+  });
+  TopKResult r;
+  int rank = 0;
+  for (std::size_t i = 0; i < idx.size(); ++i) {
+    const std::size_t j = idx[i];
+    if (!std::isfinite(scores[j])) throw std::invalid_argument("top_k_per_day: non-finite score");
+    rank = (i > 0 && days[idx[i - 1]] == days[j]) ? rank + 1 : 0;
+    if (is_fraud[j]) ++r.frauds;
+    if (rank < k) {
+      ++r.reviewed;
+      if (is_fraud[j]) ++r.caught;
+    }
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  r.share = r.frauds > 0 ? static_cast<double>(r.caught) / static_cast<double>(r.frauds) : nan;
+  r.precision =
+      r.reviewed > 0 ? static_cast<double>(r.caught) / static_cast<double>(r.reviewed) : nan;
+  return r;
 }
 
 }  // namespace techmart::core

@@ -12,9 +12,12 @@
 //   observed = logit(rate) - logit(p0)   (0 with no labels; > 0 riskier than the shop).
 // The combiner adds weight * max(0, observed - threshold) like for every other rule.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "techmart/core/scoring.hpp"
 
@@ -96,5 +99,29 @@ void register_entity_rules(RuleRegistry& registry);
 // rate 36.1% vs 5.0% shop-wide)".
 std::string entity_reason_text(EntityKind k, const char* key, const EntityCounts& c,
                                int window_days, double rate, double p0);
+
+// In-memory per-day buckets, as techmart.entity_counts keeps them, for replays (backtest):
+// add() moves counts, window() sums the buckets day - window_days < d <= day.
+class EntityBuckets {
+ public:
+  // kind: 0..kEntityKinds-1, or -1 for the shop ('*'). Throws when a bucket would go negative.
+  void add(int kind, const std::string& key, std::int32_t day, std::int64_t dlabelled,
+           std::int64_t dfrauds);
+  EntityCounts window(int kind, const std::string& key, std::int32_t day, int window_days) const;
+
+ private:
+  std::unordered_map<std::string, std::map<std::int32_t, EntityCounts>> buckets_;
+};
+
+// Ranking quality per day: on each day the k highest scores (ties by position) are "reviewed";
+// caught = labelled frauds among them, frauds = all labelled frauds of the day,
+// reviewed = min(k, rows of the day). share = caught / frauds, precision = caught / reviewed
+// (NaN when the denominator is 0).
+struct TopKResult {
+  std::int64_t caught = 0, frauds = 0, reviewed = 0;
+  double share = 0, precision = 0;
+};
+TopKResult top_k_per_day(const std::vector<double>& scores, const std::vector<int>& is_fraud,
+                         const std::vector<std::int32_t>& days, int k);
 
 }  // namespace techmart::core

@@ -1,0 +1,399 @@
+// techmart._replay(): the engine of techmart.backtest() (docs/entity-risk.md, "Backtests").
+//
+// Replays public.transactions with time < to_time in time order with a given configuration:
+// every customer's state is rebuilt from scratch (rows before from_time are folded with their
+// stored score, rows in [from_time, to_time) are scored with the configuration and folded with
+// that score), and the entity counters are rebuilt from the label events in labelled_at order,
+// applying to a row at time t only the events with labelled_at < t. Nothing is written. The
+// metrics compare the replayed scores (and the stored ones) of [from_time, to_time) with the
+// current verdicts.
+//
+// Boundary: the whole C++ part runs under guarded(); every Postgres call inside it goes through
+// pg_call() (errors become exceptions, destructors run); ereport only after guarded() returns.
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "entity_glue.hpp"
+#include "techmart/core/logistic_fit.hpp"
+
+extern "C" {
+#include "utils/array.h"
+PG_FUNCTION_INFO_V1(techmart_replay);
+}
+
+namespace core = techmart::core;
+namespace fraud = techmart::pg::fraud;
+using techmart::pg::ErrorInfo;
+using techmart::pg::guarded;
+using techmart::pg::pg_call;
+
+namespace {
+
+constexpr int kMetrics = 11;
+const char* const kTxQuery =
+    "SELECT t.id, t.customer_id, coalesce(t.product_id, -1), t.amount::float8, "
+    "       t.unit_price::float8, extract(epoch FROM t.transaction_time)::float8, "
+    "       coalesce(t.country::text, ''), t.latitude, t.longitude, "
+    "       coalesce(t.payment_method, ''), t.fraud_score::float8, coalesce(c.country::text, ''), "
+    "       extract(epoch FROM c.registration_date)::float8, p.price::float8, p.category_id, "
+    "       (SELECT l.label FROM public.transaction_labels l WHERE l.transaction_id = t.id "
+    "         ORDER BY l.labelled_at DESC, l.id DESC LIMIT 1), "
+    "       (SELECT string_agg(k.kind || chr(31) || k.entity, chr(30)) "
+    "          FROM techmart.entity_keys(t.customer_id, t.product_id, t.device_id, t.ip_address, "
+    "                                    t.payment_fingerprint, t.country::text) k) "
+    "  FROM public.transactions t JOIN public.customers c ON c.id = t.customer_id "
+    "  LEFT JOIN public.products p ON p.id = t.product_id "
+    " WHERE t.transaction_time < $1 ORDER BY t.transaction_time, t.id";
+const char* const kEventQuery =
+    "SELECT l.transaction_id, extract(epoch FROM l.labelled_at)::float8, l.label "
+    "  FROM public.transaction_labels l WHERE l.labelled_at < $1 ORDER BY l.labelled_at, l.id";
+
+struct Row {
+  int64 id, customer, product;
+  double amount, unit_price, time;
+  char country[3];
+  bool has_loc;
+  double lat, lon;
+  int method;
+  double stored;  // NaN: not scored
+  char home[3];
+  double registered, list_price;
+  int64 category;
+  int truth;  // 1 fraud, 0 legitimate, -1 no verdict
+  int32 day;
+  std::vector<std::pair<int, std::string>> keys;  // kind (-1 shop), key
+};
+
+struct Event {
+  int64 tx;
+  double at;
+  int label;  // 1 fraud, 0 legitimate, -1 unknown
+};
+
+int label_code(const char* s) {
+  if (s == nullptr) return -1;
+  if (strcmp(s, "fraud") == 0) return 1;
+  if (strcmp(s, "legitimate") == 0) return 0;
+  return -1;
+}
+
+void copy2(char* dst, const char* src) {
+  dst[0] = dst[1] = dst[2] = 0;
+  if (src != nullptr && strlen(src) >= 2) {
+    dst[0] = src[0];
+    dst[1] = src[1];
+  }
+}
+
+void parse_keys(const char* s, std::vector<std::pair<int, std::string>>& out) {
+  if (s == nullptr) return;
+  std::string all(s);
+  std::size_t pos = 0;
+  while (pos <= all.size()) {
+    std::size_t end = all.find('\x1e', pos);
+    if (end == std::string::npos) end = all.size();
+    const std::string item = all.substr(pos, end - pos);
+    const std::size_t sep = item.find('\x1f');
+    if (sep != std::string::npos) {
+      const std::string kind = item.substr(0, sep);
+      int k = -1;
+      if (kind != "*") {
+        const auto ek = core::entity_kind_of(kind);
+        if (!ek) throw std::runtime_error("unknown entity kind " + kind);
+        k = static_cast<int>(*ek);
+      }
+      out.emplace_back(k, item.substr(sep + 1));
+    }
+    pos = end + 1;
+  }
+}
+
+int32 day_of(double t) { return static_cast<int32>(std::floor(t / core::kSecondsPerDay)); }
+
+void metrics(const std::vector<double>& scores, const std::vector<int>& truth,
+             const std::vector<int32>& days, double threshold, int k, double* out) {
+  std::vector<double> s;
+  std::vector<int> y;
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    if (truth[i] >= 0 && std::isfinite(scores[i])) {
+      s.push_back(scores[i]);
+      y.push_back(truth[i]);
+    }
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  int64 suspicious = 0;
+  for (double v : scores) suspicious += std::isfinite(v) && v >= threshold;
+  out[0] = static_cast<double>(scores.size());
+  out[1] = static_cast<double>(s.size());
+  out[2] = static_cast<double>(std::count(y.begin(), y.end(), 1));
+  const core::Confusion c = core::confusion_at(s, y, threshold);
+  out[3] = c.tp + c.fp > 0 ? c.precision() : nan;
+  out[4] = c.tp + c.fn > 0 ? c.recall() : nan;
+  out[5] = c.tp + c.fp > 0 && c.tp + c.fn > 0 ? c.f1() : nan;
+  out[6] = s.empty() ? nan : core::roc_auc(s, y);
+  out[7] = s.empty() ? nan : core::average_precision(s, y);
+  std::vector<double> sk;
+  std::vector<int> fk;
+  std::vector<int32> dk;
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    if (!std::isfinite(scores[i])) continue;
+    sk.push_back(scores[i]);
+    fk.push_back(truth[i] == 1);
+    dk.push_back(days[i]);
+  }
+  const core::TopKResult t = core::top_k_per_day(sk, fk, dk, k);
+  out[8] = t.share;
+  out[9] = t.precision;
+  out[10] = static_cast<double>(suspicious);
+}
+
+double getf(HeapTuple t, TupleDesc d, int col, double fallback) {
+  bool isnull;
+  const Datum v = SPI_getbinval(t, d, col, &isnull);
+  return isnull ? fallback : DatumGetFloat8(v);
+}
+int64 geti(HeapTuple t, TupleDesc d, int col, int64 fallback) {
+  bool isnull;
+  const Datum v = SPI_getbinval(t, d, col, &isnull);
+  return isnull ? fallback : DatumGetInt64(v);
+}
+const char* gets(HeapTuple t, TupleDesc d, int col) {
+  bool isnull;
+  const Datum v = SPI_getbinval(t, d, col, &isnull);
+  return isnull ? nullptr : TextDatumGetCString(v);
+}
+
+}  // namespace
+
+// techmart._replay(rules text[], enabled bool[], weights float8[], thresholds float8[],
+//                  params jsonb[], from_time, to_time, top_k int, bias float8,
+//                  suspicious_threshold float8) -> float8[22]: the metrics of the replayed scores
+// then of the stored scores (n, labelled, frauds, precision, recall, f1, roc_auc,
+// average_precision, top-k share, top-k precision, suspicious).
+extern "C" PGDLLEXPORT Datum techmart_replay(PG_FUNCTION_ARGS) {
+  for (int i = 0; i < 10; ++i) {
+    if (PG_ARGISNULL(i)) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("techmart._replay: argument %d is NULL", i + 1)));
+    }
+  }
+  ArrayType* a_rules = PG_GETARG_ARRAYTYPE_P(0);
+  ArrayType* a_enabled = PG_GETARG_ARRAYTYPE_P(1);
+  ArrayType* a_weights = PG_GETARG_ARRAYTYPE_P(2);
+  ArrayType* a_thresholds = PG_GETARG_ARRAYTYPE_P(3);
+  ArrayType* a_params = PG_GETARG_ARRAYTYPE_P(4);
+  const TimestampTz from_ts = PG_GETARG_TIMESTAMPTZ(5);
+  const TimestampTz to_ts = PG_GETARG_TIMESTAMPTZ(6);
+  const int32 top_k = PG_GETARG_INT32(7);
+  const double bias = PG_GETARG_FLOAT8(8);
+  const double threshold = PG_GETARG_FLOAT8(9);
+  if (top_k < 1 || TIMESTAMP_NOT_FINITE(from_ts) || TIMESTAMP_NOT_FINITE(to_ts) ||
+      from_ts >= to_ts || !std::isfinite(bias) || !std::isfinite(threshold)) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("backtest needs finite from < to, top_k >= 1, finite bias and "
+                           "threshold")));
+  }
+  Datum *rules, *enabled, *weights, *thresholds, *params;
+  bool *n1, *n2, *n3, *n4, *n5;
+  int nr, ne, nw, nt, np;
+  deconstruct_array(a_rules, TEXTOID, -1, false, TYPALIGN_INT, &rules, &n1, &nr);
+  deconstruct_array(a_enabled, BOOLOID, 1, true, TYPALIGN_CHAR, &enabled, &n2, &ne);
+  deconstruct_array(a_weights, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &weights, &n3, &nw);
+  deconstruct_array(a_thresholds, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &thresholds, &n4,
+                    &nt);
+  deconstruct_array(a_params, JSONBOID, -1, false, TYPALIGN_INT, &params, &n5, &np);
+  if (nr != ne || nr != nw || nr != nt || nr != np) {
+    ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                    errmsg("techmart._replay: the rule arrays differ in length")));
+  }
+
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
+  // the configuration: the tables (priors, lists, state settings), then the given rules
+  fraud::ConfigSnapshot* cfg =
+      static_cast<fraud::ConfigSnapshot*>(palloc0(sizeof(fraud::ConfigSnapshot)));
+  fraud::load_config(cfg);
+  cfg->rules = static_cast<fraud::ConfigRow*>(palloc0(sizeof(fraud::ConfigRow) * (nr + 1)));
+  cfg->nrules = nr;
+  for (int i = 0; i < nr; ++i) {
+    if (n1[i] || n2[i] || n3[i] || n4[i] || n5[i]) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("techmart._replay: NULL in the rule arrays")));
+    }
+    fraud::ConfigRow& r = cfg->rules[i];
+    r.rule = TextDatumGetCString(rules[i]);
+    r.enabled = DatumGetBool(enabled[i]);
+    r.weight = DatumGetFloat8(weights[i]);
+    r.threshold = DatumGetFloat8(thresholds[i]);
+    const char* problem = nullptr;
+    if (!techmart::pg::collect_numeric_params(params[i], &r.params, &problem)) {
+      ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                      errmsg("invalid params of rule \"%s\": %s", r.rule, problem)));
+    }
+  }
+  cfg->bias = bias;
+  cfg->suspicious_threshold = threshold;
+  Datum to_arg[1] = {TimestampTzGetDatum(to_ts)};
+  Oid to_type[1] = {TIMESTAMPTZOID};
+  const double from_epoch = fraud::ts_to_epoch(from_ts);
+  double out[2 * kMetrics];
+
+  ErrorInfo err;
+  guarded(err, "techmart.backtest", [&] {
+    std::unique_ptr<fraud::Engine> engine(fraud::build_engine(*cfg));
+    std::vector<const core::EntityRule*> entity_rules;
+    for (std::size_t i = 0; i < engine->scorer.rule_count(); ++i) {
+      if (const auto* r = dynamic_cast<const core::EntityRule*>(&engine->scorer.rule(i))) {
+        entity_rules.push_back(r);
+      }
+    }
+    // ---- read everything (Postgres calls under pg_call)
+    std::vector<Row> rows;
+    std::unordered_map<int64, std::size_t> by_id;
+    std::vector<Event> events;
+    uint64 n = 0;
+    pg_call([&] {
+      if (SPI_execute_with_args(kTxQuery, 1, to_type, to_arg, nullptr, true, 0) != SPI_OK_SELECT) {
+        elog(ERROR, "techmart.backtest: could not read the transactions");
+      }
+      n = SPI_processed;
+    });
+    rows.resize(n);
+    for (uint64 i = 0; i < n; ++i) {
+      Row& r = rows[i];
+      const char *country = nullptr, *method = nullptr, *home = nullptr, *truth = nullptr,
+                 *keys = nullptr;
+      pg_call([&] {
+        HeapTuple t = SPI_tuptable->vals[i];
+        TupleDesc d = SPI_tuptable->tupdesc;
+        r.id = geti(t, d, 1, 0);
+        r.customer = geti(t, d, 2, 0);
+        r.product = geti(t, d, 3, -1);
+        r.amount = getf(t, d, 4, 0);
+        r.unit_price = getf(t, d, 5, 0);
+        r.time = getf(t, d, 6, 0);
+        country = gets(t, d, 7);
+        bool nlat, nlon;
+        const Datum lat = SPI_getbinval(t, d, 8, &nlat);
+        const Datum lon = SPI_getbinval(t, d, 9, &nlon);
+        r.has_loc = !nlat && !nlon;
+        r.lat = r.has_loc ? DatumGetFloat8(lat) : 0;
+        r.lon = r.has_loc ? DatumGetFloat8(lon) : 0;
+        method = gets(t, d, 10);
+        r.stored = getf(t, d, 11, std::numeric_limits<double>::quiet_NaN());
+        home = gets(t, d, 12);
+        r.registered = getf(t, d, 13, std::numeric_limits<double>::quiet_NaN());
+        r.list_price = getf(t, d, 14, std::numeric_limits<double>::quiet_NaN());
+        r.category = geti(t, d, 15, -1);
+        truth = gets(t, d, 16);
+        keys = gets(t, d, 17);
+      });
+      copy2(r.country, country);
+      copy2(r.home, home);
+      r.method = method && method[0] ? core::payment_method_bit(method) : -1;
+      r.truth = label_code(truth);
+      r.day = day_of(r.time);
+      parse_keys(keys, r.keys);
+      by_id[r.id] = i;
+    }
+    pg_call([&] {
+      if (SPI_execute_with_args(kEventQuery, 1, to_type, to_arg, nullptr, true, 0) !=
+          SPI_OK_SELECT) {
+        elog(ERROR, "techmart.backtest: could not read the verdicts");
+      }
+      n = SPI_processed;
+    });
+    events.resize(n);
+    for (uint64 i = 0; i < n; ++i) {
+      const char* label = nullptr;
+      pg_call([&] {
+        HeapTuple t = SPI_tuptable->vals[i];
+        TupleDesc d = SPI_tuptable->tupdesc;
+        events[i].tx = geti(t, d, 1, 0);
+        events[i].at = getf(t, d, 2, 0);
+        label = gets(t, d, 3);
+      });
+      events[i].label = label_code(label);
+    }
+
+    // ---- replay in time order
+    std::unordered_map<int64, core::CustomerState> states;
+    std::unordered_map<int64, int> verdict;  // the verdict counted for a transaction
+    core::EntityBuckets buckets;
+    std::size_t next_event = 0;
+    std::vector<double> replayed, stored;
+    std::vector<int> truth;
+    std::vector<int32> days;
+    core::EntityInput ent;
+    for (const Row& r : rows) {
+      while (next_event < events.size() && events[next_event].at < r.time) {
+        const Event& e = events[next_event++];
+        const auto it = by_id.find(e.tx);
+        if (it == by_id.end()) continue;
+        const Row& x = rows[it->second];
+        const int before = verdict.count(e.tx) ? verdict[e.tx] : -1;
+        if (before == e.label) continue;
+        for (const auto& key : x.keys) {
+          if (before >= 0) buckets.add(key.first, key.second, x.day, -1, -(before == 1));
+          if (e.label >= 0) buckets.add(key.first, key.second, x.day, 1, e.label == 1);
+        }
+        verdict[e.tx] = e.label;
+      }
+      core::CustomerState& state = states[r.customer];
+      core::TransactionInput tx;
+      tx.amount = r.amount;
+      tx.unit_price = r.unit_price;
+      tx.list_price = r.list_price;
+      tx.category_id = r.category;
+      tx.time = r.time;
+      std::memcpy(tx.country, r.country, 3);
+      tx.has_location = r.has_loc;
+      tx.lat = r.lat;
+      tx.lon = r.lon;
+      tx.method = r.method;
+      std::memcpy(tx.home_country, r.home, 3);
+      if (std::isfinite(r.registered)) tx.account_age_days = (r.time - r.registered) / 86400.0;
+      double score = r.stored;
+      if (r.time >= from_epoch) {
+        if (!entity_rules.empty()) {
+          for (auto& o : ent.kinds) o = core::EntityObservation{};
+          for (const core::EntityRule* er : entity_rules) {
+            const int k = static_cast<int>(er->kind());
+            for (const auto& key : r.keys) {
+              if (key.first != k) continue;
+              core::EntityObservation& o = ent.kinds[k];
+              o.present = true;
+              snprintf(o.key, sizeof o.key, "%s", key.second.c_str());
+              o.entity = buckets.window(k, key.second, r.day, er->params().window_days);
+              o.shop = buckets.window(-1, "*", r.day, er->params().window_days);
+            }
+          }
+          tx.entities = &ent;
+        }
+        const core::ScoreResult s = engine->scorer.score({tx, state, &engine->env}, 1e9);
+        score = std::round(s.score * 100.0) / 100.0;
+        replayed.push_back(score);
+        stored.push_back(r.stored);
+        truth.push_back(r.truth);
+        days.push_back(r.day);
+      }
+      core::FoldInput f{tx.amount, tx.time, tx.country, tx.has_location,
+                        tx.lat,    tx.lon,  tx.method,  score};
+      core::fold(state, f, engine->params);
+    }
+    metrics(replayed, truth, days, engine->suspicious_threshold, top_k, out);
+    metrics(stored, truth, days, engine->suspicious_threshold, top_k, out + kMetrics);
+  });
+  if (err.failed) techmart::pg::raise(err);
+  SPI_finish();
+  Datum d[2 * kMetrics];
+  bool nulls[2 * kMetrics];
+  for (int i = 0; i < 2 * kMetrics; ++i) {
+    nulls[i] = !std::isfinite(out[i]);
+    d[i] = Float8GetDatum(nulls[i] ? 0.0 : out[i]);
+  }
+  int dims[1] = {2 * kMetrics};
+  int lbs[1] = {1};
+  PG_RETURN_ARRAYTYPE_P(
+      construct_md_array(d, nulls, 1, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
