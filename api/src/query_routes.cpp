@@ -233,6 +233,25 @@ std::vector<QueryRoute> build() {
                sel("api.fraud_rules()"),
                {},
                "The fraud rules' configuration (techmart.rule_config)"});
+  // entity risk (docs/entity-risk.md): backtest a shadow configuration, compare the shadows
+  r.push_back(
+      {"/fraud/backtest",
+       Role::Analyst,
+       "q_fraud_backtest",
+       sel("api.fraud_backtest(" + from_or(1, 2, "30 days") + ", " + to_or_now(2) +
+           ", $3, coalesce($4::integer, 10))"),
+       {from_p("30 days"), to_p(),
+        enum_param("shadow", {},
+                   "Name of the shadow configuration to replay next to the live one. "
+                   "Default: the live configuration."),
+        int_param("top_k", 1, 1000, "Reviewed per day for the top-k figures. Default: 10.")},
+       "Backtest: replay of the period with the verdicts known at each moment"});
+  r.push_back({"/fraud/shadow",
+               Role::Analyst,
+               "q_fraud_shadow",
+               sel("api.fraud_shadow()"),
+               {},
+               "Shadow configurations compared with the live one"});
   return r;
 }
 

@@ -14,3 +14,16 @@ bool observe(const core::Scorer& scorer, Relation rel, HeapTuple tuple, int64 cu
              int64 product_id, const core::TransactionInput& tx, core::EntityInput* in);
 
 }  // namespace techmart::pg::entity
+
+namespace techmart::pg::entity {
+
+// Scores the row with every active shadow configuration (techmart.shadow_config) from the same
+// customer state (before the row) and stores the results in techmart.shadow_scores: never an
+// alert, never a change of the row or of the state. Reads techmart.config_version once per
+// statement and rebuilds the shadow engines when it changed. transaction_id < 0: nothing stored.
+// Plain C (SPI connected).
+void shadow(int64 transaction_id, const core::CustomerState& state,
+            const core::TransactionInput& tx, Relation rel, HeapTuple tuple, int64 customer_id,
+            int64 product_id);
+
+}  // namespace techmart::pg::entity

@@ -788,6 +788,8 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
           [&] { fraud::score_row(*engine, entry->state, tx, next, out, caller_ctx); });
   // ---------------------------------------------------------------- 4. plain C again
   if (err.failed) raise(err);
+  techmart::pg::entity::shadow(isnull[kId] ? -1 : DatumGetInt64(v[kId]), entry->state, tx, rel,
+                               tuple, customer_id, product_id);  // entity_shadow.cpp
   entry->state = next;  // only a fully scored row changes the state
   if (!entry->dirty) {
     entry->dirty = true;
