@@ -115,9 +115,12 @@ COMMENT ON FUNCTION @extschema@.entity_keys(bigint, bigint, text, inet, text, te
   'Entity keys of a transaction as counted and looked up: customer and product ids, device_id, host of ip_address, '
   'its /24 network (IPv6 /64), payment_fingerprint, country; plus (''*'', ''*'') for the shop';
 
--- Brings entity_counts in line with the current verdict of one transaction. Every writer of
--- verdicts takes the same transaction-level advisory lock first, so recounts are serialised
--- (labels are written at human speed) and, in READ COMMITTED, each sees every earlier commit.
+-- Brings entity_counts in line with the current verdict of one transaction. Every recount takes
+-- the same transaction-level advisory lock first, so recounts are serialised (labels are written
+-- at human speed) and, in READ COMMITTED, each sees every earlier commit. Lock order: a
+-- transactions row (label(), the API, an UPDATE of identifiers), then the advisory lock, then
+-- counter rows; nothing holding the advisory lock waits for a transactions row, except a
+-- transaction that labels several transactions one after another (then 40P01 is possible).
 CREATE FUNCTION @extschema@.entity_recount(p_transaction_id bigint)
 RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -137,12 +140,14 @@ BEGIN
   SELECT l.label INTO v_label FROM public.transaction_labels l
    WHERE l.transaction_id = p_transaction_id ORDER BY l.labelled_at DESC, l.id DESC LIMIT 1;
   IF v_label IN ('fraud', 'legitimate') THEN
-    -- FOR SHARE: waits for a concurrent change of the transaction's identifiers and reads its result
+    -- no row lock here (lock order: a transactions row, then the advisory lock): a concurrent change
+    -- of the identifiers recounts after us (its trigger waits for the advisory lock)
     SELECT (t.transaction_time AT TIME ZONE 'UTC')::date, array_agg(k.kind), array_agg(k.entity)
       INTO v_day, v_kinds, v_entities
-      FROM (SELECT * FROM public.transactions x WHERE x.id = p_transaction_id FOR SHARE) t,
+      FROM public.transactions t,
            @extschema@.entity_keys(t.customer_id, t.product_id, t.device_id, t.ip_address,
                                    t.payment_fingerprint, t.country::text) k
+     WHERE t.id = p_transaction_id
      GROUP BY t.transaction_time;
     IF v_day IS NULL THEN v_label := NULL; END IF;
   ELSE
@@ -202,9 +207,8 @@ COMMENT ON FUNCTION @extschema@.entity_label_changed() IS
 CREATE FUNCTION @extschema@.entity_transaction_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM @extschema@.entity_counted c WHERE c.transaction_id = NEW.id) THEN
-    PERFORM @extschema@.entity_recount(NEW.id);
-  END IF;
+  -- always (a verdict being recorded concurrently is not visible yet; the recount waits for it)
+  PERFORM @extschema@.entity_recount(NEW.id);
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION @extschema@.entity_transaction_changed() IS
