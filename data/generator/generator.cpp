@@ -30,6 +30,10 @@ enum Tag : uint64_t {
   kTagFreshFp,
   kTagFreshFp2,
   kTagDayNoise,
+  kTagCompromisedPlan,  // --compromised-devices (appended: earlier tags keep their streams)
+  kTagCompromised,
+  kTagCompromisedIp,
+  kTagVerdict,
 };
 
 enum Status : uint8_t { kPending, kCompleted, kFailed, kRefunded };
@@ -142,6 +146,7 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 const char* pattern_name(int p) {
   static const char* const kNames[] = {
       "", "velocity_burst", "amount_spike", "impossible_travel", "odd_hours", "card_testing"};
+  if (p == kCompromisedDevice) return "compromised_device";
   return (p >= 0 && p < kPatternCount) ? kNames[p] : "";
 }
 
@@ -625,7 +630,7 @@ class TxStream {
     plan();
   }
 
-  void run(Out& out);
+  void run(Out& out, Out* verdicts = nullptr);
 
  private:
   struct Episode {
@@ -637,6 +642,10 @@ class TxStream {
   };
 
   void plan();
+  // --verdicts: 90% of the fraud rows are labelled fraud 2 h .. 4 days later (1 in 12 of them
+  // first labelled legitimate and corrected a day later), 15% of the legitimate rows are
+  // labelled legitimate 1 .. 7 days later.
+  void write_verdicts(Out& v, uint64_t id, const Row& w) const;
   void gen_day(uint32_t d, std::vector<Row>& rows, size_t* next_episode);
   void gen_episode(Rng& r, const Episode& ep, int64_t day_start, std::vector<Row>& rows,
                    uint64_t* order, uint64_t* anchors);
@@ -801,6 +810,23 @@ void TxStream::plan() {
         episodes_.push_back(part);
         ep.anchor = false;
         ep.idx = idx++;
+      }
+    }
+  }
+  // compromised devices (own stream: without the option nothing above or below changes)
+  if (cfg_.compromised_devices > 0 && days > first) {
+    Rng cr(hash_of(cfg_.seed, kTagCompromisedPlan));
+    const uint64_t room = days - first > 3 ? days - first - 3 : 1;
+    for (uint64_t i = 0; i < cfg_.compromised_devices; ++i) {
+      const uint64_t start = first + cr.below(room);
+      const uint64_t len = 2 + cr.below(3);
+      for (uint64_t d = start; d < start + len && d < days; ++d) {
+        Episode ep{};
+        ep.day = static_cast<uint32_t>(d);
+        ep.pattern = kCompromisedDevice;
+        ep.size = static_cast<uint8_t>(3 + cr.below(6));
+        ep.idx = static_cast<uint32_t>(i);
+        episodes_.push_back(ep);
       }
     }
   }
@@ -1052,6 +1078,29 @@ void TxStream::gen_episode(Rng& r, const Episode& ep, int64_t day_start, std::ve
       }
       break;
     }
+    case kCompromisedDevice: {
+      // one device (and its IP) shared by many customers: their own cards, their own
+      // countries, ordinary baskets -- only the device gives it away
+      const uint64_t dev = hash_of(cfg_.seed, kTagCompromised, ep.idx);
+      const uint16_t where = m_.home_countries_[hash_of(cfg_.seed, kTagCompromisedIp, ep.idx, 1) %
+                                                m_.home_countries_.size()];
+      const uint32_t ip = ip_in(where, hash_of(cfg_.seed, kTagCompromisedIp, ep.idx));
+      for (int k = 0; k < n; ++k) {
+        const uint32_t cid = pick_victim(r, day_start, 2, false);
+        const Customer& c = m_.customers_[cid];
+        Ctx x = usual_ctx(r, cid, false);
+        x.device = dev;
+        x.platform = 0;
+        x.ip = ip;
+        x.status = status_of(r, 0.9, 0.05, 0.05, 0);
+        const uint8_t pattern = r.chance(0.8) ? kCompromisedDevice : static_cast<uint8_t>(kLegit);
+        const uint32_t p = choose_product(r, c, 1.2, -1);
+        const uint32_t q = quantity(r, p);
+        const int64_t up = unit_price(r, p);
+        emit(rows, x, cid, sample_time(r, c, day_start), (*order)++, 0, p, q, up, pattern);
+      }
+      break;
+    }
     default:
       break;
   }
@@ -1111,7 +1160,8 @@ void TxStream::gen_day(uint32_t d, std::vector<Row>& rows, size_t* next_episode)
   });
 }
 
-void TxStream::run(Out& out) {
+void TxStream::run(Out& out, Out* verdicts) {
+  if (verdicts != nullptr) verdicts->raw("transaction_id,label,labelled_at\n");
   out.raw(
       "id,customer_id,product_id,quantity,unit_price,transaction_time,status,payment_method,"
       "platform,order_number,country,latitude,longitude,device_id,ip_address,payment_fingerprint,"
@@ -1196,13 +1246,40 @@ void TxStream::run(Out& out) {
       out.sep();
       out.raw(pattern_name(w.pattern));
       out.end_row();
+      if (verdicts != nullptr) write_verdicts(*verdicts, id, w);
     }
   }
 }
 
-void Model::write_transactions(Out& out) const {
+void TxStream::write_verdicts(Out& v, uint64_t id, const Row& w) const {
+  Rng r(hash_of(cfg_.seed, kTagVerdict, id));
+  const auto row = [&](const char* label, int64_t at) {
+    v.u64(id);
+    v.sep();
+    v.raw(label);
+    v.sep();
+    v.raw(format_utc(at));
+    v.end_row();
+  };
+  if (w.pattern != kLegit) {
+    if (!r.chance(0.9)) return;
+    const int64_t at = w.time + 7200 + static_cast<int64_t>(r.below(4 * 86400));
+    if (r.chance(1.0 / 12)) {
+      row("legitimate", at);
+      row("fraud", at + 86400);
+    } else {
+      row("fraud", at);
+    }
+  } else if (r.chance(0.15)) {
+    row("legitimate", w.time + 86400 + static_cast<int64_t>(r.below(6 * 86400)));
+  }
+}
+
+void Model::write_transactions(Out& out) const { write_transactions(out, nullptr); }
+
+void Model::write_transactions(Out& out, Out* verdicts) const {
   TxStream s(*this);
-  s.run(out);
+  s.run(out, verdicts);
 }
 
 bool write_table(const Model& m, std::string_view table, Out& out) {

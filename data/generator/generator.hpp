@@ -21,6 +21,11 @@ struct Config {
   int64_t end = 1793491200;  // 2026-11-01T00:00:00Z
   uint64_t days = 60;
   double fraud_rate = 0.03;
+  // --compromised-devices N: N devices, each used by many customers on 2-4 consecutive days,
+  // most of its rows fraud (pattern compromised_device); extra rows, off by default.
+  uint64_t compromised_devices = 0;
+  // --verdicts: also write transaction_labels.csv (analysts' delayed verdicts); off by default.
+  bool verdicts = false;
 };
 
 // Fraud patterns, in the order of the schema's planted_fraud CHECK; 0 = legitimate.
@@ -33,6 +38,8 @@ enum Pattern : uint8_t {
   kCardTesting,
   kPatternCount
 };
+// Only with --compromised-devices (not one of the schema's planted_fraud patterns).
+constexpr uint8_t kCompromisedDevice = kPatternCount;
 const char* pattern_name(int p);
 
 // --- time helpers (UTC, proleptic Gregorian) ---
@@ -111,6 +118,8 @@ class Model {
   void write_customers(Out& out) const;
   // Streams the transactions in time order; memory is bounded by one day's rows.
   void write_transactions(Out& out) const;
+  // The same, and the delayed verdicts (transaction_labels.csv) into *verdicts.
+  void write_transactions(Out& out, Out* verdicts) const;
 
   const std::vector<Product>& products() const { return products_; }
   const std::vector<Customer>& customers() const { return customers_; }

@@ -49,6 +49,16 @@ Options (defaults in brackets):
                        YYYY-MM-DD [2026-11-01T00:00:00Z]
   --days N             length of the history in days before --end, 1 .. 3650 [60]
   --fraud-rate R       share of rows that are planted fraud, 0 .. 0.5 [0.03]
+  --compromised-devices N
+                       also plant N compromised devices, 0 .. 100000 [0]: each is used by many
+                       customers (their own cards, countries and ordinary baskets) on 2-4
+                       consecutive days, 3-8 rows a day, 80% of them fraud (fraud_pattern
+                       compromised_device, not one of the schema's planted_fraud patterns);
+                       these rows come on top of --transactions
+  --verdicts           with --out: also write transaction_labels.csv (transaction_id,label,
+                       labelled_at): 90% of the fraud rows labelled fraud 2 h .. 4 days later
+                       (1 in 12 first labelled legitimate, corrected a day later), 15% of the
+                       legitimate rows labelled legitimate 1 .. 7 days later
   -h, --help           this text
 
 Files (comma separated, header row, RFC 4180 quoting, UTF-8, LF line ends; an empty field
@@ -145,9 +155,14 @@ int main(int argc, char** argv) {
       self_check = true;
       continue;
     }
+    if (arg == "--verdicts") {
+      cfg.verdicts = true;
+      continue;
+    }
     static const char* const kWithValue[] = {
-        "--out",       "--stdout",       "--seed", "--suppliers", "--categories", "--products",
-        "--customers", "--transactions", "--end",  "--days",      "--fraud-rate"};
+        "--out",        "--stdout",   "--seed",       "--suppliers",
+        "--categories", "--products", "--customers",  "--transactions",
+        "--end",        "--days",     "--fraud-rate", "--compromised-devices"};
     bool known = false;
     for (const char* k : kWithValue) known = known || arg == k;
     if (!known) usage_error("unknown argument '" + arg + "'");
@@ -181,6 +196,8 @@ int main(int argc, char** argv) {
       cfg.transactions = parse_u64(arg, value, 0, 10000000000ULL);
     } else if (arg == "--days") {
       cfg.days = parse_u64(arg, value, 1, 3650);
+    } else if (arg == "--compromised-devices") {
+      cfg.compromised_devices = parse_u64(arg, value, 0, 100000);
     } else if (arg == "--fraud-rate") {
       cfg.fraud_rate = parse_rate(arg, value);
     } else if (arg == "--end") {
@@ -198,6 +215,7 @@ int main(int argc, char** argv) {
   }
   if (have_out == have_stdout)
     usage_error("exactly one of --out DIR or --stdout TABLE is required");
+  if (cfg.verdicts && !have_out) usage_error("--verdicts needs --out DIR");
 
   const techmart::gen::Model model(cfg);
   if (have_stdout) {
@@ -219,7 +237,25 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const char* t : techmart::gen::kTables) {
+    if (cfg.verdicts && std::string_view(t) == "transactions") continue;
     if (!write_file(model, out_dir, t)) return 1;
+  }
+  if (cfg.verdicts) {  // transactions.csv and transaction_labels.csv in one pass
+    const std::string tp = out_dir + "/transactions.csv", lp = out_dir + "/transaction_labels.csv";
+    std::FILE* tf = std::fopen(tp.c_str(), "wb");
+    std::FILE* lf = std::fopen(lp.c_str(), "wb");
+    bool ok = tf != nullptr && lf != nullptr;
+    if (ok) {
+      techmart::gen::Out out(tf), labels(lf);
+      model.write_transactions(out, &labels);
+      ok = out.flush() && labels.flush();
+    }
+    if (tf != nullptr && std::fclose(tf) != 0) ok = false;
+    if (lf != nullptr && std::fclose(lf) != 0) ok = false;
+    if (!ok) {
+      std::fprintf(stderr, "techmart-gen: error writing %s or %s\n", tp.c_str(), lp.c_str());
+      return 1;
+    }
   }
   return 0;
 }
