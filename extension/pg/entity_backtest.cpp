@@ -18,8 +18,12 @@
 #include "techmart/core/logistic_fit.hpp"
 
 extern "C" {
+#include "funcapi.h"
 #include "utils/array.h"
+#include "utils/tuplestore.h"
 PG_FUNCTION_INFO_V1(techmart_replay);
+PG_FUNCTION_INFO_V1(techmart_replay_scores);
+PG_FUNCTION_INFO_V1(techmart_ranking_metrics);
 }
 
 namespace core = techmart::core;
@@ -164,52 +168,43 @@ const char* gets(HeapTuple t, TupleDesc d, int col) {
   return isnull ? nullptr : TextDatumGetCString(v);
 }
 
-}  // namespace
+struct ReplayResult {
+  std::vector<int64> ids;
+  std::vector<double> replayed, stored;
+  std::vector<int> truth;
+  std::vector<int32> days;
+  double threshold = 0;
+};
 
-// techmart._replay(rules text[], enabled bool[], weights float8[], thresholds float8[],
-//                  params jsonb[], from_time, to_time, top_k int, bias float8,
-//                  suspicious_threshold float8) -> float8[22]: the metrics of the replayed scores
-// then of the stored scores (n, labelled, frauds, precision, recall, f1, roc_auc,
-// average_precision, top-k share, top-k precision, suspicious).
-extern "C" PGDLLEXPORT Datum techmart_replay(PG_FUNCTION_ARGS) {
-  for (int i = 0; i < 10; ++i) {
+// The configuration of a replay: the tables (priors, lists, state settings), then the given
+// rules (arguments 0..4), bias and threshold. Plain C, SPI connected.
+fraud::ConfigSnapshot* replay_config(FunctionCallInfo fcinfo, int bias_arg, int threshold_arg) {
+  for (int i = 0; i < 5; ++i) {
     if (PG_ARGISNULL(i)) {
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                      errmsg("techmart._replay: argument %d is NULL", i + 1)));
+                      errmsg("techmart replay: the rule arrays must not be NULL")));
     }
   }
-  ArrayType* a_rules = PG_GETARG_ARRAYTYPE_P(0);
-  ArrayType* a_enabled = PG_GETARG_ARRAYTYPE_P(1);
-  ArrayType* a_weights = PG_GETARG_ARRAYTYPE_P(2);
-  ArrayType* a_thresholds = PG_GETARG_ARRAYTYPE_P(3);
-  ArrayType* a_params = PG_GETARG_ARRAYTYPE_P(4);
-  const TimestampTz from_ts = PG_GETARG_TIMESTAMPTZ(5);
-  const TimestampTz to_ts = PG_GETARG_TIMESTAMPTZ(6);
-  const int32 top_k = PG_GETARG_INT32(7);
-  const double bias = PG_GETARG_FLOAT8(8);
-  const double threshold = PG_GETARG_FLOAT8(9);
-  if (top_k < 1 || TIMESTAMP_NOT_FINITE(from_ts) || TIMESTAMP_NOT_FINITE(to_ts) ||
-      from_ts >= to_ts || !std::isfinite(bias) || !std::isfinite(threshold)) {
+  const double bias = PG_GETARG_FLOAT8(bias_arg);
+  const double threshold = PG_GETARG_FLOAT8(threshold_arg);
+  if (!std::isfinite(bias) || !std::isfinite(threshold)) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("backtest needs finite from < to, top_k >= 1, finite bias and "
-                           "threshold")));
+                    errmsg("techmart replay: bias and threshold must be finite")));
   }
   Datum *rules, *enabled, *weights, *thresholds, *params;
   bool *n1, *n2, *n3, *n4, *n5;
   int nr, ne, nw, nt, np;
-  deconstruct_array(a_rules, TEXTOID, -1, false, TYPALIGN_INT, &rules, &n1, &nr);
-  deconstruct_array(a_enabled, BOOLOID, 1, true, TYPALIGN_CHAR, &enabled, &n2, &ne);
-  deconstruct_array(a_weights, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &weights, &n3, &nw);
-  deconstruct_array(a_thresholds, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &thresholds, &n4,
-                    &nt);
-  deconstruct_array(a_params, JSONBOID, -1, false, TYPALIGN_INT, &params, &n5, &np);
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT, &rules, &n1, &nr);
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), BOOLOID, 1, true, TYPALIGN_CHAR, &enabled, &n2, &ne);
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                    &weights, &n3, &nw);
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(3), FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+                    &thresholds, &n4, &nt);
+  deconstruct_array(PG_GETARG_ARRAYTYPE_P(4), JSONBOID, -1, false, TYPALIGN_INT, &params, &n5, &np);
   if (nr != ne || nr != nw || nr != nt || nr != np) {
     ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-                    errmsg("techmart._replay: the rule arrays differ in length")));
+                    errmsg("techmart replay: the rule arrays differ in length")));
   }
-
-  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
-  // the configuration: the tables (priors, lists, state settings), then the given rules
   fraud::ConfigSnapshot* cfg =
       static_cast<fraud::ConfigSnapshot*>(palloc0(sizeof(fraud::ConfigSnapshot)));
   fraud::load_config(cfg);
@@ -218,7 +213,7 @@ extern "C" PGDLLEXPORT Datum techmart_replay(PG_FUNCTION_ARGS) {
   for (int i = 0; i < nr; ++i) {
     if (n1[i] || n2[i] || n3[i] || n4[i] || n5[i]) {
       ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                      errmsg("techmart._replay: NULL in the rule arrays")));
+                      errmsg("techmart replay: NULL in the rule arrays")));
     }
     fraud::ConfigRow& r = cfg->rules[i];
     r.rule = TextDatumGetCString(rules[i]);
@@ -233,167 +228,287 @@ extern "C" PGDLLEXPORT Datum techmart_replay(PG_FUNCTION_ARGS) {
   }
   cfg->bias = bias;
   cfg->suspicious_threshold = threshold;
+  return cfg;
+}
+
+void check_period(TimestampTz from_ts, TimestampTz to_ts) {
+  if (TIMESTAMP_NOT_FINITE(from_ts) || TIMESTAMP_NOT_FINITE(to_ts) || from_ts >= to_ts) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("a replay needs finite from_time < to_time")));
+  }
+}
+
+// C++ (throws; Postgres calls under pg_call). SPI connected.
+void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, TimestampTz to_ts,
+                ReplayResult& res) {
   Datum to_arg[1] = {TimestampTzGetDatum(to_ts)};
   Oid to_type[1] = {TIMESTAMPTZOID};
   const double from_epoch = fraud::ts_to_epoch(from_ts);
-  double out[2 * kMetrics];
+  std::unique_ptr<fraud::Engine> engine(fraud::build_engine(cfg));
+  res.threshold = engine->suspicious_threshold;
+  std::vector<const core::EntityRule*> entity_rules;
+  for (std::size_t i = 0; i < engine->scorer.rule_count(); ++i) {
+    if (const auto* r = dynamic_cast<const core::EntityRule*>(&engine->scorer.rule(i))) {
+      entity_rules.push_back(r);
+    }
+  }
+  // ---- read everything
+  std::vector<Row> rows;
+  std::unordered_map<int64, std::size_t> by_id;
+  std::vector<Event> events;
+  uint64 n = 0;
+  pg_call([&] {
+    if (SPI_execute_with_args(kTxQuery, 1, to_type, to_arg, nullptr, true, 0) != SPI_OK_SELECT) {
+      elog(ERROR, "techmart replay: could not read the transactions");
+    }
+    n = SPI_processed;
+  });
+  rows.resize(n);
+  for (uint64 i = 0; i < n; ++i) {
+    Row& r = rows[i];
+    const char *country = nullptr, *method = nullptr, *home = nullptr, *truth = nullptr,
+               *keys = nullptr;
+    pg_call([&] {
+      HeapTuple t = SPI_tuptable->vals[i];
+      TupleDesc d = SPI_tuptable->tupdesc;
+      r.id = geti(t, d, 1, 0);
+      r.customer = geti(t, d, 2, 0);
+      r.product = geti(t, d, 3, -1);
+      r.amount = getf(t, d, 4, 0);
+      r.unit_price = getf(t, d, 5, 0);
+      r.time = getf(t, d, 6, 0);
+      country = gets(t, d, 7);
+      bool nlat, nlon;
+      const Datum lat = SPI_getbinval(t, d, 8, &nlat);
+      const Datum lon = SPI_getbinval(t, d, 9, &nlon);
+      r.has_loc = !nlat && !nlon;
+      r.lat = r.has_loc ? DatumGetFloat8(lat) : 0;
+      r.lon = r.has_loc ? DatumGetFloat8(lon) : 0;
+      method = gets(t, d, 10);
+      r.stored = getf(t, d, 11, std::numeric_limits<double>::quiet_NaN());
+      home = gets(t, d, 12);
+      r.registered = getf(t, d, 13, std::numeric_limits<double>::quiet_NaN());
+      r.list_price = getf(t, d, 14, std::numeric_limits<double>::quiet_NaN());
+      r.category = geti(t, d, 15, -1);
+      truth = gets(t, d, 16);
+      keys = gets(t, d, 17);
+    });
+    copy2(r.country, country);
+    copy2(r.home, home);
+    r.method = method && method[0] ? core::payment_method_bit(method) : -1;
+    r.truth = label_code(truth);
+    r.day = day_of(r.time);
+    parse_keys(keys, r.keys);
+    by_id[r.id] = i;
+  }
+  pg_call([&] {
+    if (SPI_execute_with_args(kEventQuery, 1, to_type, to_arg, nullptr, true, 0) != SPI_OK_SELECT) {
+      elog(ERROR, "techmart replay: could not read the verdicts");
+    }
+    n = SPI_processed;
+  });
+  events.resize(n);
+  for (uint64 i = 0; i < n; ++i) {
+    const char* label = nullptr;
+    pg_call([&] {
+      HeapTuple t = SPI_tuptable->vals[i];
+      TupleDesc d = SPI_tuptable->tupdesc;
+      events[i].tx = geti(t, d, 1, 0);
+      events[i].at = getf(t, d, 2, 0);
+      label = gets(t, d, 3);
+    });
+    events[i].label = label_code(label);
+  }
 
+  // ---- replay in time order
+  std::unordered_map<int64, core::CustomerState> states;
+  std::unordered_map<int64, int> verdict;  // the verdict counted for a transaction
+  core::EntityBuckets buckets;
+  std::size_t next_event = 0;
+  core::EntityInput ent;
+  for (const Row& r : rows) {
+    // the verdicts known before this transaction (labelled_at < its time)
+    while (next_event < events.size() && events[next_event].at < r.time) {
+      const Event& e = events[next_event++];
+      const auto it = by_id.find(e.tx);
+      if (it == by_id.end()) continue;
+      const Row& x = rows[it->second];
+      const auto v = verdict.find(e.tx);
+      const int before = v == verdict.end() ? -1 : v->second;
+      if (before == e.label) continue;
+      for (const auto& key : x.keys) {
+        if (before >= 0) buckets.add(key.first, key.second, x.day, -1, -(before == 1));
+        if (e.label >= 0) buckets.add(key.first, key.second, x.day, 1, e.label == 1);
+      }
+      verdict[e.tx] = e.label;
+    }
+    core::CustomerState& state = states[r.customer];
+    core::TransactionInput tx;
+    tx.amount = r.amount;
+    tx.unit_price = r.unit_price;
+    tx.list_price = r.list_price;
+    tx.category_id = r.category;
+    tx.time = r.time;
+    std::memcpy(tx.country, r.country, 3);
+    tx.has_location = r.has_loc;
+    tx.lat = r.lat;
+    tx.lon = r.lon;
+    tx.method = r.method;
+    std::memcpy(tx.home_country, r.home, 3);
+    if (std::isfinite(r.registered)) tx.account_age_days = (r.time - r.registered) / 86400.0;
+    double score = r.stored;
+    if (r.time >= from_epoch) {
+      if (!entity_rules.empty()) {
+        for (auto& o : ent.kinds) o = core::EntityObservation{};
+        for (const core::EntityRule* er : entity_rules) {
+          const int k = static_cast<int>(er->kind());
+          for (const auto& key : r.keys) {
+            if (key.first != k) continue;
+            core::EntityObservation& o = ent.kinds[k];
+            o.present = true;
+            snprintf(o.key, sizeof o.key, "%s", key.second.c_str());
+            o.entity = buckets.window(k, key.second, r.day, er->params().window_days);
+            o.shop = buckets.window(-1, "*", r.day, er->params().window_days);
+          }
+        }
+        tx.entities = &ent;
+      }
+      const core::ScoreResult s = engine->scorer.score({tx, state, &engine->env}, 1e9);
+      score = std::round(s.score * 100.0) / 100.0;
+      res.ids.push_back(r.id);
+      res.replayed.push_back(score);
+      res.stored.push_back(r.stored);
+      res.truth.push_back(r.truth);
+      res.days.push_back(r.day);
+    }
+    core::FoldInput f{tx.amount, tx.time, tx.country, tx.has_location,
+                      tx.lat,    tx.lon,  tx.method,  score};
+    core::fold(state, f, engine->params);
+  }
+}
+
+Datum float8_array(const double* v, int n) {
+  Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+  bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * n));
+  for (int i = 0; i < n; ++i) {
+    nulls[i] = !std::isfinite(v[i]);
+    d[i] = Float8GetDatum(nulls[i] ? 0.0 : v[i]);
+  }
+  int dims[1] = {n};
+  int lbs[1] = {1};
+  return PointerGetDatum(
+      construct_md_array(d, nulls, 1, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+}  // namespace
+
+// techmart._replay(rules text[], enabled bool[], weights float8[], thresholds float8[],
+//                  params jsonb[], from_time, to_time, top_k int, bias float8,
+//                  suspicious_threshold float8) -> float8[22]: the metrics of the replayed scores
+// then of the stored scores (transactions, labelled, frauds, precision, recall, f1, roc_auc,
+// average_precision, top-k share, top-k precision, suspicious).
+extern "C" PGDLLEXPORT Datum techmart_replay(PG_FUNCTION_ARGS) {
+  for (int i = 5; i < 10; ++i) {
+    if (PG_ARGISNULL(i)) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("techmart._replay: argument %d is NULL", i + 1)));
+    }
+  }
+  const TimestampTz from_ts = PG_GETARG_TIMESTAMPTZ(5);
+  const TimestampTz to_ts = PG_GETARG_TIMESTAMPTZ(6);
+  const int32 top_k = PG_GETARG_INT32(7);
+  check_period(from_ts, to_ts);
+  if (top_k < 1) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("top_k must be >= 1")));
+  }
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
+  fraud::ConfigSnapshot* cfg = replay_config(fcinfo, 8, 9);
+  double out[2 * kMetrics];
   ErrorInfo err;
   guarded(err, "techmart.backtest", [&] {
-    std::unique_ptr<fraud::Engine> engine(fraud::build_engine(*cfg));
-    std::vector<const core::EntityRule*> entity_rules;
-    for (std::size_t i = 0; i < engine->scorer.rule_count(); ++i) {
-      if (const auto* r = dynamic_cast<const core::EntityRule*>(&engine->scorer.rule(i))) {
-        entity_rules.push_back(r);
-      }
-    }
-    // ---- read everything (Postgres calls under pg_call)
-    std::vector<Row> rows;
-    std::unordered_map<int64, std::size_t> by_id;
-    std::vector<Event> events;
-    uint64 n = 0;
-    pg_call([&] {
-      if (SPI_execute_with_args(kTxQuery, 1, to_type, to_arg, nullptr, true, 0) != SPI_OK_SELECT) {
-        elog(ERROR, "techmart.backtest: could not read the transactions");
-      }
-      n = SPI_processed;
-    });
-    rows.resize(n);
-    for (uint64 i = 0; i < n; ++i) {
-      Row& r = rows[i];
-      const char *country = nullptr, *method = nullptr, *home = nullptr, *truth = nullptr,
-                 *keys = nullptr;
-      pg_call([&] {
-        HeapTuple t = SPI_tuptable->vals[i];
-        TupleDesc d = SPI_tuptable->tupdesc;
-        r.id = geti(t, d, 1, 0);
-        r.customer = geti(t, d, 2, 0);
-        r.product = geti(t, d, 3, -1);
-        r.amount = getf(t, d, 4, 0);
-        r.unit_price = getf(t, d, 5, 0);
-        r.time = getf(t, d, 6, 0);
-        country = gets(t, d, 7);
-        bool nlat, nlon;
-        const Datum lat = SPI_getbinval(t, d, 8, &nlat);
-        const Datum lon = SPI_getbinval(t, d, 9, &nlon);
-        r.has_loc = !nlat && !nlon;
-        r.lat = r.has_loc ? DatumGetFloat8(lat) : 0;
-        r.lon = r.has_loc ? DatumGetFloat8(lon) : 0;
-        method = gets(t, d, 10);
-        r.stored = getf(t, d, 11, std::numeric_limits<double>::quiet_NaN());
-        home = gets(t, d, 12);
-        r.registered = getf(t, d, 13, std::numeric_limits<double>::quiet_NaN());
-        r.list_price = getf(t, d, 14, std::numeric_limits<double>::quiet_NaN());
-        r.category = geti(t, d, 15, -1);
-        truth = gets(t, d, 16);
-        keys = gets(t, d, 17);
-      });
-      copy2(r.country, country);
-      copy2(r.home, home);
-      r.method = method && method[0] ? core::payment_method_bit(method) : -1;
-      r.truth = label_code(truth);
-      r.day = day_of(r.time);
-      parse_keys(keys, r.keys);
-      by_id[r.id] = i;
-    }
-    pg_call([&] {
-      if (SPI_execute_with_args(kEventQuery, 1, to_type, to_arg, nullptr, true, 0) !=
-          SPI_OK_SELECT) {
-        elog(ERROR, "techmart.backtest: could not read the verdicts");
-      }
-      n = SPI_processed;
-    });
-    events.resize(n);
-    for (uint64 i = 0; i < n; ++i) {
-      const char* label = nullptr;
-      pg_call([&] {
-        HeapTuple t = SPI_tuptable->vals[i];
-        TupleDesc d = SPI_tuptable->tupdesc;
-        events[i].tx = geti(t, d, 1, 0);
-        events[i].at = getf(t, d, 2, 0);
-        label = gets(t, d, 3);
-      });
-      events[i].label = label_code(label);
-    }
-
-    // ---- replay in time order
-    std::unordered_map<int64, core::CustomerState> states;
-    std::unordered_map<int64, int> verdict;  // the verdict counted for a transaction
-    core::EntityBuckets buckets;
-    std::size_t next_event = 0;
-    std::vector<double> replayed, stored;
-    std::vector<int> truth;
-    std::vector<int32> days;
-    core::EntityInput ent;
-    for (const Row& r : rows) {
-      while (next_event < events.size() && events[next_event].at < r.time) {
-        const Event& e = events[next_event++];
-        const auto it = by_id.find(e.tx);
-        if (it == by_id.end()) continue;
-        const Row& x = rows[it->second];
-        const int before = verdict.count(e.tx) ? verdict[e.tx] : -1;
-        if (before == e.label) continue;
-        for (const auto& key : x.keys) {
-          if (before >= 0) buckets.add(key.first, key.second, x.day, -1, -(before == 1));
-          if (e.label >= 0) buckets.add(key.first, key.second, x.day, 1, e.label == 1);
-        }
-        verdict[e.tx] = e.label;
-      }
-      core::CustomerState& state = states[r.customer];
-      core::TransactionInput tx;
-      tx.amount = r.amount;
-      tx.unit_price = r.unit_price;
-      tx.list_price = r.list_price;
-      tx.category_id = r.category;
-      tx.time = r.time;
-      std::memcpy(tx.country, r.country, 3);
-      tx.has_location = r.has_loc;
-      tx.lat = r.lat;
-      tx.lon = r.lon;
-      tx.method = r.method;
-      std::memcpy(tx.home_country, r.home, 3);
-      if (std::isfinite(r.registered)) tx.account_age_days = (r.time - r.registered) / 86400.0;
-      double score = r.stored;
-      if (r.time >= from_epoch) {
-        if (!entity_rules.empty()) {
-          for (auto& o : ent.kinds) o = core::EntityObservation{};
-          for (const core::EntityRule* er : entity_rules) {
-            const int k = static_cast<int>(er->kind());
-            for (const auto& key : r.keys) {
-              if (key.first != k) continue;
-              core::EntityObservation& o = ent.kinds[k];
-              o.present = true;
-              snprintf(o.key, sizeof o.key, "%s", key.second.c_str());
-              o.entity = buckets.window(k, key.second, r.day, er->params().window_days);
-              o.shop = buckets.window(-1, "*", r.day, er->params().window_days);
-            }
-          }
-          tx.entities = &ent;
-        }
-        const core::ScoreResult s = engine->scorer.score({tx, state, &engine->env}, 1e9);
-        score = std::round(s.score * 100.0) / 100.0;
-        replayed.push_back(score);
-        stored.push_back(r.stored);
-        truth.push_back(r.truth);
-        days.push_back(r.day);
-      }
-      core::FoldInput f{tx.amount, tx.time, tx.country, tx.has_location,
-                        tx.lat,    tx.lon,  tx.method,  score};
-      core::fold(state, f, engine->params);
-    }
-    metrics(replayed, truth, days, engine->suspicious_threshold, top_k, out);
-    metrics(stored, truth, days, engine->suspicious_threshold, top_k, out + kMetrics);
+    ReplayResult r;
+    run_replay(*cfg, from_ts, to_ts, r);
+    metrics(r.replayed, r.truth, r.days, r.threshold, top_k, out);
+    metrics(r.stored, r.truth, r.days, r.threshold, top_k, out + kMetrics);
   });
   if (err.failed) techmart::pg::raise(err);
   SPI_finish();
-  Datum d[2 * kMetrics];
-  bool nulls[2 * kMetrics];
-  for (int i = 0; i < 2 * kMetrics; ++i) {
-    nulls[i] = !std::isfinite(out[i]);
-    d[i] = Float8GetDatum(nulls[i] ? 0.0 : out[i]);
+  PG_RETURN_DATUM(float8_array(out, 2 * kMetrics));
+}
+
+// techmart._replay_scores(rules..., params, from_time, to_time, bias, suspicious_threshold)
+//   -> SETOF (transaction_id bigint, score float8, stored_score float8), in time order.
+extern "C" PGDLLEXPORT Datum techmart_replay_scores(PG_FUNCTION_ARGS) {
+  for (int i = 5; i < 9; ++i) {
+    if (PG_ARGISNULL(i)) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("techmart._replay_scores: argument %d is NULL", i + 1)));
+    }
   }
-  int dims[1] = {2 * kMetrics};
-  int lbs[1] = {1};
-  PG_RETURN_ARRAYTYPE_P(
-      construct_md_array(d, nulls, 1, dims, lbs, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+  const TimestampTz from_ts = PG_GETARG_TIMESTAMPTZ(5);
+  const TimestampTz to_ts = PG_GETARG_TIMESTAMPTZ(6);
+  check_period(from_ts, to_ts);
+  InitMaterializedSRF(fcinfo, 0);
+  ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
+  fraud::ConfigSnapshot* cfg = replay_config(fcinfo, 7, 8);
+  ErrorInfo err;
+  guarded(err, "techmart.backtest_scores", [&] {
+    ReplayResult r;
+    run_replay(*cfg, from_ts, to_ts, r);
+    for (std::size_t i = 0; i < r.ids.size(); ++i) {
+      Datum v[3] = {Int64GetDatum(r.ids[i]), Float8GetDatum(r.replayed[i]),
+                    Float8GetDatum(r.stored[i])};
+      bool nulls[3] = {false, false, !std::isfinite(r.stored[i])};
+      pg_call([&] { tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls); });
+    }
+  });
+  if (err.failed) techmart::pg::raise(err);
+  SPI_finish();
+  return static_cast<Datum>(0);
+}
+
+// techmart.ranking_metrics(scores float8[], is_fraud boolean[], days int4[], top_k int,
+//                          threshold float8) -> float8[11] (the metrics of techmart._replay).
+extern "C" PGDLLEXPORT Datum techmart_ranking_metrics(PG_FUNCTION_ARGS) {
+  ArrayType* a_scores = PG_GETARG_ARRAYTYPE_P(0);
+  ArrayType* a_fraud = PG_GETARG_ARRAYTYPE_P(1);
+  ArrayType* a_days = PG_GETARG_ARRAYTYPE_P(2);
+  const int32 top_k = PG_GETARG_INT32(3);
+  const double threshold = PG_GETARG_FLOAT8(4);
+  Datum *sd, *fd, *dd;
+  bool *sn, *fn, *dn;
+  int ns, nf, nd;
+  deconstruct_array(a_scores, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &sd, &sn, &ns);
+  deconstruct_array(a_fraud, BOOLOID, 1, true, TYPALIGN_CHAR, &fd, &fn, &nf);
+  deconstruct_array(a_days, INT4OID, 4, true, TYPALIGN_INT, &dd, &dn, &nd);
+  if (ns != nf || ns != nd) {
+    ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                    errmsg("ranking_metrics: scores, is_fraud and days differ in length")));
+  }
+  if (top_k < 1 || !std::isfinite(threshold)) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("ranking_metrics: top_k must be >= 1 and threshold finite")));
+  }
+  for (int i = 0; i < ns; ++i) {
+    if (sn[i] || fn[i] || dn[i] || !std::isfinite(DatumGetFloat8(sd[i]))) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("ranking_metrics: element %d is NULL or not finite", i + 1)));
+    }
+  }
+  double out[kMetrics];
+  ErrorInfo err;
+  guarded(err, "techmart.ranking_metrics", [&] {
+    std::vector<double> s(static_cast<std::size_t>(ns));
+    std::vector<int> y(s.size());
+    std::vector<int32> d(s.size());
+    for (int i = 0; i < ns; ++i) {
+      s[i] = DatumGetFloat8(sd[i]);
+      y[i] = DatumGetBool(fd[i]) ? 1 : 0;
+      d[i] = DatumGetInt32(dd[i]);
+    }
+    metrics(s, y, d, threshold, top_k, out);
+  });
+  if (err.failed) techmart::pg::raise(err);
+  PG_RETURN_DATUM(float8_array(out, kMetrics));
 }

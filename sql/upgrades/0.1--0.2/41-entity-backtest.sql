@@ -105,3 +105,50 @@ COMMENT ON FUNCTION @extschema@.backtest(jsonb, timestamptz, timestamptz, intege
   'state rebuilt from the history, entity counters from the verdicts with labelled_at < each transaction''s time) '
   'and compares them with the current verdicts: precision, recall, F1 at the threshold, ROC AUC, average precision, '
   'share of frauds (and precision) in the top_k per day; "stored" = the stored scores. Writes nothing';
+
+CREATE FUNCTION @extschema@._replay_scores(rules text[], enabled boolean[], weights float8[], thresholds float8[],
+                                           params jsonb[], from_time timestamptz, to_time timestamptz,
+                                           bias float8, suspicious_threshold float8)
+RETURNS TABLE (transaction_id bigint, score float8, stored_score float8)
+  AS 'MODULE_PATHNAME', 'techmart_replay_scores'
+  LANGUAGE C STABLE ROWS 10000;
+REVOKE ALL ON FUNCTION @extschema@._replay_scores(text[], boolean[], float8[], float8[], jsonb[], timestamptz,
+                                                  timestamptz, float8, float8) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.backtest_scores(config jsonb, from_time timestamptz, to_time timestamptz)
+RETURNS TABLE (transaction_id bigint, score float8, stored_score float8)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  c record;
+BEGIN
+  IF from_time IS NULL OR to_time IS NULL OR NOT from_time < to_time THEN
+    RAISE EXCEPTION 'backtest_scores needs from_time < to_time' USING ERRCODE = '22023';
+  END IF;
+  c := @extschema@.config_resolve(config);
+  RETURN QUERY SELECT * FROM @extschema@._replay_scores(c.rules, c.enabled, c.weights, c.thresholds, c.params,
+                                                        from_time, to_time, c.bias, c.suspicious_threshold);
+END $$;
+COMMENT ON FUNCTION @extschema@.backtest_scores(jsonb, timestamptz, timestamptz) IS
+  'The replayed score of every transaction of [from_time, to_time) under a configuration (as backtest() computes '
+  'it: verdicts known at each moment only) next to its stored score, in time order. Writes nothing';
+
+CREATE FUNCTION @extschema@._ranking_metrics(scores float8[], is_fraud boolean[], days integer[], top_k integer,
+                                             threshold float8)
+RETURNS float8[]
+  AS 'MODULE_PATHNAME', 'techmart_ranking_metrics'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.ranking_metrics(scores float8[], is_fraud boolean[], days integer[],
+                                            top_k integer DEFAULT 10, threshold float8 DEFAULT 70)
+RETURNS TABLE (metric text, value float8)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT n.name, m.v[n.i::int]
+    FROM (SELECT @extschema@._ranking_metrics(scores, is_fraud, days, top_k, threshold) AS v) m,
+         unnest(ARRAY['transactions', 'labelled', 'frauds', 'precision', 'recall', 'f1', 'roc_auc',
+                      'average_precision', 'top_k_share', 'top_k_precision', 'suspicious'])
+           WITH ORDINALITY n(name, i)
+   ORDER BY n.i
+$$;
+COMMENT ON FUNCTION @extschema@.ranking_metrics(float8[], boolean[], integer[], integer, float8) IS
+  'The figures of backtest() for given scores, truths and days: precision, recall, F1 at threshold, ROC AUC, '
+  'average precision, share of frauds and precision among the top_k scores of each day';
