@@ -1,11 +1,14 @@
 // Entity risk in the insert path: the verdict counters of a row's entities (docs/entity-risk.md).
 //
 // For each entity rule enabled in the scorer, the row's key of that kind (the same text as
-// techmart.entity_keys() computes in SQL) and the sum of its per-day buckets in the rule's
-// window, day(t) - W < d <= day(t), read from techmart.entity_counts with one indexed range
-// lookup; the shop-wide buckets ('*', '*') likewise. Results are cached for the statement
-// (keyed by kind, window, day and key) in a bounded hash, so a statement reads each bucket range
-// once. Plain C: SPI and fmgr calls only; no C++ object with a destructor is alive here.
+// techmart.entity_keys() computes in SQL), for device/ip/ip24/payment also the customer's own
+// share (<kind>/customer), and the shop ('*'), each summed over the per-day buckets of the rule's
+// window, day(t) - W < d <= day(t). The buckets come from an in-memory snapshot of
+// techmart.entity_counts, loaded by the first row of a statement whose techmart.entity_version
+// (bumped by every recount, i.e. every verdict change) differs from the loaded one, and kept
+// across statements otherwise: a bulk insert reads the counters with one query (or none), not
+// one per row. Above kMaxSnapshotRows counter rows each need is one indexed range query.
+// Plain C: SPI and fmgr calls only; no C++ object with a destructor is alive here.
 #include <sys/socket.h>  // AF_INET (PGSQL_AF_INET)
 
 #include "entity_glue.hpp"
@@ -13,6 +16,7 @@
 extern "C" {
 #include "access/xact.h"
 #include "storage/proc.h"
+#include "utils/array.h"
 #include "utils/date.h"
 #include "utils/fmgrprotos.h"
 #include "utils/hsearch.h"
@@ -25,45 +29,122 @@ namespace techmart::pg::entity {
 
 namespace {
 
-constexpr int kKeyBytes = 240;      // kind|window|day|entity; longer entities are not cached
-constexpr long kMaxCached = 65536;  // entries per statement before the cache is emptied
+constexpr int kKeyBytes = 256;                // "kind|entity"
+constexpr uint64 kMaxSnapshotRows = 2000000;  // more counter rows: one query per lookup instead
 
-struct CacheEntry {
+// The counters as of the statement's snapshot, kept across statements while
+// techmart.entity_version (bumped by every recount) is unchanged: "kind|entity" -> its buckets.
+struct Bucket {
+  int32 day;
+  int64 frauds, labelled;
+};
+struct SnapEntry {
   char key[kKeyBytes];
-  int64 frauds;
-  int64 labelled;
+  int nbuckets;
+  Bucket* buckets;
 };
 
-MemoryContext cache_ctx = nullptr;
-HTAB* cache = nullptr;
-long ncached = 0;
-LocalTransactionId cache_lxid = InvalidLocalTransactionId;
-TimestampTz cache_stmt = 0;
+MemoryContext snap_ctx = nullptr;
+HTAB* snap = nullptr;  // nullptr with snap_loaded: too large, look up each need
+bool snap_loaded = false;
+char snap_token[64] = "";
+LocalTransactionId checked_lxid = InvalidLocalTransactionId;
+TimestampTz checked_stmt = 0;
+SPIPlanPtr plan_token = nullptr;
+SPIPlanPtr plan_snapshot = nullptr;
 SPIPlanPtr plan_counts = nullptr;
 
 // Attribute numbers of the identifier columns of the relation (0: absent).
 Oid cols_relid = InvalidOid;
 int att_device = 0, att_ip = 0, att_payment = 0;
 
-void new_statement_if_needed() {
-  const LocalTransactionId lxid = MyProc->lxid;
-  const TimestampTz stmt = GetCurrentStatementStartTimestamp();
-  if (cache != nullptr && lxid == cache_lxid && stmt == cache_stmt && ncached < kMaxCached) return;
-  if (cache_ctx == nullptr) {
-    cache_ctx =
+void load_snapshot() {
+  if (snap_ctx == nullptr) {
+    snap_ctx =
         AllocSetContextCreate(TopMemoryContext, "techmart entity counters", ALLOCSET_DEFAULT_SIZES);
   }
-  MemoryContextReset(cache_ctx);
+  MemoryContextReset(snap_ctx);
+  snap = nullptr;
+  snap_loaded = false;
+  if (plan_snapshot == nullptr) {
+    plan_snapshot = fraud::prepare_kept(
+        "SELECT kind || '|' || entity, day, frauds, labelled FROM techmart.entity_counts "
+        "WHERE labelled <> 0 ORDER BY kind, entity, day",
+        0, nullptr);
+  }
+  if (SPI_execute_plan(plan_snapshot, nullptr, nullptr, true, kMaxSnapshotRows + 1) !=
+      SPI_OK_SELECT) {
+    elog(ERROR, "techmart: could not read techmart.entity_counts");
+  }
+  const uint64 n = SPI_processed;
+  if (n > kMaxSnapshotRows) {  // too many: exact lookups one by one
+    SPI_freetuptable(SPI_tuptable);
+    snap_loaded = true;
+    return;
+  }
   HASHCTL ctl;
   memset(&ctl, 0, sizeof ctl);
   ctl.keysize = kKeyBytes;
-  ctl.entrysize = sizeof(CacheEntry);
-  ctl.hcxt = cache_ctx;
-  cache =
-      hash_create("techmart entity counters", 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-  ncached = 0;
-  cache_lxid = lxid;
-  cache_stmt = stmt;
+  ctl.entrysize = sizeof(SnapEntry);
+  ctl.hcxt = snap_ctx;
+  HTAB* h = hash_create("techmart entity counters", static_cast<long>(n / 2 + 64), &ctl,
+                        HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+  Bucket* all = static_cast<Bucket*>(MemoryContextAlloc(snap_ctx, sizeof(Bucket) * (n + 1)));
+  SnapEntry* cur = nullptr;
+  char key[kKeyBytes];
+  for (uint64 r = 0; r < n; ++r) {
+    HeapTuple t = SPI_tuptable->vals[r];
+    TupleDesc d = SPI_tuptable->tupdesc;
+    bool isnull;
+    text* k = DatumGetTextPP(SPI_getbinval(t, d, 1, &isnull));
+    if (VARSIZE_ANY_EXHDR(k) >= kKeyBytes) {  // a key the table cannot hold: exact lookups
+      SPI_freetuptable(SPI_tuptable);
+      MemoryContextReset(snap_ctx);
+      snap_loaded = true;
+      return;
+    }
+    text_to_cstring_buffer(k, key, sizeof key);
+    Bucket& b = all[r];
+    b.day = DatumGetDateADT(SPI_getbinval(t, d, 2, &isnull));
+    b.frauds = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+    b.labelled = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
+    if (cur == nullptr || strcmp(cur->key, key) != 0) {
+      bool found = false;
+      cur = static_cast<SnapEntry*>(hash_search(h, key, HASH_ENTER, &found));
+      cur->nbuckets = 0;
+      cur->buckets = &b;
+    }
+    ++cur->nbuckets;
+  }
+  SPI_freetuptable(SPI_tuptable);
+  snap = h;
+  snap_loaded = true;
+}
+
+// Once per statement: the counters' version; a change reloads the snapshot.
+void check_snapshot() {
+  const LocalTransactionId lxid = MyProc->lxid;
+  const TimestampTz stmt = GetCurrentStatementStartTimestamp();
+  if (snap_loaded && lxid == checked_lxid && stmt == checked_stmt) return;
+  if (plan_token == nullptr) {
+    plan_token = fraud::prepare_kept(
+        "SELECT v.xmin::text || '/' || v.version FROM techmart.entity_version v", 0, nullptr);
+  }
+  if (SPI_execute_plan(plan_token, nullptr, nullptr, true, 1) != SPI_OK_SELECT) {
+    elog(ERROR, "techmart: could not read techmart.entity_version");
+  }
+  char token[64] = "";
+  if (SPI_processed == 1) {
+    bool isnull;
+    Datum d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+    if (!isnull) text_to_cstring_buffer(DatumGetTextPP(d), token, sizeof token);
+  }
+  if (!snap_loaded || token[0] == '\0' || strcmp(token, snap_token) != 0) {
+    load_snapshot();
+    strlcpy(snap_token, token, sizeof snap_token);
+  }
+  checked_lxid = lxid;
+  checked_stmt = stmt;
   cols_relid = InvalidOid;  // the table may have changed between statements
 }
 
@@ -79,48 +160,61 @@ void lookup_columns(Relation rel) {
   cols_relid = RelationGetRelid(rel);
 }
 
-// Sum of the buckets of (kind, entity) with day in (day - window, day]; cached.
-void counts(const char* kind, const char* entity, int window, int32 day, core::EntityCounts* out) {
-  char key[kKeyBytes];
-  const int len = snprintf(key, sizeof key, "%s|%d|%d|%s", kind, window, day, entity);
-  const bool cacheable = len > 0 && len < kKeyBytes;
-  if (cacheable) {
-    bool found = false;
-    auto* e = static_cast<CacheEntry*>(hash_search(cache, key, HASH_FIND, &found));
-    if (found) {
-      out->frauds = e->frauds;
-      out->labelled = e->labelled;
-      return;
+// One counter range to read: the buckets of (kind, entity) with day in (day - window, day].
+struct Need {
+  char kind[24];
+  char entity[kKeyBytes];
+  int window;
+  core::EntityCounts* out;
+};
+
+// Fills every need from the snapshot or, when it is too large, with one indexed query each.
+// Plain C, SPI connected.
+void fetch(Need* needs, int n, int32 day) {
+  char key[2 * kKeyBytes];
+  for (int i = 0; i < n; ++i) {
+    Need& need = needs[i];
+    need.out->frauds = need.out->labelled = 0;
+    if (snap != nullptr) {
+      snprintf(key, sizeof key, "%s|%s", need.kind, need.entity);
+      if (strlen(key) >= kKeyBytes) continue;  // no counter row has such a key (load_snapshot)
+      bool found = false;
+      const auto* e = static_cast<const SnapEntry*>(hash_search(snap, key, HASH_FIND, &found));
+      if (!found) continue;
+      for (int b = 0; b < e->nbuckets; ++b) {
+        const Bucket& x = e->buckets[b];
+        if (x.day > day - need.window && x.day <= day) {
+          need.out->frauds += x.frauds;
+          need.out->labelled += x.labelled;
+        }
+      }
+    } else {
+      if (plan_counts == nullptr) {
+        Oid args[4] = {TEXTOID, TEXTOID, DATEOID, DATEOID};
+        plan_counts = fraud::prepare_kept(
+            "SELECT coalesce(sum(frauds), 0)::int8, coalesce(sum(labelled), 0)::int8 "
+            "FROM techmart.entity_counts WHERE kind = $1 AND entity = $2 AND day > $3 AND day <= "
+            "$4",
+            4, args);
+      }
+      Datum v[4] = {CStringGetTextDatum(need.kind), CStringGetTextDatum(need.entity),
+                    DateADTGetDatum(day - need.window), DateADTGetDatum(day)};
+      if (SPI_execute_plan(plan_counts, v, nullptr, true, 1) != SPI_OK_SELECT ||
+          SPI_processed != 1) {
+        elog(ERROR, "techmart: could not read techmart.entity_counts");
+      }
+      bool n1, n2;
+      HeapTuple t = SPI_tuptable->vals[0];
+      need.out->frauds = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &n1));
+      need.out->labelled = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &n2));
+      SPI_freetuptable(SPI_tuptable);
     }
-  }
-  if (plan_counts == nullptr) {
-    Oid args[4] = {TEXTOID, TEXTOID, DATEOID, DATEOID};
-    plan_counts = fraud::prepare_kept(
-        "SELECT coalesce(sum(frauds), 0)::int8, coalesce(sum(labelled), 0)::int8 "
-        "FROM techmart.entity_counts WHERE kind = $1 AND entity = $2 AND day > $3 AND day <= $4",
-        4, args);
-  }
-  Datum v[4] = {CStringGetTextDatum(kind), CStringGetTextDatum(entity),
-                DateADTGetDatum(day - window), DateADTGetDatum(day)};
-  if (SPI_execute_plan(plan_counts, v, nullptr, true, 1) != SPI_OK_SELECT || SPI_processed != 1) {
-    elog(ERROR, "techmart: could not read techmart.entity_counts");
-  }
-  bool n1, n2;
-  out->frauds = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n1));
-  out->labelled =
-      DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &n2));
-  SPI_freetuptable(SPI_tuptable);
-  if (out->frauds < 0 || out->labelled < out->frauds) {
-    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                    errmsg("techmart.entity_counts of %s %s are inconsistent", kind, entity),
-                    errhint("SELECT techmart.entity_rebuild()")));
-  }
-  if (cacheable) {
-    bool found = false;
-    auto* e = static_cast<CacheEntry*>(hash_search(cache, key, HASH_ENTER, &found));
-    e->frauds = out->frauds;
-    e->labelled = out->labelled;
-    ++ncached;
+    if (need.out->frauds < 0 || need.out->labelled < need.out->frauds) {
+      ereport(ERROR,
+              (errcode(ERRCODE_DATA_CORRUPTED),
+               errmsg("techmart.entity_counts of %s %s are inconsistent", need.kind, need.entity),
+               errhint("SELECT techmart.entity_rebuild()")));
+    }
   }
 }
 
@@ -184,7 +278,7 @@ bool observe(const core::Scorer& scorer, Relation rel, HeapTuple tuple, int64 cu
     if (r != nullptr) rules[nrules++] = r;
   }
   if (nrules == 0) return false;
-  new_statement_if_needed();
+  check_snapshot();
   lookup_columns(rel);
   TupleDesc desc = RelationGetDescr(rel);
   const int32 day = static_cast<int32>(std::floor(tx.time / core::kSecondsPerDay)) -
@@ -193,20 +287,39 @@ bool observe(const core::Scorer& scorer, Relation rel, HeapTuple tuple, int64 cu
     in->kinds[k].present = false;
     in->kinds[k].key[0] = '\0';
     in->kinds[k].entity = core::EntityCounts{};
+    in->kinds[k].own = core::EntityCounts{};
     in->kinds[k].shop = core::EntityCounts{};
   }
+  Need needs[3 * core::kEntityKinds];
+  int nneeds = 0;
   for (int i = 0; i < nrules; ++i) {
     const core::EntityKind kind = rules[i]->kind();
     core::EntityObservation& o = in->kinds[static_cast<int>(kind)];
-    char key[256];
+    char key[kKeyBytes];
     if (!entity_key(kind, tuple, desc, customer_id, product_id, tx, key, sizeof key)) continue;
     const int window = rules[i]->params().window_days;
     const char* kind_name = core::entity_kind_name(kind);  // noexcept for a valid kind
-    counts(kind_name, key, window, day, &o.entity);
-    counts("*", "*", window, day, &o.shop);
     o.present = true;
     strlcpy(o.key, key, sizeof o.key);
+    Need& e = needs[nneeds++];
+    strlcpy(e.kind, kind_name, sizeof e.kind);
+    strlcpy(e.entity, key, sizeof e.entity);
+    e.window = window;
+    e.out = &o.entity;
+    if (core::entity_excludes_own(kind)) {  // the customer's own share (<kind>/customer)
+      Need& own = needs[nneeds++];
+      snprintf(own.kind, sizeof own.kind, "%s/customer", kind_name);
+      snprintf(own.entity, sizeof own.entity, "%s/%lld", key, static_cast<long long>(customer_id));
+      own.window = window;
+      own.out = &o.own;
+    }
+    Need& shop = needs[nneeds++];
+    strlcpy(shop.kind, "*", sizeof shop.kind);
+    strlcpy(shop.entity, "*", sizeof shop.entity);
+    shop.window = window;
+    shop.out = &o.shop;
   }
+  fetch(needs, nneeds, day);
   return true;
 }
 

@@ -35,6 +35,7 @@ using techmart::pg::pg_call;
 namespace {
 
 constexpr int kMetrics = 11;
+constexpr int kOwn = 100;  // bucket kinds of <kind>/customer
 const char* const kTxQuery =
     "SELECT t.id, t.customer_id, coalesce(t.product_id, -1), t.amount::float8, "
     "       t.unit_price::float8, extract(epoch FROM t.transaction_time)::float8, "
@@ -101,11 +102,12 @@ void parse_keys(const char* s, std::vector<std::pair<int, std::string>>& out) {
     const std::size_t sep = item.find('\x1f');
     if (sep != std::string::npos) {
       const std::string kind = item.substr(0, sep);
-      int k = -1;
+      int k = -1;  // the shop; kOwn + k: the customer's own share of kind k
       if (kind != "*") {
-        const auto ek = core::entity_kind_of(kind);
+        const std::size_t slash = kind.find('/');
+        const auto ek = core::entity_kind_of(kind.substr(0, slash));
         if (!ek) throw std::runtime_error("unknown entity kind " + kind);
-        k = static_cast<int>(*ek);
+        k = static_cast<int>(*ek) + (slash == std::string::npos ? 0 : kOwn);
       }
       out.emplace_back(k, item.substr(sep + 1));
     }
@@ -362,13 +364,17 @@ void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, Timestamp
         for (auto& o : ent.kinds) o = core::EntityObservation{};
         for (const core::EntityRule* er : entity_rules) {
           const int k = static_cast<int>(er->kind());
+          const int w = er->params().window_days;
           for (const auto& key : r.keys) {
-            if (key.first != k) continue;
             core::EntityObservation& o = ent.kinds[k];
-            o.present = true;
-            snprintf(o.key, sizeof o.key, "%s", key.second.c_str());
-            o.entity = buckets.window(k, key.second, r.day, er->params().window_days);
-            o.shop = buckets.window(-1, "*", r.day, er->params().window_days);
+            if (key.first == k) {
+              o.present = true;
+              snprintf(o.key, sizeof o.key, "%s", key.second.c_str());
+              o.entity = buckets.window(k, key.second, r.day, w);
+              o.shop = buckets.window(-1, "*", r.day, w);
+            } else if (key.first == kOwn + k) {
+              o.own = buckets.window(kOwn + k, key.second, r.day, w);
+            }
           }
         }
         tx.entities = &ent;

@@ -43,6 +43,19 @@ std::optional<EntityKind> entity_kind_of(const std::string& name) {
   return std::nullopt;
 }
 
+bool entity_excludes_own(EntityKind k) {
+  return k == EntityKind::kDevice || k == EntityKind::kIp || k == EntityKind::kIpNet24 ||
+         k == EntityKind::kPayment;
+}
+
+EntityCounts entity_other_counts(EntityKind k, const EntityObservation& o) {
+  if (!entity_excludes_own(k)) return o.entity;
+  EntityCounts c;
+  c.labelled = std::max<std::int64_t>(0, o.entity.labelled - o.own.labelled);
+  c.frauds = std::min(c.labelled, std::max<std::int64_t>(0, o.entity.frauds - o.own.frauds));
+  return c;
+}
+
 double shop_fraud_rate(const EntityCounts& shop) {
   check_counts(shop, "shop-wide entity counts");
   return (static_cast<double>(shop.frauds) + 1.0) / (static_cast<double>(shop.labelled) + 2.0);
@@ -93,35 +106,37 @@ std::optional<Feature> EntityRule::evaluate(const ScoringContext& ctx) const {
   const EntityInput* in = ctx.tx.entities;
   if (in == nullptr) return std::nullopt;
   const EntityObservation& o = in->kinds[static_cast<int>(kind_)];
-  if (!o.present || static_cast<double>(o.entity.labelled) < params_.min_labelled ||
-      o.entity.labelled == 0) {
+  if (!o.present) return std::nullopt;
+  const EntityCounts c = entity_other_counts(kind_, o);
+  if (c.labelled == 0 || static_cast<double>(c.labelled) < params_.min_labelled) {
     return std::nullopt;
   }
   Feature f;
   f.rule = name_;
-  f.observed = entity_lift(o.entity, o.shop, params_.prior_strength);
+  f.observed = entity_lift(c, o.shop, params_.prior_strength);
   f.threshold = threshold_;
   f.weight = weight_;
   f.neutral = 0.0;
-  f.aux[0] = smoothed_fraud_rate(o.entity, shop_fraud_rate(o.shop), params_.prior_strength);
+  f.aux[0] = smoothed_fraud_rate(c, shop_fraud_rate(o.shop), params_.prior_strength);
   f.aux[1] = shop_fraud_rate(o.shop);
   return f;
 }
 
 std::string EntityRule::describe(const Feature& f, const ScoringContext& ctx) const {
   const EntityObservation& o = ctx.tx.entities->kinds[static_cast<int>(kind_)];
-  return entity_reason_text(kind_, o.key, o.entity, params_.window_days, f.aux[0], f.aux[1]);
+  return entity_reason_text(kind_, o.key, entity_other_counts(kind_, o), params_.window_days,
+                            f.aux[0], f.aux[1]);
 }
 
 std::string entity_reason_text(EntityKind k, const char* key, const EntityCounts& c,
                                int window_days, double rate, double p0) {
   char buf[320];
   std::snprintf(buf, sizeof buf,
-                "%s %.64s: %lld confirmed fraud%s of %lld labelled in %d days (smoothed rate "
+                "%s %.64s: %lld confirmed fraud%s of %lld labelled in %d days%s (smoothed rate "
                 "%.1f%% vs %.1f%% shop-wide)",
                 kKindLabels[static_cast<int>(k)], key, static_cast<long long>(c.frauds),
                 c.frauds == 1 ? "" : "s", static_cast<long long>(c.labelled), window_days,
-                100.0 * rate, 100.0 * p0);
+                entity_excludes_own(k) ? " by other customers" : "", 100.0 * rate, 100.0 * p0);
   return buf;
 }
 

@@ -13,13 +13,13 @@
 
 -- ----------------------------------------------------------------------- the rules
 INSERT INTO @extschema@.rule_config (rule, enabled, weight, threshold, params) VALUES
-  ('entity_customer', false, 1.5, 0.5, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
-  ('entity_product',  false, 1.5, 0.5, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
-  ('entity_device',   false, 1.5, 0.5, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
-  ('entity_ip',       false, 1.5, 0.5, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
-  ('entity_ip24',     false, 1.5, 0.5, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
-  ('entity_payment',  false, 1.5, 0.5, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
-  ('entity_country',  false, 1.5, 0.5, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}');
+  ('entity_customer', false, 0.3, 0, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
+  ('entity_product',  false, 0.3, 0, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
+  ('entity_device',   false, 0.3, 0, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
+  ('entity_ip',       false, 0.3, 0, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
+  ('entity_ip24',     false, 0.3, 0, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
+  ('entity_payment',  false, 0.3, 0, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}'),
+  ('entity_country',  false, 0.3, 0, '{"window_days": 30, "prior_strength": 5, "min_labelled": 1}');
 
 -- The configuration of the entity kinds: a view of their rules, updatable (enabled, window_days,
 -- prior_strength, min_labelled, weight, threshold).
@@ -83,6 +83,16 @@ COMMENT ON TABLE @extschema@.entity_counts IS
   'Kept by entity_recount() (trigger on transaction_labels); entity_check() compares with a recomputation';
 GRANT SELECT ON @extschema@.entity_counts TO PUBLIC;
 
+CREATE TABLE @extschema@.entity_version (
+  one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+  version bigint NOT NULL DEFAULT 0
+);
+INSERT INTO @extschema@.entity_version DEFAULT VALUES;
+COMMENT ON TABLE @extschema@.entity_version IS
+  'One row, bumped by every change of entity_counts (entity_recount, entity_rebuild): the scoring trigger keeps '
+  'its in-memory copy of the counters while (xmin, version) of this row is unchanged';
+GRANT SELECT ON @extschema@.entity_version TO PUBLIC;
+
 CREATE TABLE @extschema@.entity_counted (
   transaction_id bigint PRIMARY KEY,
   label          text   NOT NULL CHECK (label IN ('fraud', 'legitimate')),
@@ -108,12 +118,19 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     (5, 'ip24', CASE WHEN family(ip_address) = 4 THEN network(set_masklen(ip_address, 24))::text
                      ELSE network(set_masklen(ip_address, 64))::text END),
     (6, 'payment', payment_fingerprint),
-    (7, 'country', nullif(btrim(country), ''))) v(o, kind, entity)
+    (7, 'country', nullif(btrim(country), '')),
+    -- the customer's own share of device, ip, ip24 and payment (left out by those rules)
+    (8, 'device/customer', device_id || '/' || customer_id),
+    (9, 'ip/customer', host(ip_address) || '/' || customer_id),
+    (10, 'ip24/customer', CASE WHEN family(ip_address) = 4 THEN network(set_masklen(ip_address, 24))::text
+                               ELSE network(set_masklen(ip_address, 64))::text END || '/' || customer_id),
+    (11, 'payment/customer', payment_fingerprint || '/' || customer_id)) v(o, kind, entity)
   WHERE v.entity IS NOT NULL ORDER BY v.o
 $$;
 COMMENT ON FUNCTION @extschema@.entity_keys(bigint, bigint, text, inet, text, text) IS
   'Entity keys of a transaction as counted and looked up: customer and product ids, device_id, host of ip_address, '
-  'its /24 network (IPv6 /64), payment_fingerprint, country; plus (''*'', ''*'') for the shop';
+  'its /24 network (IPv6 /64), payment_fingerprint, country; (''*'', ''*'') for the shop; and <kind>/customer = '
+  '<key>/<customer_id> for device, ip, ip24, payment (the customer''s own share, left out by those rules)';
 
 -- Brings entity_counts in line with the current verdict of one transaction. Every recount takes
 -- the same transaction-level advisory lock first, so recounts are serialised (labels are written
@@ -174,6 +191,7 @@ BEGIN
    ORDER BY d.kind, d.entity, d.day
   ON CONFLICT (kind, entity, day) DO UPDATE
      SET labelled = c.labelled + excluded.labelled, frauds = c.frauds + excluded.frauds;
+  UPDATE @extschema@.entity_version SET version = version + 1;
   IF v_label IS NULL THEN
     DELETE FROM @extschema@.entity_counted c WHERE c.transaction_id = p_transaction_id;
   ELSE
@@ -260,6 +278,7 @@ BEGIN
   INSERT INTO @extschema@.entity_counts (kind, entity, day, labelled, frauds)
   SELECT * FROM @extschema@.entity_counts_expected();
   GET DIAGNOSTICS n = ROW_COUNT;
+  UPDATE @extschema@.entity_version SET version = version + 1;
   INSERT INTO @extschema@.entity_counted (transaction_id, label, day, kinds, entities)
   SELECT v.transaction_id, v.label, (t.transaction_time AT TIME ZONE 'UTC')::date, k.kinds, k.entities
     FROM (SELECT DISTINCT ON (l.transaction_id) l.transaction_id, l.label

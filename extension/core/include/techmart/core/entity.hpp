@@ -54,11 +54,19 @@ struct EntityObservation {
   bool present = false;
   char key[64] = {};  // shown in the reason (truncated)
   EntityCounts entity;
+  EntityCounts own;  // of them, the verdicts on this customer's own transactions (excluded for
+                     // the kinds of entity_excludes_own(): "confirmed by other customers")
   EntityCounts shop;
 };
 struct EntityInput {
   EntityObservation kinds[kEntityKinds];
 };
+
+// device, ip, ip24, payment: a customer's own verdicts on the entity are left out (the customer
+// rule has them), so the entity speaks only for what other customers did with it.
+bool entity_excludes_own(EntityKind k);
+// entity - own for those kinds (clamped to valid counts), else entity.
+EntityCounts entity_other_counts(EntityKind k, const EntityObservation& o);
 
 // Rates. Throw std::invalid_argument on negative counts, frauds > labelled or m <= 0 / p0
 // outside (0, 1).
