@@ -1,7 +1,7 @@
 -- pgTAP: techmart.cdf(x, v) and techmart.median_mad(x) (fragment 20-statistics-extra; the rest of
 -- the statistics functions is tested in statistics.sql). Needs no application table.
 BEGIN;
-SELECT plan(26);
+SELECT plan(33);
 
 -- ------------------------------------------------------------------ declarations
 SELECT is((SELECT array_agg(p.proname || ':' || p.provolatile::text || p.proisstrict::text || p.proparallel::text ORDER BY p.proname, p.oid)
@@ -60,6 +60,38 @@ SELECT is((SELECT array_agg(m ORDER BY g) FROM (
              SELECT g, (techmart.median_mad(x) OVER (ORDER BY g ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)).median m
                FROM (VALUES (1, 5::float8), (2, 1), (3, 9), (4, 7), (5, 3)) v(g, x)) w),
           ARRAY[5, 3, 5, 7, 7]::float8[], 'usable as a window function (rolling median of 3)');
+
+-- ------------------------------------------------------------ forecast_series
+CREATE TEMP TABLE sx_daily AS
+  SELECT timestamptz '2026-01-05 00:00+00' + (d || ' days')::interval AS ts,
+         100 + (ARRAY[0, 2, 4, 6, 20, 40, 30])[1 + d % 7]::float8 AS y
+    FROM generate_series(0, 55) d;
+SELECT is((SELECT array_agg(ts ORDER BY step) FROM techmart.forecast_series(
+             (SELECT array_agg(ts) FROM sx_daily), (SELECT array_agg(y) FROM sx_daily), 3)),
+          ARRAY[timestamptz '2026-03-02 00:00+00', '2026-03-03 00:00+00', '2026-03-04 00:00+00'],
+          'forecast_series: the next days after the last timestamp');
+SELECT is((SELECT array_agg(round(f.point::numeric, 6) ORDER BY f.step)
+             FROM (SELECT array_agg(ts ORDER BY md5(ts::text)) t, array_agg(y ORDER BY md5(ts::text)) v FROM sx_daily) a,
+                  techmart.forecast_series(a.t, a.v, 7) f),
+          (SELECT array_agg(round(point::numeric, 6) ORDER BY step)
+             FROM techmart.forecast((SELECT array_agg(y ORDER BY ts) FROM sx_daily), 7)),
+          'pairs in any order give techmart.forecast of the time-ordered values');
+SELECT ok((SELECT bool_and(abs(point - (100 + (ARRAY[0, 2, 4, 6, 20, 40, 30])[1 + (56 + step - 1) % 7])) < 0.5)
+             FROM techmart.forecast_series((SELECT array_agg(ts) FROM sx_daily), (SELECT array_agg(y) FROM sx_daily), 14)),
+          'a pure weekly pattern is continued');
+-- hourly buckets with a missing hour: error without fill, filled with 0 otherwise
+CREATE TEMP TABLE sx_hourly AS
+  SELECT timestamptz '2026-01-05 00:00+00' + (h || ' hours')::interval AS ts, (10 + h % 24)::float8 AS y
+    FROM generate_series(0, 24 * 4 - 1) h WHERE h <> 30;
+SELECT throws_ok($$SELECT * FROM techmart.forecast_series((SELECT array_agg(ts) FROM sx_hourly), (SELECT array_agg(y) FROM sx_hourly), 24, 24)$$,
+                 '22023', 'ts has gaps: pass fill => value for the missing points', 'a gap without fill: 22023');
+SELECT is((SELECT count(*)::int FROM techmart.forecast_series((SELECT array_agg(ts) FROM sx_hourly), (SELECT array_agg(y) FROM sx_hourly),
+                                                               24, 24, fill => 0)),
+          24, 'with fill the hourly series forecasts the next 24 hours');
+SELECT throws_ok($$SELECT * FROM techmart.forecast_series(ARRAY[now(), now()], ARRAY[1, 2]::float8[], 3)$$,
+                 '22023', NULL, 'duplicate timestamps: 22023');
+SELECT is((SELECT count(*)::int FROM techmart.forecast_series(NULL, ARRAY[1]::float8[], 3)), 0,
+          'a NULL argument: no rows');
 
 -- ------------------------------------------------------- forced parallel plan
 CREATE TEMP TABLE sx_big AS SELECT g, (g % 9973)::float8 * 1.5 - 2000 AS x FROM generate_series(1, 200000) g;

@@ -46,3 +46,15 @@ CREATE AGGREGATE @extschema@.median_mad(x float8) (
 COMMENT ON AGGREGATE @extschema@.median_mad(float8) IS
   'Exact median and MAD = median(|x - median|) of the non-NULL values (kept in memory: 8 bytes a value), '
   'for techmart.robust_zscore(x, median, mad); NULL without values; 22023 for NaN/Infinity; parallel';
+
+CREATE FUNCTION @extschema@.forecast_series(ts timestamptz[], vals float8[], horizon int,
+                                            season int DEFAULT 7, level float8 DEFAULT 0.95,
+                                            fill float8 DEFAULT NULL)
+  RETURNS TABLE (step int, ts timestamptz, point float8, lower float8, upper float8)
+  AS 'MODULE_PATHNAME', 'techmart_sx_forecast_series' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 14;
+COMMENT ON FUNCTION @extschema@.forecast_series(timestamptz[], float8[], int, int, float8, float8) IS
+  'techmart.forecast for (time, value) pairs in any order on a regular grid (the step is the smallest gap, '
+  'e.g. hourly or daily buckets): returns the next horizon timestamps with point forecasts and intervals. '
+  'Missing grid points are an error unless fill gives their value (e.g. 0 revenue for an hour without sales). '
+  'no rows for a NULL argument (except fill); 22023 for duplicates, an irregular grid, different lengths, '
+  'season < 2 or fewer than two seasons; 22004 for NULL elements';
