@@ -12,6 +12,10 @@ CREATE TRIGGER transaction_labels_entity_counts
   AFTER INSERT OR UPDATE OR DELETE ON transaction_labels
   FOR EACH ROW EXECUTE FUNCTION techmart.entity_label_changed();
 
+CREATE TRIGGER transaction_labels_entity_truncate
+  AFTER TRUNCATE ON transaction_labels
+  FOR EACH STATEMENT EXECUTE FUNCTION techmart.entity_labels_truncated();
+
 CREATE TRIGGER transactions_entity_counts
   AFTER UPDATE OF customer_id, product_id, device_id, ip_address, payment_fingerprint, country,
                   transaction_time ON transactions

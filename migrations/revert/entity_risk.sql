@@ -1,6 +1,7 @@
 -- Revert techmart:entity_risk from pg
 BEGIN;
 DROP TRIGGER transaction_labels_entity_counts ON transaction_labels;
+DROP TRIGGER transaction_labels_entity_truncate ON transaction_labels;
 DROP TRIGGER transactions_entity_counts ON transactions;
 -- the definition of api_endpoints
 CREATE OR REPLACE FUNCTION api.update_transaction(p_id bigint, p jsonb, p_actor text)

@@ -4,7 +4,7 @@
 -- explain themselves, leave a customer's own verdicts out and are combined and fitted with the
 -- other rules; the API's PATCH accepts labelled_at. Ids 960001+; rolled back.
 BEGIN;
-SELECT plan(40);
+SELECT plan(41);
 
 DELETE FROM techmart.settings;
 INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70), ('reason_min_contribution', 0), ('bias', -4);
@@ -157,6 +157,10 @@ SELECT is((SELECT (api.update_transaction(960012, '{"label": "fraud", "labelled_
           '2020-01-02T03:04:05Z'::timestamptz, 'PATCH /transactions/{id} records labelled_at');
 SELECT throws_ok($$SELECT api.update_transaction(960012, jsonb_build_object('label', 'fraud', 'labelled_at', to_char(now() + interval '1 day', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), 'analyst')$$,
                  '22023', NULL, 'PATCH with labelled_at in the future: 22023 (422)');
+
+TRUNCATE transaction_labels;
+SELECT is((SELECT count(*)::int FROM techmart.entity_counts WHERE labelled <> 0) + (SELECT count(*)::int FROM techmart.entity_check()), 0,
+          'TRUNCATE transaction_labels empties the counters');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -232,6 +232,15 @@ END $$;
 COMMENT ON FUNCTION @extschema@.entity_transaction_changed() IS
   'AFTER UPDATE OF the identifiers on transactions: recounts a labelled transaction whose entities changed';
 
+CREATE FUNCTION @extschema@.entity_labels_truncated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  PERFORM @extschema@.entity_rebuild();
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@.entity_labels_truncated() IS
+  'AFTER TRUNCATE on transaction_labels (also TRUNCATE transactions CASCADE): the counters are recomputed';
+
 -- The recomputation the counters must equal, and the differences.
 CREATE FUNCTION @extschema@.entity_counts_expected()
 RETURNS TABLE (kind text, entity text, day date, labelled bigint, frauds bigint)
