@@ -35,13 +35,34 @@ SELECT c.id, c.email, c.name, c.country, c.city, c.home_lat, c.home_lon, c.regis
   FROM seed_customers c, seed_shift s
  ORDER BY c.id;
 
+-- The first quarter of the history is scored without shop priors (a new shop has none); then
+-- techmart.refresh_priors() computes them from what has been sold so far -- as the nightly job of
+-- docs/operations.md does in production -- and the rest is scored with them. No row is scored
+-- with priors computed from its own future.
+CREATE TEMP TABLE seed_warmup ON COMMIT DROP AS
+SELECT min(transaction_time) + (max(transaction_time) - min(transaction_time)) / 4 AS until
+  FROM seed_transactions;
+
 INSERT INTO transactions (id, customer_id, product_id, quantity, unit_price, transaction_time, status,
                           payment_method, platform, order_number, country, latitude, longitude,
                           device_id, ip_address, payment_fingerprint, created_at)
 SELECT t.id, t.customer_id, t.product_id, t.quantity, t.unit_price, t.transaction_time + s.shift, t.status,
        t.payment_method, t.platform, t.order_number, t.country, t.latitude, t.longitude,
        t.device_id, t.ip_address, t.payment_fingerprint, t.transaction_time + s.shift
-  FROM seed_transactions t, seed_shift s
+  FROM seed_transactions t, seed_shift s, seed_warmup w
+ WHERE t.transaction_time < w.until
+ ORDER BY t.transaction_time, t.id;
+
+DO $$ BEGIN PERFORM techmart.refresh_priors(); END $$;
+
+INSERT INTO transactions (id, customer_id, product_id, quantity, unit_price, transaction_time, status,
+                          payment_method, platform, order_number, country, latitude, longitude,
+                          device_id, ip_address, payment_fingerprint, created_at)
+SELECT t.id, t.customer_id, t.product_id, t.quantity, t.unit_price, t.transaction_time + s.shift, t.status,
+       t.payment_method, t.platform, t.order_number, t.country, t.latitude, t.longitude,
+       t.device_id, t.ip_address, t.payment_fingerprint, t.transaction_time + s.shift
+  FROM seed_transactions t, seed_shift s, seed_warmup w
+ WHERE t.transaction_time >= w.until
  ORDER BY t.transaction_time, t.id;
 
 INSERT INTO planted_fraud (transaction_id, pattern)

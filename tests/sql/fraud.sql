@@ -3,7 +3,7 @@
 -- statement, bad config is refused, alerts, risk_score, rebuild_state equals row-by-row
 -- scoring, the state is written once per statement, errors. Ids 910001+; rolled back.
 BEGIN;
-SELECT plan(35);
+SELECT plan(45);
 
 DELETE FROM techmart.settings;
 INSERT INTO techmart.settings (name, value) VALUES
@@ -82,6 +82,42 @@ SELECT ok(pg_temp.fired(910009, 'rare_hour_shop'), 'rare_hour_shop fires at an h
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, latitude, longitude, transaction_time)
 VALUES (910010, 910001, 1, 40, 'credit_card', 'DE', 52.52, 13.40, '2026-01-22 14:05Z');
 SELECT is(pg_temp.last_reasons(910010), NULL, 'a normal purchase after a normal history: no rule fires');
+
+-- ------------------------------------------------- time patterns in local solar time
+SELECT is(techmart.local_hour('2026-01-22 18:10Z', 139.7), 3, 'local_hour: 18:10 UTC is 03h at Tokyo''s longitude (+9)');
+SELECT is(techmart.local_hour('2026-01-22 18:10Z', -74.0), 13, 'local_hour: 13h at New York''s longitude (-5)');
+SELECT is(techmart.local_hour('2026-01-22 18:10Z', NULL), 18, 'local_hour without a longitude: the UTC hour');
+SELECT throws_ok($$SELECT techmart.local_hour('infinity', 0)$$, '22008', NULL, 'local_hour of an infinite time: 22008');
+-- hour_prior counts local hours, as an independent computation of them does
+SELECT ok((SELECT count(*) > 0 FROM techmart.refresh_priors()), 'refresh_priors() again');
+SELECT is((SELECT array_agg(round(share::numeric, 9) ORDER BY hour) FROM techmart.hour_prior),
+          (SELECT array_agg(round(share, 9) ORDER BY h) FROM (
+           SELECT h, coalesce(c, 0)::numeric / sum(coalesce(c, 0)) OVER () AS share
+             FROM generate_series(0, 23) h
+             LEFT JOIN (SELECT ((extract(hour FROM transaction_time AT TIME ZONE 'UTC')::int
+                                 + CASE WHEN latitude IS NULL OR longitude IS NULL THEN 0
+                                        ELSE floor(longitude / 15 + 0.5)::int END) % 24 + 24) % 24 AS hr,
+                               count(*) AS c
+                          FROM transactions GROUP BY 1) x ON x.hr = h) sh),
+          'hour_prior holds the shop''s shares of local solar hours');
+DELETE FROM techmart.hour_prior;
+-- a customer in Tokyo who buys at 14h local (05h UTC); 03h local (18h UTC, a normal hour in Berlin) is rare
+INSERT INTO customers (id, email, name, country, home_lat, home_lon, registration_date)
+VALUES (910031, 'fraud-test-910031@example.com', 'Fraud test Tokyo', 'JP', 35.68, 139.69, '2020-01-01');
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, latitude, longitude, transaction_time)
+SELECT 910031, 910001, 1, 38 + (d % 5), 'credit_card', 'JP', 35.68, 139.69, '2026-01-01 05:00Z'::timestamptz + d * interval '1 day'
+  FROM generate_series(1, 20) d;
+SELECT is(pg_temp.last_reasons(910031), NULL, 'Tokyo history at 14h local: no reason');
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, latitude, longitude, transaction_time)
+VALUES (910031, 910001, 1, 40, 'credit_card', 'JP', 35.68, 139.69, '2026-01-22 18:10Z');
+SELECT ok(pg_temp.fired(910031, 'rare_hour_customer'), 'rare_hour_customer fires at 03h local (18h UTC) for a 14h-local customer');
+SELECT matches((SELECT r ->> 'detail' FROM transactions t, jsonb_array_elements(t.fraud_reasons) r
+                 WHERE t.id = (SELECT max(id) FROM transactions WHERE customer_id = 910031) AND r ->> 'rule' = 'rare_hour_customer'),
+               '^local hour 03 ', 'the reason names the local hour');
+-- one hour off the habit is not surprising (spread over neighbouring hours)
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, latitude, longitude, transaction_time)
+VALUES (910031, 910001, 1, 40, 'credit_card', 'JP', 35.68, 139.69, '2026-01-24 06:10Z');
+SELECT ok(NOT pg_temp.fired(910031, 'rare_hour_customer'), 'an hour later than usual (15h local) does not fire');
 
 -- ------------------------------------------------------------------- explain
 SELECT is((SELECT array_agg((rule, observed, threshold, weight, contribution, detail)::text)

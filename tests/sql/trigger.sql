@@ -11,6 +11,8 @@ UPDATE techmart.rule_config
  WHERE rule = 'amount_zscore';
 DELETE FROM techmart.settings;
 INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70), ('reason_min_contribution', 1), ('bias', -4);
+DELETE FROM techmart.amount_prior;  -- no shop priors (data/load.sql computes them after a warm-up)
+DELETE FROM techmart.hour_prior;
 
 INSERT INTO customers (id, email, name, country)
 SELECT i, 'trigger-test-' || i || '@example.com', 'Trigger test ' || i, 'DE'

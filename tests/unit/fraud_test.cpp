@@ -145,6 +145,53 @@ TEST(Hours, UtcHourAndSmoothedShare) {
   EXPECT_THROW(hour_share(profile, 1, nullptr, 0), std::invalid_argument);
 }
 
+TEST(Hours, LocalSolarHour) {
+  // 2023-11-14T22:13:20Z
+  EXPECT_EQ(local_hour(kT0, kNaN), 22);        // no location: the UTC hour
+  EXPECT_EQ(local_hour(kT0, 0.0), 22);         // Greenwich
+  EXPECT_EQ(local_hour(kT0, 13.4), 23);        // Berlin: +1
+  EXPECT_EQ(local_hour(kT0, 139.7), 7);        // Tokyo: +9, past midnight
+  EXPECT_EQ(local_hour(kT0, -74.0), 17);       // New York: -5
+  EXPECT_EQ(local_hour(kT0, -122.4), 14);      // San Francisco: -8
+  EXPECT_EQ(local_hour(kT0, 7.49), 22);        // rounds to the nearest 15 degrees
+  EXPECT_EQ(local_hour(kT0, 7.5), 23);         // half way: up, as floor(lon / 15 + 0.5) in SQL
+  EXPECT_EQ(local_hour(kT0, 180.0), 10);       // +12
+  EXPECT_EQ(local_hour(kT0, -180.0), 10);      // -12: the same clock hour
+  EXPECT_EQ(local_hour(kT0, 13.4 + 360), 23);  // wrapped
+  EXPECT_EQ(local_hour(kT0, std::numeric_limits<double>::infinity()), 22);  // not finite: treated as no location
+  for (double lon = -180; lon <= 180; lon += 0.7) {
+    const int h = local_hour(kT0, lon);
+    EXPECT_GE(h, 0);
+    EXPECT_LE(h, 23);
+  }
+  EXPECT_THROW(local_hour(kNaN, 0.0), std::invalid_argument);
+}
+
+TEST(Hours, SpreadOverNeighbouringHours) {
+  double profile[24] = {};
+  profile[20] = 5;
+  profile[22] = 5;
+  // without spread 21:00 looks as rare as 03:00; with it, it sits between two habits
+  EXPECT_NEAR(hour_share(profile, 21, nullptr, 4, 0.0), hour_share(profile, 3, nullptr, 4, 0.0),
+              1e-15);
+  EXPECT_GT(hour_share(profile, 21, nullptr, 4, 0.5), 5 * hour_share(profile, 3, nullptr, 4, 0.5));
+  // kernel (1, s, s^2) normalised: spread keeps the total, so shares still sum to 1
+  for (double s : {0.0, 0.25, 0.5, 1.0}) {
+    double sum = 0;
+    for (int h = 0; h < 24; ++h) sum += hour_share(profile, h, nullptr, 4, s);
+    EXPECT_NEAR(sum, 1.0, 1e-12) << s;
+  }
+  // 21:00 with s = 0.5: (0.5 * 5 + 0.5 * 5) / 2.5 = 2 of the 10 purchases
+  EXPECT_NEAR(hour_share(profile, 21, nullptr, 4, 0.5), (2.0 + 4.0 / 24) / 14, 1e-15);
+  // wraps around midnight
+  double late[24] = {};
+  late[23] = 10;
+  EXPECT_GT(hour_share(late, 0, nullptr, 1, 0.5), hour_share(late, 12, nullptr, 1, 0.5));
+  EXPECT_THROW(hour_share(profile, 1, nullptr, 4, -0.1), std::invalid_argument);
+  EXPECT_THROW(hour_share(profile, 1, nullptr, 4, 1.5), std::invalid_argument);
+  EXPECT_THROW(hour_share(profile, 1, nullptr, 4, kNaN), std::invalid_argument);
+}
+
 TEST(Methods, Bits) {
   EXPECT_EQ(payment_method_bit("credit_card"), 0);
   EXPECT_EQ(payment_method_bit("crypto"), 7);

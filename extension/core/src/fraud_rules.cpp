@@ -122,6 +122,10 @@ class FraudRule final : public Rule {
       case Kind::kRareHourCustomer:
         smoothing_ = positive_param(c, "smoothing", 4);
         min_n_ = c.param("min_history", 5);
+        spread_ = c.param("spread", 0.5);
+        if (!(spread_ >= 0 && spread_ <= 1)) {
+          throw std::invalid_argument("rule rare_hour_customer: spread must be in [0, 1]");
+        }
         break;
       case Kind::kYoungAccount:
         young_days_ = positive_param(c, "young_days", 30);
@@ -220,10 +224,11 @@ class FraudRule final : public Rule {
       }
       case Kind::kRareHourCustomer: {
         if (n < min_n_) return std::nullopt;
-        const int h = utc_hour(tx.time);
+        const int h = local_hour(tx.time, tx.has_location ? tx.lon : std::nan(""));
         const double* prior = ctx.env && ctx.env->has_shop_hours ? ctx.env->shop_hours : nullptr;
         // decay the profile to this time before reading it (shares are what matter)
-        const double share = std::max(hour_share(s.hour_profile, h, prior, smoothing_), 1e-6);
+        const double share =
+            std::max(hour_share(s.hour_profile, h, prior, smoothing_, spread_), 1e-6);
         f.observed = -std::log(24.0 * share);
         f.aux[0] = share;
         f.aux[1] = h;
@@ -231,7 +236,7 @@ class FraudRule final : public Rule {
       }
       case Kind::kRareHourShop: {
         if (ctx.env == nullptr || !ctx.env->has_shop_hours) return std::nullopt;
-        const int h = utc_hour(tx.time);
+        const int h = local_hour(tx.time, tx.has_location ? tx.lon : std::nan(""));
         const double share = std::max(ctx.env->shop_hours[h], 1e-6);
         f.observed = -std::log(24.0 * share);
         f.aux[0] = share;
@@ -288,10 +293,10 @@ class FraudRule final : public Rule {
       case Kind::kHighRiskCountry:
         return std::string("country ") + std::string(tx.country, 2) + " is on the high-risk list";
       case Kind::kRareHourCustomer:
-        return fmt("hour %02.0f UTC has share %.3f in this customer's profile (uniform 0.042)",
+        return fmt("local hour %02.0f has share %.3f in this customer's profile (uniform 0.042)",
                    f.aux[1], f.aux[0]);
       case Kind::kRareHourShop:
-        return fmt("hour %02.0f UTC has share %.3f of the shop's transactions", f.aux[1], f.aux[0]);
+        return fmt("local hour %02.0f has share %.3f of the shop's transactions", f.aux[1], f.aux[0]);
       case Kind::kYoungAccount:
         return fmt("account %.1f days old, amount %.2f (large: %.2f)", f.aux[0], tx.amount, large_);
       case Kind::kNewPaymentMethod:
@@ -314,6 +319,7 @@ class FraudRule final : public Rule {
   double min_n_ = 0;
   double max_kmh_ = 900, min_km_ = 0, min_dt_ = 60, cap_ = 10;
   double smoothing_ = 4;
+  double spread_ = 0.5;
   double young_days_ = 30, large_ = 500;
 };
 

@@ -116,13 +116,29 @@ int utc_hour(double t) {
   return h >= 23 ? 23 : static_cast<int>(h);
 }
 
-double hour_share(const double (&profile)[24], int hour, const double* prior, double a) {
+int local_hour(double t, double lon) {
+  const int h = utc_hour(t);
+  if (!std::isfinite(lon)) return h;
+  double l = std::fmod(lon, 360.0);  // (-360, 360)
+  if (l > 180.0) l -= 360.0;
+  if (l < -180.0) l += 360.0;
+  const int shift = static_cast<int>(std::floor(l / 15.0 + 0.5));  // -12..12
+  return ((h + shift) % 24 + 24) % 24;
+}
+
+double hour_share(const double (&profile)[24], int hour, const double* prior, double a,
+                  double spread) {
   if (hour < 0 || hour > 23) throw std::invalid_argument("hour must be in 0..23");
   if (!(a > 0) || !std::isfinite(a)) throw std::invalid_argument("smoothing must be > 0");
+  if (!(spread >= 0 && spread <= 1)) throw std::invalid_argument("spread must be in [0, 1]");
   double total = 0;
   for (double w : profile) total += w;
+  const double s2 = spread * spread;
+  const double k = (profile[hour] + spread * (profile[(hour + 1) % 24] + profile[(hour + 23) % 24]) +
+                    s2 * (profile[(hour + 2) % 24] + profile[(hour + 22) % 24])) /
+                   (1.0 + 2.0 * spread + 2.0 * s2);
   const double p = prior ? prior[hour] : 1.0 / 24.0;
-  return (profile[hour] + a * p) / (total + a);
+  return (k + a * p) / (total + a);
 }
 
 int payment_method_bit(const char* name) {
@@ -208,7 +224,7 @@ void fold(CustomerState& s, const FoldInput& tx, const StateParams& p) {
   }
 
   // hour profile decayed to the latest time: sum_i 2^(-(T - t_i)/hl) e_hour(i)
-  const int h = utc_hour(tx.time);
+  const int h = local_hour(tx.time, tx.has_location ? tx.lon : std::nan(""));
   if (s.log_amount.count() == 1 || tx.time > s.profile_time) {
     const double f = s.log_amount.count() == 1
                          ? 1.0

@@ -23,7 +23,7 @@ COMMENT ON TABLE @extschema@.customer_state IS
   'Fraud state of each customer, kept by the scoring trigger under a row lock (written back once per '
   'statement): Welford n/mean/m2 of log1p(amount); amount_hist = counts of log1p(amount) in bins of 0.25 '
   '(robust median/MAD); recent_t/recent_a = the 32 latest transactions by time (epoch seconds, amount) '
-  'for the velocity windows; hour_profile = time-decayed weights of UTC hours at profile_time; last_* = '
+  'for the velocity windows; hour_profile = time-decayed weights of local solar hours (local_hour) at profile_time; last_* = '
   'the latest transaction by time; methods = bitmask of payment methods; risk = decayed cumulative excess '
   'score at risk_time (customers.risk_score = 100 * (1 - exp(-risk))). techmart.rebuild_state() recomputes it.';
 
@@ -75,9 +75,16 @@ CREATE TABLE @extschema@.hour_prior (
   share float8 NOT NULL CHECK (share >= 0 AND share <= 1)
 );
 COMMENT ON TABLE @extschema@.hour_prior IS
-  'Share of the shop''s transactions per UTC hour (rule rare_hour_shop, and the smoothing prior of '
-  'rare_hour_customer). Written by techmart.refresh_priors()';
+  'Share of the shop''s transactions per local solar hour (techmart.local_hour of time and longitude; '
+  'rule rare_hour_shop, and the smoothing prior of rare_hour_customer). Written by techmart.refresh_priors()';
 GRANT SELECT ON @extschema@.risk_list, @extschema@.amount_prior, @extschema@.hour_prior TO PUBLIC;
+
+CREATE FUNCTION @extschema@.local_hour(ts timestamptz, lon float8 DEFAULT NULL)
+RETURNS int LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'techmart_local_hour';
+COMMENT ON FUNCTION @extschema@.local_hour(timestamptz, float8) IS
+  'Local solar hour 0..23 of ts at longitude lon: the UTC hour shifted by round(lon / 15) (time zone '
+  'by longitude, no borders or DST); lon NULL: the UTC hour. The hour the rules rare_hour_customer and '
+  'rare_hour_shop, the customers'' hour profiles and hour_prior use';
 
 CREATE FUNCTION @extschema@.refresh_priors(source text DEFAULT 'public.transactions',
                                            products text DEFAULT 'public.products')
@@ -98,7 +105,9 @@ BEGIN
     'INSERT INTO @extschema@.hour_prior (hour, share)
      SELECT h, coalesce(c, 0)::float8 / greatest(sum(coalesce(c, 0)) OVER (), 1)
        FROM generate_series(0, 23) h
-       LEFT JOIN (SELECT extract(hour FROM transaction_time AT TIME ZONE ''UTC'')::int AS hr, count(*) AS c
+       LEFT JOIN (SELECT @extschema@.local_hour(transaction_time,
+                                                CASE WHEN latitude IS NOT NULL THEN longitude END) AS hr,
+                         count(*) AS c
                     FROM %s GROUP BY 1) x ON x.hr = h', source::regclass);
   IF (SELECT sum(share) FROM @extschema@.hour_prior) = 0 THEN
     DELETE FROM @extschema@.hour_prior;
@@ -124,7 +133,7 @@ INSERT INTO @extschema@.rule_config (rule, enabled, weight, threshold, params) V
   ('foreign_country', true, 1.5, 0.5, '{}'),
   ('impossible_travel', true, 3.0, 1, '{"max_kmh": 900, "min_km": 100, "min_elapsed_s": 60, "cap": 10}'),
   ('high_risk_country', true, 4.0, 0.5, '{}'),
-  ('rare_hour_customer', true, 1.5, 1.4, '{"smoothing": 4, "min_history": 5}'),
+  ('rare_hour_customer', true, 1.5, 1.4, '{"smoothing": 4, "min_history": 5, "spread": 0.5}'),
   ('rare_hour_shop', true, 0.5, 1.4, '{}'),
   ('young_account', true, 1.0, 1, '{"young_days": 30, "large_amount": 500, "cap": 20}'),
   ('new_payment_method', true, 2.0, 0.5, '{"min_history": 3}'),

@@ -93,9 +93,17 @@ double decay_factor(double dt_seconds, double half_life_days);
 // UTC hour 0..23 of an epoch time.
 int utc_hour(double epoch_seconds);
 
-// Smoothed share of `hour` in a profile: (w_h + a * prior_h) / (W + a), prior a 24-vector of
-// shares summing to 1 (nullptr: uniform). a > 0.
-double hour_share(const double (&profile)[24], int hour, const double* prior, double a);
+// Local solar hour 0..23: the UTC hour shifted by round(lon / 15) hours (the time zone the
+// longitude lies in, without political borders or DST). A non-finite lon (no location): the UTC
+// hour. lon outside [-180, 180] is wrapped.
+int local_hour(double epoch_seconds, double lon);
+
+// Smoothed share of `hour` in a profile: (k_h + a * prior_h) / (W + a), prior a 24-vector of
+// shares summing to 1 (nullptr: uniform), a > 0, k the profile spread over the neighbouring hours
+// with a circular kernel (1, s, s^2 for +-1, +-2 hours, normalised so that it keeps W): a customer
+// who buys at 20:00 and 22:00 is not surprising at 21:00. spread s in [0, 1]; 0: k_h = w_h.
+double hour_share(const double (&profile)[24], int hour, const double* prior, double a,
+                  double spread = 0.0);
 
 // Payment method name -> bit (0..30 for the known ones, 31 for anything else).
 int payment_method_bit(const char* name);
