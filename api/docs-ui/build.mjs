@@ -66,7 +66,13 @@ const schemas = {
     platform: str('Platform'), country: str('ISO country', { nullable: true }), fraud_score: num('0..100, set by the scoring trigger'),
     fraud_reasons: { type: 'array', description: 'Rules that contributed, highest first', items: { type: 'object', additionalProperties: true } },
     is_suspicious: bool('fraud_score >= threshold'), label: str('Analyst label', { nullable: true }),
+    explanation: { type: 'array', description: 'GET /transactions/{id} only: techmart.explain rows (as GET /fraud/explain/{id})', items: ref('Explanation') },
   }, { additionalProperties: true }),
+  Explanation: obj({
+    rule: str('Rule name, or "= score" for the final line'), observed: num('Observed value (the score on the last line)', { nullable: true }),
+    threshold: num('Rule threshold (the suspicious threshold on the last line)', { nullable: true }), weight: num('Rule weight', { nullable: true }),
+    contribution: num('Points contributed (the score on the last line)', { nullable: true }), detail: str('Readable reason or verdict'),
+  }, { additionalProperties: false }),
   TransactionInput: obj({
     customer_id: int('Customer'), product_id: int('Product'), quantity: { type: 'integer', minimum: 1 }, unit_price: num('Price per unit (default: the product price)'),
     payment_method: str('Payment method'), platform: str('Platform'), country: str('ISO country'), latitude: num('Latitude'), longitude: num('Longitude'),
@@ -144,6 +150,7 @@ const D = {
   [`PUT ${V}/inventory/{id}`]: ['inventory', 'Set the stock of a product (reason recorded in the history)', { body: 'InventoryUpdate', okSchema: ref('JsonObject'), sql: 'api.update_inventory' }],
   [`GET ${V}/inventory/{id}/history`]: ['inventory', 'Stock history of a product', { query: [q('limit', { type: 'integer' }, 'Page size'), q('offset', { type: 'integer' }, 'Items skipped')], okSchema: listOf(ref('JsonObject')), sql: 'api.inventory_history' }],
   [`GET ${V}/stream`]: ['live', 'Server-sent events: transaction, transactions_bulk, alert, metrics, replay_truncated (Last-Event-ID replays)', { text: 'text/event-stream', query: [q('last_event_id', { type: 'string' }, 'Like the Last-Event-ID header')], errors: [503] }],
+  [`GET ${V}/fraud/explain/{id}`]: ['fraud', 'How a transaction\'s score was built (techmart.explain: each reason, then "= score")', { okSchema: { type: 'array', items: ref('Explanation') }, sql: 'api.fraud_explain' }],
   [`PUT ${V}/fraud/rules/{name}`]: ['fraud', 'Change a fraud rule (enabled, weight, threshold, params)', { body: 'FraudRuleUpdate', okSchema: ref('FraudRule'), sql: 'api.update_fraud_rule' }],
 };
 for (const [plural, singular, filters] of [

@@ -35,6 +35,7 @@ const Fn kFunctions[] = {
      "SELECT api.create_transaction_idempotent($1::text, $2::text, $3::jsonb)::text"},
     {"recent_transactions", "SELECT api.recent_transactions($1::integer)::text"},
     {"get_transaction", "SELECT api.get_transaction($1::bigint)::text"},
+    {"fraud_explain", "SELECT api.fraud_explain($1::bigint)::text"},
     {"list_transactions", "SELECT api.list_transactions($1::jsonb)::text"},
     {"suspicious_transactions", "SELECT api.suspicious_transactions($1::jsonb)::text"},
     {"update_transaction", "SELECT api.update_transaction($1::bigint, $2::jsonb, $3::text)::text"},
@@ -307,6 +308,9 @@ void Endpoints::register_routes(Router& router) {
   router.add(M::Get, v1 + "/transactions/{id}", Role::Viewer, bind(&Endpoints::get_transaction));
   router.add(M::Patch, v1 + "/transactions/{id}", Role::Analyst,
              update_handler("update_transaction", "transaction", true));
+  // how a transaction's score was built (techmart.explain), also embedded in GET /transactions/{id}
+  router.add(M::Get, v1 + "/fraud/explain/{id}", Role::Viewer,
+             get_handler("fraud_explain", "transaction"));
 
   // alerts
   router.add(M::Post, v1 + "/alerts", Role::Analyst,

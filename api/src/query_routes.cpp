@@ -128,6 +128,25 @@ std::vector<QueryRoute> build() {
           int_param("limit", 1, 1000, "Most rows returned (by revenue). Default: 50.")},
          std::string("Revenue, orders and units by ") + b.dim});
   }
+  r.push_back(
+      {"/analytics/forecast/revenue",
+       Role::Viewer,
+       "q_forecast_revenue",
+       sel("api.forecast_revenue(coalesce($1, 'day'), $2::integer, $3::integer, $4::float8, " +
+           as_of(5) + ")"),
+       {enum_param("granularity", {"day", "hour"},
+                   "Buckets of the business time zone: day (weekly season) or hour (daily "
+                   "season). Default: day."),
+        int_param("horizon", 1, 336,
+                  "Buckets forecast after the last complete one (day: at most 90). Default: 14 "
+                  "days / 48 hours."),
+        int_param("history", 14, 2208,
+                  "Complete buckets before as_of the model is fitted on (at least two seasons; "
+                  "day: at most 1095). Default: 56 days / 336 hours."),
+        {"level", QueryKind::Number, 0.5, 0.999, {}, "Prediction interval level. Default: 0.95."},
+        as_of_p()},
+       "Revenue history and its Holt-Winters forecast with a prediction interval (422 when "
+       "fewer than two seasons of sales exist)"});
   r.push_back({"/analytics/patterns/hour-of-day",
                Role::Viewer,
                "q_pattern_hour",

@@ -109,7 +109,14 @@ describe('transactions', () => {
   test('GET the Location returns the same row', async () => {
     const res = await server.fetch(location);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), created);
+    const { explanation, ...row } = await res.json();
+    assert.deepEqual(row, created);
+    // the detail adds how the score was built: the reasons, then "= score"
+    assert.ok(Array.isArray(explanation));
+    assert.equal(explanation.length, created.fraud_reasons.length + 1);
+    assert.deepEqual(explanation.slice(0, -1).map((e) => e.rule), created.fraud_reasons.map((r) => r.rule));
+    assert.equal(explanation.at(-1).rule, '= score');
+    assert.equal(explanation.at(-1).contribution, Number(created.fraud_score));
   });
 
   test('recent lists the new transaction first', async () => {

@@ -114,6 +114,74 @@ export function analyticsTests(getServer) {
       assert.equal(geo.body.countries.reduce((s, c) => s + c.transactions, 0), n, 'geo: every transaction of the range in one country row');
     });
 
+    test('revenue forecast: the history equals the revenue endpoint, the band is ordered and widens with the level', async () => {
+      const f = await get(server, `/api/v1/analytics/forecast/revenue?as_of=${asOf}&horizon=7`);
+      assert.equal(f.status, 200, JSON.stringify(f.body));
+      assert.deepEqual(f.body, sqlJson(`SELECT api.forecast_revenue('day', 7, NULL, NULL, '${asOf}')`));
+      assert.equal(f.body.granularity, 'day');
+      assert.equal(f.body.season, 7);
+      assert.equal(f.body.forecast.length, 7);
+      assert.ok(f.body.history.length >= 14 && f.body.history.length <= 56, `history ${f.body.history.length}`);
+      // the history is the daily revenue the revenue endpoint reports for the same days
+      const first = f.body.history[0].t;
+      const last = f.body.history[f.body.history.length - 1].t;
+      const end = new Date(new Date(last).getTime() + 86400e3).toISOString();
+      const rev = await get(server, `/api/v1/analytics/revenue?period=day&from=${encodeURIComponent(first)}&to=${encodeURIComponent(end)}`);
+      assert.equal(rev.status, 200);
+      assert.deepEqual(f.body.history.map((h) => Number(h.revenue)), rev.body.items.map((i) => Number(i.revenue)));
+      // the forecast continues the grid: consecutive days after the last complete one (before as_of)
+      assert.ok(new Date(end) <= new Date(asOf));
+      f.body.forecast.forEach((p, i) => {
+        assert.equal(new Date(p.t).getTime(), new Date(end).getTime() + i * 86400e3);
+        assert.ok(p.lower <= p.revenue && p.revenue <= p.upper, JSON.stringify(p));
+        assert.ok(p.lower >= 0, 'no negative revenue forecast for a history without negative days');
+      });
+      const narrow = await get(server, `/api/v1/analytics/forecast/revenue?as_of=${asOf}&horizon=7&level=0.8`);
+      const wide = await get(server, `/api/v1/analytics/forecast/revenue?as_of=${asOf}&horizon=7&level=0.99`);
+      const width = (b) => b.forecast.reduce((s, p) => s + (p.upper - p.lower), 0);
+      assert.ok(width(narrow.body) < width(wide.body), 'a 99% band is wider than an 80% band');
+      // hourly: a daily season, 24 consecutive hours
+      const h = await get(server, `/api/v1/analytics/forecast/revenue?granularity=hour&horizon=24&as_of=${asOf}`);
+      assert.equal(h.status, 200, JSON.stringify(h.body));
+      assert.equal(h.body.season, 24);
+      assert.equal(h.body.forecast.length, 24);
+      for (let i = 1; i < 24; i++) assert.equal(new Date(h.body.forecast[i].t) - new Date(h.body.forecast[i - 1].t), 3600e3);
+      // bad input and too little history: 422 naming the field
+      for (const [q, field] of [['granularity=week', 'granularity'], ['horizon=0', 'horizon'], ['horizon=91', 'horizon'],
+        ['history=13', 'history'], ['granularity=hour&history=30', 'history'], ['level=0.3', 'level'], ['level=1', 'level'],
+        ['as_of=2001-01-01', 'history']]) {
+        const x = await get(server, `/api/v1/analytics/forecast/revenue?${q}`);
+        assert.equal(x.status, 422, `${q}: ${JSON.stringify(x.body)}`);
+        assert.match(x.type, /^application\/problem\+json/);
+        assert.ok(x.body.errors.some((e) => e.field === field), `${q}: ${JSON.stringify(x.body.errors)}`);
+      }
+      assert.equal((await fetch(server.base + '/api/v1/analytics/forecast/revenue')).status, 401);
+    });
+
+    test('score explanation: GET /fraud/explain/{id} and the explanation of GET /transactions/{id} are techmart.explain', async () => {
+      const id = sql('SELECT id FROM transactions WHERE is_suspicious ORDER BY id DESC LIMIT 1');
+      assert.ok(Number(id) > 0, 'the seed has a suspicious transaction');
+      const e = await get(server, `/api/v1/fraud/explain/${id}`);
+      assert.equal(e.status, 200, JSON.stringify(e.body));
+      const rows = JSON.parse(sql(`SELECT json_agg(json_build_object('rule', rule, 'contribution', contribution, 'detail', detail)) FROM techmart.explain(${id})`));
+      assert.deepEqual(e.body.map((r) => ({ rule: r.rule, contribution: r.contribution, detail: r.detail })), rows);
+      const lastRow = e.body[e.body.length - 1];
+      assert.equal(lastRow.rule, '= score');
+      assert.equal(lastRow.contribution, Number(sql(`SELECT fraud_score FROM transactions WHERE id = ${id}`)));
+      assert.match(lastRow.detail, /^suspicious/);
+      assert.ok(e.body.length >= 2, 'a suspicious transaction has at least one reason');
+      const t = await get(server, `/api/v1/transactions/${id}`);
+      assert.equal(t.status, 200);
+      assert.deepEqual(t.body.explanation, e.body);
+      const missing = await get(server, '/api/v1/fraud/explain/999999999999');
+      assert.equal(missing.status, 404);
+      assert.match(missing.type, /^application\/problem\+json/);
+      const bad = await get(server, '/api/v1/fraud/explain/abc');
+      assert.ok([400, 404, 422].includes(bad.status), `non-numeric id: ${bad.status}`);
+      assert.match(bad.type, /^application\/problem\+json/);
+      assert.equal((await fetch(server.base + `/api/v1/fraud/explain/${id}`)).status, 401);
+    });
+
     test('strict query validation: 422 problem+json naming every bad field', async () => {
       const r = await get(server, '/api/v1/analytics/revenue?period=fortnight&from=yesterday&to=2026-02-30&bogus=1');
       assert.equal(r.status, 422);
