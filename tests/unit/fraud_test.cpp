@@ -158,7 +158,8 @@ TEST(Hours, LocalSolarHour) {
   EXPECT_EQ(local_hour(kT0, 180.0), 10);       // +12
   EXPECT_EQ(local_hour(kT0, -180.0), 10);      // -12: the same clock hour
   EXPECT_EQ(local_hour(kT0, 13.4 + 360), 23);  // wrapped
-  EXPECT_EQ(local_hour(kT0, std::numeric_limits<double>::infinity()), 22);  // not finite: treated as no location
+  EXPECT_EQ(local_hour(kT0, std::numeric_limits<double>::infinity()),
+            22);  // not finite: treated as no location
   for (double lon = -180; lon <= 180; lon += 0.7) {
     const int h = local_hour(kT0, lon);
     EXPECT_GE(h, 0);

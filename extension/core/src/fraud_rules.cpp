@@ -296,7 +296,8 @@ class FraudRule final : public Rule {
         return fmt("local hour %02.0f has share %.3f in this customer's profile (uniform 0.042)",
                    f.aux[1], f.aux[0]);
       case Kind::kRareHourShop:
-        return fmt("local hour %02.0f has share %.3f of the shop's transactions", f.aux[1], f.aux[0]);
+        return fmt("local hour %02.0f has share %.3f of the shop's transactions", f.aux[1],
+                   f.aux[0]);
       case Kind::kYoungAccount:
         return fmt("account %.1f days old, amount %.2f (large: %.2f)", f.aux[0], tx.amount, large_);
       case Kind::kNewPaymentMethod:

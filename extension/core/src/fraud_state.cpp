@@ -134,9 +134,10 @@ double hour_share(const double (&profile)[24], int hour, const double* prior, do
   double total = 0;
   for (double w : profile) total += w;
   const double s2 = spread * spread;
-  const double k = (profile[hour] + spread * (profile[(hour + 1) % 24] + profile[(hour + 23) % 24]) +
-                    s2 * (profile[(hour + 2) % 24] + profile[(hour + 22) % 24])) /
-                   (1.0 + 2.0 * spread + 2.0 * s2);
+  const double k =
+      (profile[hour] + spread * (profile[(hour + 1) % 24] + profile[(hour + 23) % 24]) +
+       s2 * (profile[(hour + 2) % 24] + profile[(hour + 22) % 24])) /
+      (1.0 + 2.0 * spread + 2.0 * s2);
   const double p = prior ? prior[hour] : 1.0 / 24.0;
   return (k + a * p) / (total + a);
 }
