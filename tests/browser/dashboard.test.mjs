@@ -103,6 +103,18 @@ describe('dashboard', () => {
     const hourTo = new Date(Math.ceil(Date.now() / 3600000) * 3600000);
     const hourly = await apiGet(api, admin, `/analytics/hourly-sales?from=${new Date(hourTo - 86400000).toISOString()}&to=${hourTo.toISOString()}`);
     assert.ok(Math.abs(total - hourly.items.reduce((s, h) => s + Number(h.revenue), 0)) < 0.01);
+    // and its forecast band: the next 12 hours as the API forecasts them from the chart's end
+    const fc = await apiGet(api, admin, `/analytics/forecast/revenue?granularity=hour&horizon=12&as_of=${hourTo.toISOString()}`);
+    await page.locator('[data-widget="sales"] [data-testid="forecast-row"]').first().waitFor({ state: 'attached', timeout: 10000 });
+    const fRows = await page.$$eval('[data-widget="sales"] [data-testid="forecast-row"]', (trs) => trs.map((tr) => ({ ...tr.dataset })));
+    assert.equal(fRows.length, 12);
+    fRows.forEach((r, i) => {
+      assert.equal(r.t, fc.forecast[i].t);
+      assert.equal(Number(r.point), Number(fc.forecast[i].revenue));
+      assert.equal(Number(r.lower), Number(fc.forecast[i].lower));
+      assert.equal(Number(r.upper), Number(fc.forecast[i].upper));
+    });
+    assert.match(await page.getByTestId('forecast-summary').textContent(), /Forecast for the next 12 hours/);
 
     // transactions table, feed and alerts
     const list = await apiGet(api, admin, '/transactions?limit=10');
@@ -312,6 +324,13 @@ describe('dashboard', () => {
     assert.equal(Number(await page.locator('[data-metric="revenue"]').getAttribute('data-value')), Number(ov.revenue.value));
     await page.getByRole('button', { name: 'Daily' }).click();
     await page.locator('[data-widget="sales"][data-state="ready"]').waitFor();
+    // the daily forecast band starts after the chart's last day (the midnight after as_of)
+    const dayEnd = new Date(Math.ceil(Date.parse(`${asOf}:00Z`) / 86400000) * 86400000).toISOString();
+    const fc = await apiGet(api, admin, `/analytics/forecast/revenue?granularity=day&horizon=7&as_of=${dayEnd}`);
+    await page.locator('[data-widget="sales"] [data-testid="forecast-row"]').first().waitFor({ state: 'attached', timeout: 10000 });
+    const fRows = await page.$$eval('[data-widget="sales"] [data-testid="forecast-row"]', (trs) => trs.map((tr) => ({ ...tr.dataset })));
+    assert.deepEqual(fRows.map((r) => [r.t, Number(r.point), Number(r.lower), Number(r.upper)]),
+      fc.forecast.map((f) => [f.t, Number(f.revenue), Number(f.lower), Number(f.upper)]));
     await shot(page, 'as-of-desktop');
     await context.close();
   });

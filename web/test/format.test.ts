@@ -81,3 +81,29 @@ describe('api helpers', () => {
     expect([1, 2, 3, 10].map(backoffMs)).toEqual([500, 1000, 2000, 10000]);
   });
 });
+
+import { parseForecast } from '../src/lib/forecast';
+
+describe('forecast', () => {
+  const body = {
+    granularity: 'day', season: 7, level: 0.8,
+    forecast: [
+      { t: '2026-11-23T00:00:00+00:00', revenue: 5000.5, lower: 4000, upper: 6001 },
+      { t: '2026-11-24T00:00:00+00:00', revenue: '4800.25', lower: '3900', upper: '5700.5' },
+      { t: '2026-11-25T00:00:00+00:00', revenue: null, lower: 1, upper: 2 },
+    ],
+  };
+  it('reads the points, band and level of GET /analytics/forecast/revenue', () => {
+    const f = parseForecast(body, 'day');
+    expect(f.level).toBe(0.8);
+    expect(f.items).toEqual([
+      { t: '2026-11-23T00:00:00+00:00', label: '2026-11-23', point: 5000.5, lower: 4000, upper: 6001 },
+      { t: '2026-11-24T00:00:00+00:00', label: '2026-11-24', point: 4800.25, lower: 3900, upper: 5700.5 },
+    ]);
+  });
+  it('labels hours by HH:MM and tolerates an empty or malformed body', () => {
+    expect(parseForecast({ forecast: [{ t: '2026-11-23T07:00:00+00:00', revenue: 1, lower: 0, upper: 2 }] }, 'hour').items[0].label).toBe('07:00');
+    expect(parseForecast(null, 'day')).toEqual({ items: [], level: 0.95 });
+    expect(parseForecast({ forecast: [{ revenue: 1, lower: 0, upper: 2 }] }, 'day').items).toEqual([]);
+  });
+});

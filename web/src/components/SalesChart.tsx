@@ -5,30 +5,14 @@ import { DAY, filterRange, fmtMoney, toNum } from '../lib/format';
 import { useApi } from '../lib/hooks';
 import { useDash } from '../context';
 import { Widget } from './Widget';
+import { type Forecast, hourLabel, parseForecast } from '../lib/forecast';
 
 type HourItem = { hour: string; revenue: number; orders: number; transactions: number };
 type DayItem = { label: string; period_start: string; revenue: number; orders: number; transactions: number };
 type Point = { t: string; label: string; revenue: number };
-type Forecast = { label: string; point: number; lower: number; upper: number }[];
 
 const HOUR = 3_600_000;
 
-function hourLabel(iso: string) {
-  return iso.slice(11, 16);
-}
-
-/** Forecast items from the API (if it offers forecasting): tolerant of the field names. */
-function parseForecast(j: unknown): Forecast {
-  const items = (j as { items?: unknown[]; forecast?: unknown[] })?.items ?? (j as { forecast?: unknown[] })?.forecast ?? [];
-  return (items as Record<string, unknown>[])
-    .map((it) => ({
-      label: String(it.label ?? it.period_start ?? it.time ?? it.hour ?? it.step ?? '').slice(0, 10),
-      point: toNum(it.point ?? it.revenue ?? it.value) ?? NaN,
-      lower: toNum(it.lower) ?? NaN,
-      upper: toNum(it.upper) ?? NaN,
-    }))
-    .filter((f) => Number.isFinite(f.point));
-}
 
 export const SalesChart = memo(function SalesChart() {
   const { refIso, filters, tick, asOf } = useDash();
@@ -46,28 +30,34 @@ export const SalesChart = memo(function SalesChart() {
   const dim = filters.category_id ? { dimension: 'category', key: filters.category_id } : filters.country ? { dimension: 'country', key: filters.country.toUpperCase() } : {};
   const key = `${mode}|${range.from}|${range.to}|${JSON.stringify(dim)}|${tick}`;
   const { data, error, loading, reload } = useApi(key, async () => {
+    // the forecast continues after the last complete bucket of the chart (as_of = its end)
+    const forecastQuery = mode === 'hour' ? { granularity: 'hour', horizon: 12, as_of: range.to } : { granularity: 'day', horizon: 7, as_of: range.to };
+    const loadForecast = async (): Promise<{ forecast: Forecast; level: number; forecastNote: string }> => {
+      if ((dim as { dimension?: string }).dimension) return { forecast: [], level: 0.95, forecastNote: 'The forecast is for the whole shop: clear the category/country filter to see it.' };
+      try {
+        const f = parseForecast(await api('/analytics/forecast/revenue', { query: forecastQuery }), mode);
+        return { forecast: f.items, level: f.level, forecastNote: f.items.length ? '' : 'No forecast for this range.' };
+      } catch (e) {
+        const status = (e as { status?: number }).status;
+        return { forecast: [], level: 0.95, forecastNote: status === 422 ? 'Not enough sales history before this period for a forecast (two weeks of days, two days of hours).' : `Forecast unavailable: ${(e as Error).message}` };
+      }
+    };
     if (mode === 'hour') {
-      const [cur, old] = await Promise.all([
+      const [cur, old, fc] = await Promise.all([
         api<{ items: HourItem[] }>('/analytics/hourly-sales', { query: { ...range, ...dim } }),
         api<{ items: HourItem[] }>('/analytics/hourly-sales', { query: { ...prev, ...dim } }),
+        loadForecast(),
       ]);
       const m = (xs: HourItem[]): Point[] => xs.map((x) => ({ t: x.hour, label: hourLabel(x.hour), revenue: toNum(x.revenue) ?? 0 }));
-      return { cur: m(cur.items), old: m(old.items), forecast: [] as Forecast, forecastNote: 'Forecast band: daily view.' };
+      return { cur: m(cur.items), old: m(old.items), ...fc };
     }
-    const [cur, old] = await Promise.all([
+    const [cur, old, fc] = await Promise.all([
       api<{ items: DayItem[] }>('/analytics/revenue', { query: { period: 'day', ...range } }),
       api<{ items: DayItem[] }>('/analytics/revenue', { query: { period: 'day', ...prev } }),
+      loadForecast(),
     ]);
     const m = (xs: DayItem[]): Point[] => xs.map((x) => ({ t: x.period_start, label: x.label, revenue: toNum(x.revenue) ?? 0 }));
-    let forecast: Forecast = [];
-    let forecastNote = '';
-    try {
-      forecast = parseForecast(await api('/analytics/forecast', { query: { period: 'day', from: range.from, to: range.to, horizon: 7 } }));
-      if (!forecast.length) forecastNote = 'No forecast for this range.';
-    } catch (e) {
-      forecastNote = (e as { status?: number }).status === 404 ? 'Forecast band not available: the API has no forecast route yet.' : `Forecast unavailable: ${(e as Error).message}`;
-    }
-    return { cur: m(cur.items), old: m(old.items), forecast, forecastNote };
+    return { cur: m(cur.items), old: m(old.items), ...fc };
   });
 
   const el = useRef<HTMLDivElement>(null);
@@ -93,7 +83,7 @@ export const SalesChart = memo(function SalesChart() {
           ...(data.forecast.length
             ? [
                 { name: 'Forecast lower', type: 'line', stack: 'band', data: pad(data.forecast.map((f) => f.lower), n), lineStyle: { opacity: 0 }, showSymbol: false, tooltip: { show: false } },
-                { name: 'Forecast band (95 %)', type: 'line', stack: 'band', data: pad(data.forecast.map((f) => f.upper - f.lower), n), lineStyle: { opacity: 0 }, areaStyle: { color: 'rgba(29,78,216,0.18)' }, showSymbol: false },
+                { name: `Forecast band (${Math.round(data.level * 100)} %)`, type: 'line', stack: 'band', data: pad(data.forecast.map((f) => f.upper - f.lower), n), lineStyle: { opacity: 0 }, areaStyle: { color: 'rgba(29,78,216,0.18)' }, showSymbol: false },
                 { name: 'Forecast', type: 'line', data: pad(data.forecast.map((f) => f.point), n), lineStyle: { type: 'dotted', color: '#1d4ed8' }, showSymbol: false },
               ]
             : []),
@@ -153,7 +143,12 @@ export const SalesChart = memo(function SalesChart() {
             {asOf && <span className="muted"> · as of {asOf.slice(0, 16).replace('T', ' ')} UTC</span>}
           </p>
           <div ref={el} className="chart" role="img" aria-label={`Revenue ${mode === 'hour' ? 'per hour' : 'per day'}, current against previous period`} />
-          {data.forecastNote && mode === 'day' && <p className="muted small">{data.forecastNote}</p>}
+          {data.forecastNote && <p className="muted small" data-testid="forecast-note">{data.forecastNote}</p>}
+          {data.forecast.length > 0 && (
+            <p className="sr-only" data-testid="forecast-summary">
+              Forecast for the next {data.forecast.length} {mode === 'hour' ? 'hours' : 'days'}: {fmtMoney(data.forecast.reduce((s2, f) => s2 + f.point, 0))} in total, {Math.round(data.level * 100)} % interval per {mode === 'hour' ? 'hour' : 'day'} shown in the table.
+            </p>
+          )}
           <details>
             <summary>Show the data as a table</summary>
             <div className="table-wrap" tabIndex={0} role="region" aria-label="Sales data">
@@ -171,6 +166,17 @@ export const SalesChart = memo(function SalesChart() {
                       <td>{mode === 'hour' ? p.t.slice(0, 16).replace('T', ' ') : p.label}</td>
                       <td className="num">{fmtMoney(p.revenue)}</td>
                       <td className="num">{fmtMoney(data.old[i]?.revenue)}</td>
+                    </tr>
+                  ))}
+                  {data.forecast.map((f) => (
+                    <tr key={`f-${f.t}`} className="forecast-row" data-testid="forecast-row" data-t={f.t} data-point={f.point} data-lower={f.lower} data-upper={f.upper}>
+                      <td>
+                        {mode === 'hour' ? f.t.slice(0, 16).replace('T', ' ') : f.label} <span className="muted">(forecast)</span>
+                      </td>
+                      <td className="num">
+                        {fmtMoney(f.point)} <span className="muted small">({fmtMoney(f.lower)} – {fmtMoney(f.upper)})</span>
+                      </td>
+                      <td className="num">—</td>
                     </tr>
                   ))}
                 </tbody>
