@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api, decodeToken, setToken, setUnauthorizedHandler, type Role } from './lib/api';
+import { api, atLeast, decodeToken, setToken, setUnauthorizedHandler, type Role } from './lib/api';
 import { emptyFilters, type Filters } from './lib/format';
 import { useApi } from './lib/hooks';
 import { LiveStream, type StreamState, type TxEvent } from './lib/stream';
@@ -18,6 +18,7 @@ import { TxModal } from './components/TxModal';
 import { FilterBar } from './components/FilterBar';
 import { AsOf } from './components/AsOf';
 import { Connection } from './components/Connection';
+import { Backtests } from './components/Backtests';
 
 const TOKEN_KEY = 'techmart.token';
 const FEED_MAX = 50;
@@ -226,6 +227,7 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
             <WorldMap />
             <Segments />
             <Transactions />
+            {atLeast(role, 'analyst') && <Backtests />}
           </div>
         </main>
         <footer className="foot muted small">Figures in EUR; times in UTC. Data: TechMart API.</footer>

@@ -74,7 +74,12 @@ export const SalesChart = memo(function SalesChart() {
         animation: false,
         grid: { left: 56, right: 16, top: 36, bottom: 28 },
         tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => fmtMoney(v) },
-        legend: { top: 0, type: 'scroll' },
+        // the band's invisible lower edge has no legend entry
+        legend: {
+          top: 0,
+          type: 'scroll',
+          data: [mode === 'hour' ? 'Last 24 h' : 'This period', mode === 'hour' ? 'Previous 24 h' : 'Previous period', ...(data.forecast.length ? [`Forecast band (${Math.round(data.level * 100)} %)`, 'Forecast'] : [])],
+        },
         xAxis: { type: 'category', data: labels, boundaryGap: mode === 'day' },
         yAxis: { type: 'value', axisLabel: { formatter: (v: number) => (v >= 1000 ? `${Math.round(v / 1000)}k` : String(v)) } },
         series: [
