@@ -47,6 +47,7 @@ std::vector<std::string> split(const std::string& s) {
 Config Config::from_env() {
   Config c;
   c.database_url = env("TECHMART_DATABASE_URL");
+  c.read_database_url = env("TECHMART_READ_DATABASE_URL");
   if (const std::string a = env("TECHMART_API_ADDRESS"); !a.empty()) c.address = a;
   c.port = static_cast<std::uint16_t>(env_int("TECHMART_API_PORT", 8080, 0, 65535));
   c.threads = static_cast<int>(env_int("TECHMART_API_THREADS", 2, 1, 256));
@@ -84,6 +85,10 @@ Config Config::from_env() {
 #endif
   c.export_max_concurrent =
       static_cast<std::size_t>(env_int("TECHMART_EXPORT_MAX_CONCURRENT", 2, 1, 64));
+  c.export_statement_timeout = std::chrono::milliseconds(
+      env_int("TECHMART_EXPORT_STATEMENT_TIMEOUT_MS", 300000, 0, 86400000));
+  c.db_metrics_cache =
+      std::chrono::milliseconds(env_int("TECHMART_DB_METRICS_CACHE_MS", 5000, 0, 3600000));
   return c;
 }
 

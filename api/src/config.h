@@ -12,6 +12,9 @@ namespace techmart::api {
 struct Config {
   // libpq connection string or URI; empty means "use the PG* variables" (libpq reads them).
   std::string database_url;
+  // TECHMART_READ_DATABASE_URL: a second pool (e.g. a hot standby) for the read-only endpoints
+  // (lists, analytics, dashboard, CSV export); writes always go to database_url. Empty: one pool.
+  std::string read_database_url;
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;
   int threads = 2;
@@ -44,6 +47,10 @@ struct Config {
   std::string docs_dir;
   // concurrent CSV exports (each holds its own database connection)
   std::size_t export_max_concurrent = 2;
+  // statement_timeout of the CSV export's COPY (its own connection); 0 = none
+  std::chrono::milliseconds export_statement_timeout{300000};
+  // techmart_ops.prometheus() (database-side figures in /metrics) is cached this long; 0 = off
+  std::chrono::milliseconds db_metrics_cache{5000};
 
   // Reads TECHMART_* variables; throws std::invalid_argument naming the bad variable.
   static Config from_env();

@@ -30,6 +30,8 @@ struct Fn {
 };
 const Fn kFunctions[] = {
     {"health", "SELECT api.health()::text"},
+    // database-side metrics appended to GET /metrics (cached in main.cpp)
+    {"ops_prometheus", "SELECT techmart_ops.prometheus()"},
     {"create_transaction", "SELECT api.create_transaction($1::jsonb)::text"},
     {"create_transaction_idempotent",
      "SELECT api.create_transaction_idempotent($1::text, $2::text, $3::jsonb)::text"},
@@ -162,9 +164,10 @@ long long id_param(const RequestContext& ctx, const std::string& name, const std
   return static_cast<long long>(*id);
 }
 
-Endpoints::Endpoints(Pool& pool, const Config& config, const Jwt& jwt, Metrics& metrics,
-                     Stream* stream)
+Endpoints::Endpoints(Pool& pool, Pool& read_pool, const Config& config, const Jwt& jwt,
+                     Metrics& metrics, Stream* stream)
     : pool_(pool),
+      read_pool_(read_pool),
       config_(config),
       jwt_(jwt),
       metrics_(metrics),
@@ -181,7 +184,17 @@ std::vector<std::pair<std::string, std::string>> Endpoints::statements() {
 
 template <typename... Args>
 std::optional<std::string> Endpoints::call(const std::string& stmt, Args&&... args) {
-  return pool_.with_connection(
+  return call_on(pool_, stmt, std::forward<Args>(args)...);
+}
+
+template <typename... Args>
+std::optional<std::string> Endpoints::read(const std::string& stmt, Args&&... args) {
+  return call_on(read_pool_, stmt, std::forward<Args>(args)...);
+}
+
+template <typename... Args>
+std::optional<std::string> Endpoints::call_on(Pool& pool, const std::string& stmt, Args&&... args) {
+  return pool.with_connection(
       acquire_timeout_, [&](pqxx::connection& conn) -> std::optional<std::string> {
         // One statement in autocommit mode: its own transaction.
         pqxx::nontransaction tx(conn);
@@ -193,7 +206,7 @@ std::optional<std::string> Endpoints::call(const std::string& stmt, Args&&... ar
 
 Handler Endpoints::list_handler(std::string stmt) {
   return [this, stmt](RequestContext& ctx) {
-    const auto out = call(stmt, query_json(ctx));
+    const auto out = read(stmt, query_json(ctx));
     if (!out) throw std::runtime_error("api." + stmt + " returned NULL");
     return Response::json(200, *out);
   };
@@ -271,7 +284,7 @@ Handler Endpoints::query_handler(const QueryRoute& route) {
     std::vector<const char*> args;
     args.reserve(values.size());
     for (const auto& v : values) args.push_back(v ? v->c_str() : nullptr);
-    const auto out = call(route.stmt, pqxx::prepare::make_dynamic_params(args));
+    const auto out = read(route.stmt, pqxx::prepare::make_dynamic_params(args));
     if (!out) throw std::runtime_error("statement " + route.stmt + " returned NULL");
     return Response::json(200, *out);
   };
@@ -328,7 +341,7 @@ void Endpoints::register_routes(Router& router) {
              update_handler("update_inventory", "product", true));
   router.add(M::Get, v1 + "/inventory/{id}/history", Role::Viewer, [this](RequestContext& ctx) {
     const long long id = id_param(ctx, "id", "product");
-    const auto out = call("inventory_history", id, query_json(ctx));
+    const auto out = read("inventory_history", id, query_json(ctx));
     if (!out) throw problems::not_found("There is no product with id " + ctx.param("id") + ".");
     return Response::json(200, *out);
   });
@@ -451,7 +464,7 @@ Response Endpoints::recent_transactions(RequestContext& ctx) {
     }
     limit = *v;
   }
-  const auto items = call("recent_transactions", static_cast<int>(limit));
+  const auto items = read("recent_transactions", static_cast<int>(limit));
   if (!items) throw std::runtime_error("api.recent_transactions returned NULL");
   return Response::json(200, *items);
 }
@@ -570,7 +583,10 @@ Response Endpoints::export_transactions(RequestContext& ctx) {
       --n;
     }
   } guard{exports_running_};
-  guard.conn = PQconnectdb(config_.database_url.c_str());
+  // an export is a read: on the read database when there is one
+  guard.conn = PQconnectdb(
+      (config_.read_database_url.empty() ? config_.database_url : config_.read_database_url)
+          .c_str());
   if (PQstatus(guard.conn) != CONNECTION_OK) {
     throw DatabaseUnavailable(std::string("export connect failed: ") + PQerrorMessage(guard.conn));
   }
@@ -596,6 +612,13 @@ Response Endpoints::export_transactions(RequestContext& ctx) {
                "SELECT api.check_transaction_filters("
                "current_setting('techmart_api.export_filters')::jsonb)"),
         PGRES_TUPLES_OK, "check");
+  // The statement timeout covers the COPY (TECHMART_EXPORT_STATEMENT_TIMEOUT_MS): a timeout
+  // surfaces mid-stream like any other COPY failure below.
+  const std::string timeout_ms = std::to_string(config_.export_statement_timeout.count());
+  const char* timeout_params[1] = {timeout_ms.c_str()};
+  check(PQexecParams(guard.conn, "SELECT set_config('statement_timeout', $1, true)", 1, nullptr,
+                     timeout_params, nullptr, nullptr, 0),
+        PGRES_TUPLES_OK, "set_config");
   check(PQexec(guard.conn,
                "COPY (SELECT * FROM api.export_transactions("
                "current_setting('techmart_api.export_filters')::jsonb)) "
@@ -625,15 +648,27 @@ Response Endpoints::export_transactions(RequestContext& ctx) {
       pending = 0;
     }
   }
+  // The COPY's outcome: a statement timeout, a terminated backend or a lost connection all end
+  // here (n == -2 or a failed final result).
   bool ok = n == -1;
+  std::string error = ok ? "" : PQerrorMessage(guard.conn);
+  std::string sqlstate;
   if (ok) {
     PGresult* r = PQgetResult(guard.conn);
     ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) {
-      log::error("export failed", {{"request_id", ctx.request_id()},
-                                   {"error", std::string(PQresultErrorMessage(r))}});
+      error = PQresultErrorMessage(r);
+      if (const char* st = PQresultErrorField(r, PG_DIAG_SQLSTATE)) sqlstate = st;
     }
     PQclear(r);
+    while (PGresult* rest = PQgetResult(guard.conn)) PQclear(rest);
+  }
+  if (!ok) {
+    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    log::error("export failed; response cut short", {{"request_id", ctx.request_id()},
+                                                     {"sqlstate", sqlstate},
+                                                     {"bytes_sent", total},
+                                                     {"error", error}});
   }
   PQclear(PQexec(guard.conn, ok ? "COMMIT" : "ROLLBACK"));
   if (ok) {
@@ -647,7 +682,6 @@ Response Endpoints::export_transactions(RequestContext& ctx) {
   r.streamed = true;
   r.status = ok ? 200 : 500;
   r.body.clear();
-  (void)total;
   return r;
 }
 

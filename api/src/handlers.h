@@ -31,7 +31,8 @@ class Stream;
 
 class Endpoints {
  public:
-  Endpoints(Pool& pool, const Config& config, const Jwt& jwt, Metrics& metrics,
+  // `read_pool` serves the read-only endpoints (lists, analytics, dashboard); it may be `pool`.
+  Endpoints(Pool& pool, Pool& read_pool, const Config& config, const Jwt& jwt, Metrics& metrics,
             Stream* stream = nullptr);
 
   // The statements the handlers use (name -> SQL); prepared on every pooled connection.
@@ -53,6 +54,9 @@ class Endpoints {
   // Runs one prepared statement returning one text (jsonb::text) value; nullopt for SQL NULL.
   template <typename... Args>
   std::optional<std::string> call(const std::string& stmt, Args&&... args);
+  // The same on the read pool (TECHMART_READ_DATABASE_URL, else the primary).
+  template <typename... Args>
+  std::optional<std::string> read(const std::string& stmt, Args&&... args);
 
  private:
   Handler list_handler(std::string stmt);
@@ -63,7 +67,11 @@ class Endpoints {
   // GET endpoint of query_routes(): strict query validation, one statement with text params.
   Handler query_handler(const QueryRoute& route);
 
+  template <typename... Args>
+  std::optional<std::string> call_on(Pool& pool, const std::string& stmt, Args&&... args);
+
   Pool& pool_;
+  Pool& read_pool_;
   const Config& config_;
   const Jwt& jwt_;
   Metrics& metrics_;

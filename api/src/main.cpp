@@ -15,10 +15,12 @@
 #include <rapidjson/writer.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <pqxx/nontransaction>
 #include <string>
 
@@ -191,10 +193,19 @@ int main(int argc, char** argv) {
   pool_options.session_setup = {"SET statement_timeout = " +
                                 std::to_string(config.db_statement_timeout.count())};
   Pool pool(pool_options);
+  // TECHMART_READ_DATABASE_URL: the read-only endpoints get their own pool (e.g. on a hot
+  // standby), named techmart-api-read in pg_stat_activity; writes stay on `pool`.
+  std::unique_ptr<Pool> read_pool;
+  if (!config.read_database_url.empty()) {
+    PoolOptions read_options = pool_options;
+    read_options.conninfo = config.read_database_url;
+    read_options.session_setup.push_back("SET application_name = 'techmart-api-read'");
+    read_pool = std::make_unique<Pool>(read_options);
+  }
   Stream stream(config, pool, metrics);
 
   auto router = std::make_shared<Router>();
-  Endpoints endpoints(pool, config, jwt, metrics, &stream);
+  Endpoints endpoints(pool, read_pool ? *read_pool : pool, config, jwt, metrics, &stream);
   endpoints.register_routes(*router);
   router->add(Pistache::Http::Method::Get, "/openapi.json", [&docs](RequestContext&) {
     if (!docs) throw problems::not_found("The API documentation was not built.");
@@ -230,7 +241,45 @@ int main(int argc, char** argv) {
   }
   if (!check_secret(config)) return 2;
 
-  metrics.extra = [&pool]() {
+  // Database-side figures (techmart_ops.prometheus(): alerts, rules fired, scoring time) from
+  // the primary, cached for TECHMART_DB_METRICS_CACHE_MS so that scrapes do not load the database.
+  struct DbMetricsCache {
+    std::mutex mutex;
+    std::string text;
+    std::chrono::steady_clock::time_point at{};
+    bool valid = false;
+  };
+  auto db_metrics = std::make_shared<DbMetricsCache>();
+  auto database_metrics = [&pool, &config, db_metrics]() -> std::string {
+    std::lock_guard<std::mutex> lock(db_metrics->mutex);
+    const auto now = std::chrono::steady_clock::now();
+    if (db_metrics->valid && config.db_metrics_cache.count() > 0 &&
+        now - db_metrics->at < config.db_metrics_cache) {
+      return db_metrics->text;
+    }
+    int ok = 0;
+    try {
+      db_metrics->text =
+          pool.with_connection(std::chrono::milliseconds(500), [](pqxx::connection& c) {
+            pqxx::nontransaction tx(c);
+            const pqxx::result r = tx.exec_prepared("ops_prometheus");
+            return r.empty() || r[0][0].is_null() ? std::string() : std::string(r[0][0].c_str());
+          });
+      db_metrics->at = now;
+      db_metrics->valid = true;
+      ok = 1;
+    } catch (const std::exception& e) {
+      log::warn("database metrics unavailable", {{"error", e.what()}});
+      db_metrics->valid = false;
+      db_metrics->text.clear();
+    }
+    return db_metrics->text +
+           "# HELP techmart_db_metrics_ok 1 when techmart_ops.prometheus() answered (cached).\n"
+           "# TYPE techmart_db_metrics_ok gauge\ntechmart_db_metrics_ok " +
+           std::to_string(ok || db_metrics->valid ? 1 : 0) + "\n";
+  };
+
+  metrics.extra = [&pool, &read_pool, database_metrics]() {
     const auto s = pool.stats();
     std::string o;
     o += "# HELP techmart_db_pool_size Pooled database connections.\n"
@@ -256,9 +305,20 @@ int main(int argc, char** argv) {
     o += "# HELP techmart_db_up 1 when the database answered the scrape's health query.\n"
          "# TYPE techmart_db_up gauge\ntechmart_db_up " +
          std::to_string(up) + "\n";
+    if (read_pool) {
+      const auto rs = read_pool->stats();
+      o += "# HELP techmart_db_read_pool_size Pooled connections to TECHMART_READ_DATABASE_URL.\n"
+           "# TYPE techmart_db_read_pool_size gauge\ntechmart_db_read_pool_size " +
+           std::to_string(rs.size) + "\n";
+      o += "# HELP techmart_db_read_pool_in_use Read pool connections leased right now.\n"
+           "# TYPE techmart_db_read_pool_in_use gauge\ntechmart_db_read_pool_in_use " +
+           std::to_string(rs.in_use) + "\n";
+    }
+    if (up) o += database_metrics();
     return o;
   };
 
+  if (read_pool) read_pool->warm_up();
   pool.warm_up();  // a database that is down now is not fatal: requests get 503 until it is up
   stream.start();
 
@@ -287,6 +347,7 @@ int main(int argc, char** argv) {
                             {"port", static_cast<int>(static_cast<uint16_t>(server.getPort()))},
                             {"threads", config.threads},
                             {"db_pool_size", config.db_pool_size},
+                            {"read_database", !config.read_database_url.empty()},
                             {"db_connected", stats.idle_connected},
                             {"max_body_bytes", config.max_body_bytes},
                             {"static_dir", config.static_dir},

@@ -70,6 +70,13 @@ Problem problem_from_exception(const std::exception_ptr& e, const std::string& r
                 {{"request_id", request_id}, {"sqlstate", st}, {"error", msg}});
       return problems::service_unavailable("The database is unavailable; retry shortly.");
     }
+    if (st == "25006") {
+      // a write reached a read-only server (a standby, or a primary being demoted/failed over)
+      log::warn("write refused by a read-only database",
+                {{"request_id", request_id}, {"sqlstate", st}, {"error", msg}});
+      return problems::service_unavailable(
+          "The database accepts no writes right now (read-only); retry shortly.");
+    }
     if (cls == "40" || st == "57014" || st == "53300") {
       // serialization failure/deadlock, statement timeout, too many connections: transient
       log::warn("transient database error",

@@ -17,6 +17,7 @@ import { ApiServer, makeToken, postJson, requireEnv, sql, uniqueSuffix, waitFor 
 import { featureTests } from './lib/features.mjs';
 import { analyticsTests } from './lib/analytics.mjs';
 import { docsTests } from './lib/docs.mjs';
+import { opsTests } from './lib/ops.mjs';
 
 requireEnv();
 
@@ -351,6 +352,7 @@ describe('static files', () => {
 featureTests(() => server);
 analyticsTests(() => server);
 docsTests(() => server);
+opsTests();
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;

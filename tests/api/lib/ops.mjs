@@ -1,0 +1,176 @@
+// Operations tests of issues 5 and 7, registered by api.test.mjs before the database-restart test:
+// the CSV export's statement timeout (the stream is cut, never a complete-looking file), the read
+// pool (TECHMART_READ_DATABASE_URL), writes refused by a read-only server (25006 -> 503), and the
+// database-side figures in /metrics (techmart_ops.prometheus(), cached).
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { ApiServer, apiDatabaseUrl, makeToken, postJson, sql, uniqueSuffix, waitFor } from './harness.mjs';
+
+const auth = (role) => ({ Authorization: `Bearer ${makeToken(role)}` });
+
+async function problem(res, status) {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}`);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  const body = await res.json();
+  assert.equal(body.status, status);
+  assert.equal(typeof body.detail, 'string');
+  return body;
+}
+
+// GET through node:http, reporting whether the (chunked) body ended properly.
+function download(server, path, headers = {}) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port: server.port, path, headers }, (res) => {
+      let bytes = 0;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        bytes += c.length;
+        if (text.length < 4096) text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, bytes, text, complete: res.complete, error: null }));
+      res.on('error', (e) => resolve({ status: res.statusCode, headers: res.headers, bytes, text, complete: false, error: e }));
+      res.on('aborted', () => {});
+    });
+    req.on('error', (e) => resolve({ status: null, complete: false, error: e }));
+  });
+}
+
+// A key=value connection string with extra server options (read-only sessions).
+function withOptions(url, options) {
+  return `${url} options='${options}'`;
+}
+const keyValueUrl = !/^postgres(ql)?:\/\//.test(apiDatabaseUrl() ?? '');
+const skipUri = keyValueUrl ? false : 'TECHMART_DATABASE_URL is a URI (key=value needed to add options)';
+
+function validTransaction(customerId, productId) {
+  return { customer_id: customerId, product_id: productId, quantity: 1, unit_price: 5, payment_method: 'paypal' };
+}
+
+export function opsTests() {
+  let customerId;
+  let productId;
+
+  describe('operations: export timeout, read pool, read-only, database metrics', () => {
+    test('fixtures', () => {
+      customerId = Number(sql('SELECT min(id) FROM customers'));
+      productId = Number(sql('SELECT min(id) FROM products'));
+      assert.ok(customerId > 0 && productId > 0);
+    });
+
+    test('CSV export: a statement timeout mid-COPY cuts the stream (incomplete transfer), the API stays up', async () => {
+      const rows = Number(sql('SELECT count(*) FROM transactions'));
+      assert.ok(rows >= 1000, `needs a large export (seed data), have ${rows} rows`);
+      const s = await new ApiServer({ TECHMART_EXPORT_STATEMENT_TIMEOUT_MS: '1' }).start();
+      try {
+        const r = await download(s, '/api/v1/transactions/export', auth('viewer'));
+        // the 200 and the CSV header may have gone out; the body must not look complete
+        assert.equal(r.complete, false, `the export looked complete (${r.status}, ${r.bytes} bytes)`);
+        if (r.status !== null) assert.equal(r.status, 200);
+        const entry = await waitFor(() => s.logs.find((l) => l.msg === 'export failed; response cut short'));
+        assert.equal(entry.sqlstate, '57014'); // query_canceled: the statement timeout
+        // the service is fine
+        assert.equal((await s.fetch('/health')).status, 200);
+        assert.equal(s.exit, null);
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test('CSV export: the default timeout lets a full export complete', async () => {
+      const s = await new ApiServer().start();
+      try {
+        const r = await download(s, '/api/v1/transactions/export', auth('viewer'));
+        assert.equal(r.status, 200);
+        assert.equal(r.complete, true);
+        assert.ok(!s.logs.some((l) => l.msg === 'export failed; response cut short'));
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test('a write against a read-only server is 503 problem+json (25006), reads still work', { skip: skipUri }, async () => {
+      const s = await new ApiServer({
+        TECHMART_DATABASE_URL: withOptions(apiDatabaseUrl(), '-c default_transaction_read_only=on'),
+      }).start();
+      try {
+        const before = sql('SELECT count(*) FROM transactions');
+        const res = await postJson(s, '/api/v1/transactions', validTransaction(customerId, productId), auth('admin'));
+        const body = await problem(res, 503);
+        assert.match(body.detail, /read-only/);
+        assert.ok(res.headers.get('retry-after'));
+        assert.equal(sql('SELECT count(*) FROM transactions'), before);
+        assert.ok(s.logs.some((l) => l.sqlstate === '25006'));
+        const get = await s.fetch('/api/v1/transactions/recent?limit=1', { headers: auth('viewer') });
+        assert.equal(get.status, 200);
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test('TECHMART_READ_DATABASE_URL: reads on the read pool (read-only sessions), writes on the primary', { skip: skipUri }, async () => {
+      const s = await new ApiServer({
+        TECHMART_READ_DATABASE_URL: withOptions(apiDatabaseUrl(), '-c default_transaction_read_only=on'),
+      }).start();
+      try {
+        const marker = uniqueSuffix();
+        // reads: lists, analytics, dashboard — all on read-only sessions, all succeed
+        for (const p of [
+          '/api/v1/transactions/recent?limit=3',
+          `/api/v1/transactions?limit=3&customer_id=${customerId}`,
+          '/api/v1/dashboard/overview',
+          '/api/v1/analytics/forecast/revenue',
+          '/api/v1/alerts?limit=2',
+        ]) {
+          const r = await s.fetch(p, { headers: { ...auth('viewer'), 'X-Request-Id': `read-${marker}` } });
+          assert.equal(r.status, 200, `${p}: ${r.status}`);
+        }
+        // the read pool's sessions are named techmart-api-read and ran the reads
+        const q = sql(`SELECT string_agg(query, ' | ') FROM pg_stat_activity WHERE application_name = 'techmart-api-read'`);
+        assert.match(q, /api\./, `read pool sessions: ${q}`);
+        assert.ok(Number(sql(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'techmart-api-read'`)) >= 1);
+        // a write goes to the primary and succeeds
+        const w = await postJson(s, '/api/v1/transactions', validTransaction(customerId, productId), auth('admin'));
+        assert.equal(w.status, 201);
+        const row = await w.json();
+        // the CSV export reads through the read database too
+        const csv = await download(s, `/api/v1/transactions/export?customer_id=${customerId}`, auth('viewer'));
+        assert.equal(csv.status, 200);
+        assert.equal(csv.complete, true);
+        // metrics show both pools
+        const m = await (await s.fetch('/metrics')).text();
+        assert.match(m, /techmart_db_read_pool_size \d+/);
+        assert.match(m, /techmart_db_pool_size \d+/);
+        assert.ok(row.id > 0);
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test('/metrics appends techmart_ops.prometheus(), cached per TECHMART_DB_METRICS_CACHE_MS', async () => {
+      const letters = () => Array.from({ length: 10 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
+      const cached = await new ApiServer({ TECHMART_DB_METRICS_CACHE_MS: '3600000' }).start();
+      const fresh = await new ApiServer({ TECHMART_DB_METRICS_CACHE_MS: '0' }).start();
+      try {
+        const type = `metrics_test_${letters()}`;
+        const series = new RegExp(`techmart_alerts\\{severity="low",status="open",type="${type}"\\} 1\\n`);
+        const m1 = await (await cached.fetch('/metrics')).text();
+        assert.match(m1, /# TYPE techmart_alerts gauge/);
+        assert.match(m1, /techmart_database_bytes \d+/);
+        assert.match(m1, /techmart_table_rows\{table="public\.transactions"\} \d+/);
+        assert.match(m1, /techmart_db_metrics_ok 1/);
+        assert.match(m1, /techmart_http_requests_total/); // the API's own figures are still there
+        assert.doesNotMatch(m1, series);
+        sql(`INSERT INTO alerts (type, severity, message) VALUES ('${type}', 'low', 'metrics test');`);
+        // the cached server does not query again within its cache time; the uncached one does
+        assert.doesNotMatch(await (await cached.fetch('/metrics')).text(), series);
+        assert.match(await (await fresh.fetch('/metrics')).text(), series);
+        sql(`DELETE FROM alerts WHERE type = '${type}';`);
+      } finally {
+        await cached.stop();
+        await fresh.stop();
+      }
+    });
+  });
+}
