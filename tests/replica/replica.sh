@@ -5,8 +5,11 @@
 #   * every view of schema bi and the analytics functions run on the standby and return exactly
 #     what they return on the primary (md5 of the result as JSON), after a write on the primary
 #     has been replayed;
-#   * techmart-api pointed at the standby serves the read endpoints (the basis of
-#     TECHMART_READ_DATABASE_URL, docs/scaling.md), and a write through it fails cleanly.
+#   * techmart-api pointed at the standby serves the read endpoints, and a write through it is
+#     503 problem+json (25006);
+#   * techmart-api with TECHMART_DATABASE_URL = primary and TECHMART_READ_DATABASE_URL = standby
+#     (docs/scaling.md): the read endpoints run on the standby (its pg_stat_activity shows the
+#     read pool, application_name techmart-api-read), POST /transactions lands on the primary.
 # Environment: TECHMART_API_BIN (optional: the API part is skipped without it).
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -141,9 +144,38 @@ if [ -n "${TECHMART_API_BIN:-}" ] && [ -x "$TECHMART_API_BIN" ]; then
   [ "$code" = 200 ] && ok "API on the standby: GET /transactions (filters) 200" || fail "GET /transactions on standby: $code"
   code="$(curl -s -o "$T/post.json" -w '%{http_code}' -H "Authorization: Bearer $A" -H 'Content-Type: application/json' \
           -d '{"customer_id":1,"product_id":1,"quantity":1,"payment_method":"paypal"}' "http://127.0.0.1:$port/api/v1/transactions")"
-  if [ "${code:0:1}" != 2 ] && grep -q "problem" "$T/post.json"; then ok "API on the standby: POST refused ($code problem+json), no row written"
+  if [ "$code" = 503 ] && grep -q "read-only" "$T/post.json"; then ok "API on the standby: POST refused with 503 problem+json (25006, read-only), no row written"
   else fail "POST on standby: $code $(head -c 200 "$T/post.json")"; fi
-  echo "# POST through the standby answered $code: $(head -c 160 "$T/post.json")"
+  kill "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=""
+
+  # TECHMART_DATABASE_URL = primary, TECHMART_READ_DATABASE_URL = standby: reads on the standby
+  # (its pg_stat_activity shows the read pool running them), writes on the primary
+  port="$(free_port)"
+  TECHMART_DATABASE_URL="host=$T port=$P1 dbname=techmart user=techmart_api" \
+  TECHMART_READ_DATABASE_URL="host=$T port=$P2 dbname=techmart user=techmart_api" TECHMART_API_ADDRESS=127.0.0.1 \
+  TECHMART_API_PORT="$port" TECHMART_JWT_SECRET="$secret" TECHMART_ENV=production TECHMART_RATE_LIMIT_RPS=0 \
+    "$TECHMART_API_BIN" 2>"$T/api2.log" & API_PID=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  bad=""
+  for p in "transactions/recent?limit=5" "transactions?limit=5&status=completed" "dashboard/overview" \
+           "analytics/forecast/revenue" "alerts?limit=5" "inventory/low-stock" "transactions/export?status=completed"; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $V" "http://127.0.0.1:$port/api/v1/$p")"
+    [ "$code" = 200 ] || bad="$bad $p=$code"
+  done
+  [ -z "$bad" ] && ok "API with a read database: 7 read endpoints 200 (lists, dashboard, forecast, export)" || fail "reads with a read database:$bad"
+  on_standby="$(q2 -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'techmart-api-read' AND query ~ 'api\.(recent_transactions|list_transactions|dashboard_overview|forecast_revenue|list_alerts|low_stock)'")"
+  on_primary="$(q1 -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'techmart-api-read'")"
+  [ "$on_standby" -ge 1 ] && [ "$on_primary" = 0 ] \
+    && ok "the reads ran on the standby ($on_standby read-pool sessions there with the API's queries, none on the primary)" \
+    || fail "read pool: $on_standby sessions on the standby, $on_primary on the primary"
+  code="$(curl -s -o "$T/post2.json" -w '%{http_code}' -H "Authorization: Bearer $A" -H 'Content-Type: application/json' \
+          -d '{"customer_id":1,"product_id":1,"quantity":1,"unit_price":3,"payment_method":"paypal","device_id":"replica-api-write"}' "http://127.0.0.1:$port/api/v1/transactions")"
+  lsn="$(q1 -c 'SELECT pg_current_wal_lsn()')"
+  for _ in $(seq 1 200); do [ "$(q2 -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn")" = t ] && break; sleep 0.05; done
+  if [ "$code" = 201 ] && [ "$(q1 -c "SELECT count(*) FROM transactions WHERE device_id = 'replica-api-write'")" = 1 ] \
+     && [ "$(q2 -c "SELECT count(*) FROM transactions WHERE device_id = 'replica-api-write'")" = 1 ]; then
+    ok "API with a read database: POST /transactions 201 on the primary, replayed to the standby"
+  else fail "write with a read database: $code $(head -c 200 "$T/post2.json")"; fi
   kill "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=""
 else
   echo "# TECHMART_API_BIN not set: API part skipped"
