@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t max_body = 4096;
   {
     // Pistache 0.0.5 reserves Content-Length bytes before reading the body (a 400 GB reserve ->
-    // bad_alloc -> its own plain 500; tests/security checks the server survives it). Beyond our
+    // bad_alloc -> ApiHandler::onInput's 400 problem; tests/security checks the server survives). Beyond our
     // code and beyond libFuzzer's malloc limit, so such inputs are skipped here.
     const std::string_view in(reinterpret_cast<const char*>(data), size);
     for (std::size_t pos = 0; (pos = in.find("ength:", pos)) != std::string_view::npos; pos += 6) {
@@ -73,10 +73,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     if (parser.parse() != Http::Private::State::Done) return 0;
   } catch (const Http::HttpError&) {
-    return 0;  // Pistache answers these itself (400/413/...) before our code runs
+    return 0;  // ApiHandler::onInput answers these (400/413 problem+json) before routing
   } catch (const std::exception&) {
     // Pistache's header parsers throw plain exceptions too ("Host:: x" -> std::invalid_argument
-    // "Invalid port"); its Http::Handler::onInput catches them before our code runs
+    // "Invalid port"); ApiHandler::onInput catches them (400 problem+json) before routing
     // (tests/security checks what the client gets).
     return 0;
   }

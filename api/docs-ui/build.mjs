@@ -122,7 +122,7 @@ const txFilters = [...range, q('status', { type: 'string' }, 'Status'), q('custo
 const V = '/api/v1';
 const D = {
   'GET /health': ['system', 'Health with database status', { okSchema: ref('Health'), errors: [503], sql: 'api.health()' }],
-  'GET /metrics': ['system', 'Prometheus metrics (text format 0.0.4)', { text: 'text/plain' }],
+  'GET /metrics': ['system', 'Prometheus metrics (text format 0.0.4): the API\'s own (requests, latency, pools, SSE) and the database\'s (techmart_ops.prometheus(): alerts, rules fired, scoring time; cached TECHMART_DB_METRICS_CACHE_MS)', { text: 'text/plain' }],
   'GET /openapi.json': ['system', 'This document', { okSchema: ref('JsonObject') }],
   'GET /docs': ['system', 'Swagger UI (served locally)', { text: 'text/html' }],
   'GET /docs/{file}': ['system', 'Swagger UI assets', { text: 'application/octet-stream', errors: [404] }],
@@ -137,7 +137,7 @@ const D = {
   [`GET ${V}/transactions`]: ['transactions', 'List transactions (filters, sort, pagination with total)', { query: txFilters, okSchema: listOf(ref('Transaction')), sql: 'api.list_transactions' }],
   [`GET ${V}/transactions/recent`]: ['transactions', 'Most recent transactions', { query: [q('limit', { type: 'integer', minimum: 1, maximum: 500, default: 20 }, 'How many')], okSchema: listOf(ref('Transaction')), sql: 'api.recent_transactions' }],
   [`GET ${V}/transactions/suspicious`]: ['transactions', 'Suspicious transactions', { query: txFilters, okSchema: listOf(ref('Transaction')), sql: 'api.suspicious_transactions' }],
-  [`GET ${V}/transactions/export`]: ['transactions', 'CSV export (streamed with COPY; the filters of the list)', { query: txFilters, text: 'text/csv', sql: 'api.export_transactions' }],
+  [`GET ${V}/transactions/export`]: ['transactions', 'CSV export (streamed with COPY on the read database; the filters of the list). A failure after the 200 (statement timeout TECHMART_EXPORT_STATEMENT_TIMEOUT_MS, lost backend) cuts the chunked stream: the client sees an incomplete transfer, never a complete-looking file', { query: txFilters, text: 'text/csv', sql: 'api.export_transactions' }],
   [`GET ${V}/transactions/{id}`]: ['transactions', 'One transaction with its score and reasons', { okSchema: ref('Transaction'), sql: 'api.get_transaction' }],
   [`PATCH ${V}/transactions/{id}`]: ['transactions', 'Set status or label', { body: 'TransactionUpdate', okSchema: ref('Transaction'), sql: 'api.update_transaction' }],
   [`POST ${V}/alerts`]: ['alerts', 'Create an alert', { body: 'AlertInput', ok: 201, okSchema: ref('Alert'), sql: 'api.create_alert' }],
@@ -170,10 +170,10 @@ for (const [plural, singular, filters] of [
 // ------------------------------------------------------------------ build
 const problemResponse = (description) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
 const problemText = {
-  400: 'Malformed request (JSON syntax, query syntax)', 401: 'No or invalid bearer token', 403: 'The token\'s role is too low',
+  400: 'Malformed request (JSON syntax, query syntax; an unparsable request line, header or Content-Length, then the connection closes)', 401: 'No or invalid bearer token', 403: 'The token\'s role is too low',
   404: 'No such resource', 405: 'Method not allowed (Allow header)', 409: 'Conflict (duplicate, in use, idempotency key in flight)', 413: 'Body too large',
   415: 'Body is not application/json', 422: 'Invalid input: `errors` lists every field', 429: 'Rate limited (Retry-After, X-RateLimit-*)',
-  500: 'Internal error (generic detail; logged with the request id)', 503: 'Database unavailable or busy (Retry-After)',
+  500: 'Internal error (generic detail; logged with the request id)', 503: 'Database unavailable, busy or read-only (a write reached a standby: 25006) (Retry-After)',
 };
 const kindSchema = (p) => {
   switch (p.type) {

@@ -323,4 +323,83 @@ void ApiHandler::onTimeout(const Http::Request& request, Http::ResponseWriter wr
   }
 }
 
+namespace {
+// peer data key: a request on this connection was refused before parsing completed
+constexpr const char* kRejected = "techmart.rejected";
+}  // namespace
+
+void ApiHandler::onInput(const char* buffer, std::size_t len,
+                         const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  // The rest of a refused request (e.g. the remainder of an oversized body) is dropped.
+  if (peer->tryGetData(kRejected)) return;
+  auto parser = getParser(peer);
+  auto& request = parser->request;
+  try {
+    if (!parser->feed(buffer, len)) {
+      parser->reset();
+      throw Http::HttpError(Http::Code::Request_Entity_Too_Large, "");
+    }
+    if (parser->parse() == Http::Private::State::Done) {
+      Http::ResponseWriter response(request.version(), transport(), this, peer);
+      request.copyAddress(peer->address());
+      // as Pistache does; send_response() then says what really happens
+      auto connection = request.headers().tryGet<Http::Header::Connection>();
+      response.headers().add<Http::Header::Connection>(connection ? connection->control()
+                                                                  : Http::ConnectionControl::Close);
+      peer->setIdle(false);
+      onRequest(request, std::move(response));
+      parser->reset();
+    }
+  } catch (const Http::HttpError& err) {
+    const Http::Version version = request.version();
+    parser->reset();
+    if (err.code() == static_cast<int>(Http::Code::Request_Entity_Too_Large)) {
+      reject_unparsed(peer, version,
+                      Problem(413, "payload-too-large", "Payload Too Large",
+                              "The request exceeds " + std::to_string(getMaxRequestSize()) +
+                                  " bytes (headers and body; the body limit is " +
+                                  std::to_string(services_.max_body_bytes) + " bytes)."));
+    } else {
+      reject_unparsed(peer, version,
+                      Problem(400, "bad-request", "Bad Request",
+                              "The request is not valid HTTP: " + err.reason() + "."));
+    }
+  } catch (const std::exception& e) {
+    // onRequest() catches everything itself: this came from parsing the request
+    const Http::Version version = request.version();
+    parser->reset();
+    log::warn("unparsable request", {{"error", e.what()}});
+    reject_unparsed(peer, version,
+                    Problem(400, "bad-request", "Bad Request", "The request is not valid HTTP."));
+  }
+}
+
+void ApiHandler::reject_unparsed(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+                                 Http::Version version, const Problem& problem) {
+  const std::string request_id = request_id_for(std::nullopt);
+  try {
+    peer->putData(kRejected, std::make_shared<bool>(true));
+    Http::ResponseWriter writer(version, transport(), this, peer);
+    const Response response = problem_response(problem, "", request_id);
+    auto& headers = writer.headers();
+    headers.add(std::make_shared<GenericHeader>("Connection", "close"));
+    headers.add(std::make_shared<GenericHeader>("X-Request-Id", request_id));
+    headers.add(std::make_shared<GenericHeader>("Content-Type", response.content_type));
+    std::weak_ptr<Pistache::Tcp::Peer> weak = peer;
+    writer.send(static_cast<Http::Code>(response.status), response.body)
+        .then(
+            [weak](ssize_t) {
+              if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_WR);
+            },
+            [](std::exception_ptr) {});
+    if (services_.metrics) services_.metrics->observe("unparsed", "-", problem.status(), 0);
+    log::info("request", {{"request_id", request_id},
+                          {"route", "unparsed"},
+                          {"status", problem.status()},
+                          {"remote", peer->address().host()}});
+  } catch (...) {
+    // nothing more can be done for this connection
+  }
+}
+
 }  // namespace techmart::api

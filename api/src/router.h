@@ -94,6 +94,15 @@ class ApiHandler : public Pistache::Http::Handler {
                  Pistache::Http::ResponseWriter writer) override;
 
  private:
+  // Replaces Pistache's (private, virtual) Http::Handler::onInput with the same steps, so that
+  // what Pistache would answer in plain text itself - a request beyond the parser buffer (413),
+  // an unparsable request line, header or Content-Length (400) - is problem+json instead. After
+  // such an answer the connection is closed and the rest of its input ignored.
+  void onInput(const char* buffer, std::size_t len,
+               const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
+  void reject_unparsed(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+                       Pistache::Http::Version version, const class Problem& problem);
+
   Response dispatch(RequestContext& ctx);
   // CORS headers for this request's Origin (none when not allowed or not configured)
   void add_cors(RequestContext& ctx) const;

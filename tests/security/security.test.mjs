@@ -174,6 +174,8 @@ describe('limits and malformed requests', () => {
     const huge = 'x'.repeat(2 * 1024 * 1024);
     const raw = await rawExchange(`POST /api/v1/transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${huge.length}\r\n\r\n${huge}`);
     assert.match(raw, /^HTTP\/1\.1 413/);
+    // answered by ApiHandler::onInput (beyond Pistache's parser buffer): problem+json too
+    assert.match(raw, /\r\nContent-Type: application\/problem\+json\r\n/);
     await stillUp();
   });
 

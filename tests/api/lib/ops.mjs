@@ -5,6 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { ApiServer, apiDatabaseUrl, makeToken, postJson, sql, uniqueSuffix, waitFor } from './harness.mjs';
 
 const auth = (role) => ({ Authorization: `Bearer ${makeToken(role)}` });
@@ -48,7 +49,34 @@ function validTransaction(customerId, productId) {
   return { customer_id: customerId, product_id: productId, quantity: 1, unit_price: 5, payment_method: 'paypal' };
 }
 
-export function opsTests() {
+// Sends raw bytes on a new connection; resolves with everything the server sent until it closed.
+function rawExchange(port, bytes, timeoutMs = 5000) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const chunks = [];
+    const timer = setTimeout(() => sock.destroy(), timeoutMs);
+    sock.on('data', (c) => chunks.push(c));
+    sock.on('error', () => {});
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    sock.write(bytes);
+  });
+}
+
+function parseRaw(text) {
+  const [head, ...rest] = text.split('\r\n\r\n');
+  const lines = head.split('\r\n');
+  const headers = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { status: Number(lines[0].split(' ')[1]), headers, body: rest.join('\r\n\r\n'), responses: (text.match(/HTTP\/1\.1 \d{3} /g) ?? []).length };
+}
+
+export function opsTests(getServer) {
   let customerId;
   let productId;
 
@@ -57,6 +85,35 @@ export function opsTests() {
       customerId = Number(sql('SELECT min(id) FROM customers'));
       productId = Number(sql('SELECT min(id) FROM products'));
       assert.ok(customerId > 0 && productId > 0);
+    });
+
+    test('requests Pistache cannot parse get problem+json, once, and the connection closes', async () => {
+      const server = getServer();
+      const limit = 65536 + 16 * 1024; // TECHMART_MAX_BODY_BYTES of the suite's server + headers
+      const cases = [
+        // beyond the parser buffer: 413 (our wrapper answers smaller oversized bodies)
+        [413, `POST /api/v1/transactions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${4 * limit}\r\n\r\n${'x'.repeat(4 * limit)}`],
+        [413, `GET /health HTTP/1.1\r\nHost: t\r\nX-Huge: ${'h'.repeat(2 * limit)}\r\n\r\n`],
+        [400, 'BREW /health HTTP/1.1\r\nHost: t\r\n\r\n'],
+        [400, 'GET /health HTTP/7.0\r\nHost: t\r\n\r\n'],
+        [400, 'POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: -5\r\n\r\n{}'],
+        [400, 'POST /api/v1/auth/login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 99999999999999999999999\r\n\r\n{}'],
+      ];
+      for (const [status, req] of cases) {
+        const r = parseRaw(await rawExchange(server.port, req));
+        const what = req.slice(0, 60);
+        assert.equal(r.status, status, what);
+        assert.match(r.headers['content-type'] ?? '', /^application\/problem\+json/, what);
+        assert.equal(r.headers.connection, 'close', what);
+        assert.equal(r.responses, 1, `one answer, not one per chunk of the rest: ${what}`);
+        const body = JSON.parse(r.body);
+        assert.equal(body.status, status);
+        assert.equal(body.request_id, r.headers['x-request-id']);
+        assert.equal(typeof body.detail, 'string');
+        if (status === 413) assert.match(body.detail, new RegExp(String(limit)));
+      }
+      // the server is fine afterwards
+      assert.equal((await server.fetch('/health')).status, 200);
     });
 
     test('CSV export: a statement timeout mid-COPY cuts the stream (incomplete transfer), the API stays up', async () => {
