@@ -18,7 +18,7 @@ import { TxModal } from './components/TxModal';
 import { FilterBar } from './components/FilterBar';
 import { AsOf } from './components/AsOf';
 import { Connection } from './components/Connection';
-import { Backtests } from './components/Backtests';
+import { RulesPanel } from './components/RulesPanel';
 
 const TOKEN_KEY = 'techmart.token';
 const FEED_MAX = 50;
@@ -227,7 +227,7 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
             <WorldMap />
             <Segments />
             <Transactions />
-            {atLeast(role, 'analyst') && <Backtests />}
+            {atLeast(role, 'analyst') && <RulesPanel />}
           </div>
         </main>
         <footer className="foot muted small">Figures in EUR; times in UTC. Data: TechMart API.</footer>

@@ -107,17 +107,3 @@ describe('forecast', () => {
     expect(parseForecast({ forecast: [{ revenue: 1, lower: 0, upper: 2 }] }, 'day').items).toEqual([]);
   });
 });
-
-import { fmtMetric } from '../src/components/Backtests';
-
-describe('backtest metrics', () => {
-  it('shows counts as integers and rates with three decimals', () => {
-    expect(fmtMetric(1409, 'transactions')).toBe('1,409');
-    expect(fmtMetric(1, 'frauds')).toBe('1');
-    expect(fmtMetric(0.87654, 'roc_auc')).toBe('0.877');
-    expect(fmtMetric(0)).toBe('0.000');
-    expect(fmtMetric(1, 'precision')).toBe('1.000');
-    expect(fmtMetric(null)).toBe('–');
-    expect(fmtMetric(Number.NaN)).toBe('–');
-  });
-});
