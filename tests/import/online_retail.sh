@@ -96,7 +96,7 @@ RANGE="'2010-11-01', '2011-04-01'"
 # invoices: distinct orders with a completed sale; customers: active in the period; products sold or refunded
 check "invoices, customers, products" "$(cat "$TMP/counts")" \
   "$(Q -c "SELECT (SELECT sum(orders) FROM analytics.sales_series('month', $RANGE)) || '|' ||
-               analytics.active_customers($RANGE) || '|' ||
+               analytics.active_customers_exact($RANGE) || '|' ||
                (SELECT count(*) FROM analytics.breakdown('product', $RANGE))")"
 check "invoices = distinct order numbers of sale lines" "$(cut -d'|' -f1 "$TMP/counts")" \
   "$(Q -c "SELECT count(DISTINCT order_number) FROM bi.transactions WHERE kind = 'sale'")"
