@@ -4,7 +4,7 @@
 -- explain themselves, leave a customer's own verdicts out and are combined and fitted with the
 -- other rules; the API's PATCH accepts labelled_at. Ids 960001+; rolled back.
 BEGIN;
-SELECT plan(41);
+SELECT plan(45);
 
 DELETE FROM techmart.settings;
 INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70), ('reason_min_contribution', 0), ('bias', -4);
@@ -157,6 +157,26 @@ SELECT is((SELECT (api.update_transaction(960012, '{"label": "fraud", "labelled_
           '2020-01-02T03:04:05Z'::timestamptz, 'PATCH /transactions/{id} records labelled_at');
 SELECT throws_ok($$SELECT api.update_transaction(960012, jsonb_build_object('label', 'fraud', 'labelled_at', to_char(now() + interval '1 day', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')), 'analyst')$$,
                  '22023', NULL, 'PATCH with labelled_at in the future: 22023 (422)');
+
+-- ------------------------------------------- entity_version: one bump per statement that changed counts
+INSERT INTO transaction_labels (transaction_id, label, labelled_at, labelled_by, note)
+SELECT id, 'legitimate', now() - interval '2 hours', 'test', 'bulk' FROM transactions WHERE id IN (960001, 960002, 960003, 960004);
+CREATE TEMP TABLE ver0 AS SELECT version FROM techmart.entity_version;
+INSERT INTO transaction_labels (transaction_id, label, labelled_at, labelled_by, note)
+SELECT id, 'fraud', now() - interval '1 hour', 'test', 'bulk' FROM transactions WHERE id IN (960001, 960002, 960003, 960004);
+SELECT is((SELECT version FROM techmart.entity_version) - (SELECT version FROM ver0), 1::bigint,
+          'a four-row label statement bumps entity_version once');
+SELECT is((SELECT count(*)::int FROM techmart.entity_check()), 0, 'and the counters equal the recomputation');
+UPDATE ver0 SET version = (SELECT version FROM techmart.entity_version);
+UPDATE transaction_labels SET note = 'same verdict' WHERE note = 'bulk';
+SELECT is((SELECT version FROM techmart.entity_version) - (SELECT version FROM ver0), 0::bigint,
+          'a statement that changes no counter does not bump it (the scoring caches stay)');
+-- the next statement scores with the new counts (cache invalidated by the bump)
+UPDATE techmart.rule_config SET enabled = true WHERE rule = 'entity_device';
+INSERT INTO transactions (id, customer_id, product_id, quantity, unit_price, payment_method, country, device_id, transaction_time)
+VALUES (960050, 960006, 960001, 1, 40, 'credit_card', 'DE', 'dev-shared', now());
+SELECT ok((SELECT fraud_reasons @> '[{"rule": "entity_device"}]' FROM transactions WHERE id = 960050),
+          'an insert after the labelling statement sees the new device counts');
 
 TRUNCATE transaction_labels;
 SELECT is((SELECT count(*)::int FROM techmart.entity_counts WHERE labelled <> 0) + (SELECT count(*)::int FROM techmart.entity_check()), 0,

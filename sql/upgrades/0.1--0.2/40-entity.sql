@@ -89,7 +89,8 @@ CREATE TABLE @extschema@.entity_version (
 );
 INSERT INTO @extschema@.entity_version DEFAULT VALUES;
 COMMENT ON TABLE @extschema@.entity_version IS
-  'One row, bumped by every change of entity_counts (entity_recount, entity_rebuild): the scoring trigger keeps '
+  'One row, bumped once per statement that changed entity_counts (entity_bump_version after entity_recount; '
+  'entity_rebuild): the scoring trigger keeps '
   'its in-memory copy of the counters while (xmin, version) of this row is unchanged';
 GRANT SELECT ON @extschema@.entity_version TO PUBLIC;
 
@@ -191,7 +192,10 @@ BEGIN
    ORDER BY d.kind, d.entity, d.day
   ON CONFLICT (kind, entity, day) DO UPDATE
      SET labelled = c.labelled + excluded.labelled, frauds = c.frauds + excluded.frauds;
-  UPDATE @extschema@.entity_version SET version = version + 1;
+  -- entity_version is bumped once per statement by entity_bump_version() (a statement trigger):
+  -- one UPDATE of that row per recount made bulk labelling quadratic (every UPDATE in a
+  -- transaction walks the versions of the row it already created)
+  PERFORM set_config('techmart_entity.dirty', 'on', true);
   IF v_label IS NULL THEN
     DELETE FROM @extschema@.entity_counted c WHERE c.transaction_id = p_transaction_id;
   ELSE
@@ -231,6 +235,19 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.entity_transaction_changed() IS
   'AFTER UPDATE OF the identifiers on transactions: recounts a labelled transaction whose entities changed';
+
+CREATE FUNCTION @extschema@.entity_bump_version() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF current_setting('techmart_entity.dirty', true) = 'on' THEN
+    UPDATE @extschema@.entity_version SET version = version + 1;
+    PERFORM set_config('techmart_entity.dirty', 'off', true);
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION @extschema@.entity_bump_version() IS
+  'AFTER ... FOR EACH STATEMENT on transaction_labels and on transactions (identifier updates): bumps entity_version '
+  'once when a row trigger of the statement changed entity_counts, so the scoring caches reload at the next statement';
 
 CREATE FUNCTION @extschema@.entity_labels_truncated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
