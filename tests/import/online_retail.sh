@@ -89,7 +89,7 @@ LC_ALL=C sort -t"|" -k2,2nr -k1,1 "$TMP/spend" | head -n 5 > "$TMP/top5"
 
 # ---------------------------------------------------------------- import (CLI path)
 "$ROOT/tools/import-online-retail.sh" "$FILE" > "$TMP/summary" 2> "$TMP/progress"
-check "import prints progress" "6" "$(grep -c 'import \[[1-6]/6\]' "$TMP/progress")"
+check "import prints progress" "7" "$(grep -c 'import \[[1-7]/7\]' "$TMP/progress")"
 check "summary: every line read" "$(($(wc -l < "$FILE") - 1))" "$(awk -F'|' '$1 ~ /read/ {gsub(/ /, "", $3); print $3}' "$TMP/summary")"
 
 RANGE="'2010-11-01', '2011-04-01'"
