@@ -18,6 +18,7 @@ file="${1:?usage: $0 [--encoding ENC] FILE.csv}"
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 fail() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
+t_checks=$(date +%s%N)
 size=$(wc -c <"$file")
 say "checking $file ($((size / 1024)) KiB)"
 expected='InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country'
@@ -53,13 +54,17 @@ bad="$(LC_ALL=C awk '
 [ -z "$bad" ] || fail "records with a wrong number of fields (nothing imported):
 $bad"
 
+say "import [checks] header, encoding and field counts checked ($(( ($(date +%s%N) - t_checks) / 1000000 )) ms)"
 say "importing (one transaction: staging copy, validation, import, rollups and fraud state rebuilt)"
 psql -X -q -v ON_ERROR_STOP=1 -v file="$(basename "$file")" -P footer=off <<SQL
 \set QUIET on
 BEGIN;
 LOCK TABLE import.online_retail_raw IN ACCESS EXCLUSIVE MODE;
 TRUNCATE import.online_retail_raw;
+SELECT clock_timestamp() AS t_copy \gset
 \copy import.online_retail_raw FROM '$(printf '%s' "$file" | sed "s/'/''/g")' WITH (FORMAT csv, HEADER, ENCODING '$enc')
+SELECT round(extract(epoch FROM clock_timestamp() - :'t_copy'::timestamptz) * 1000) AS ms_copy \gset
+\warn 'NOTICE:  import [copy] file staged in import.online_retail_raw (':ms_copy' ms)'
 SELECT section, reason, lines, amount FROM import.online_retail(:'file');
 COMMIT;
 SQL
