@@ -85,6 +85,7 @@ BEGIN
                         ORDER BY k.sku, length(x.pattern) DESC, x.pattern) sc ON sc.sku = p.sku
            ORDER BY p.ts, p.line) c;
   GET DIAGNOSTICS n_read = ROW_COUNT;
+  ANALYZE or_stage;  -- statistics for the plans of the phases below (a temporary table has none)
   SELECT count(*), jsonb_agg(jsonb_build_object('line', e.line, 'message', e.msg) ORDER BY e.rn)
            FILTER (WHERE e.rn <= 100),
          string_agg(format('line %s: %s', e.line, e.msg), E'\n' ORDER BY e.rn) FILTER (WHERE e.rn <= 20),
