@@ -160,7 +160,7 @@ void shadow(int64 transaction_id, const core::CustomerState& state,
             const core::TransactionInput& tx, Relation rel, HeapTuple tuple, int64 customer_id,
             int64 product_id) {
   // shadow_scores reference <schema>.transactions: only rows of that table are shadowed
-  if (transaction_id < 0 || strcmp(RelationGetRelationName(rel), "transactions") != 0) return;
+  if (transaction_id < 0 || !fraud::is_transactions_table(rel)) return;
   check_token();
   if (nshadows == 0) return;
   if (plan_store == nullptr) {

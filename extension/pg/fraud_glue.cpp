@@ -4,7 +4,9 @@
 #include <memory>
 
 extern "C" {
+#include "catalog/partition.h"
 #include "utils/array.h"
+#include "utils/lsyscache.h"
 }
 
 namespace core = techmart::core;
@@ -74,6 +76,23 @@ TimestampTz epoch_to_ts(double t) {
   if (!(us > -kMaxUs)) return DT_NOBEGIN;
   if (!(us < kMaxUs)) return DT_NOEND;
   return static_cast<TimestampTz>(us) - kUnixEpochUs;
+}
+
+bool is_transactions_table(Relation rel) {
+  if (strcmp(RelationGetRelationName(rel), "transactions") == 0) return true;
+  if (!rel->rd_rel->relispartition) return false;
+  static Oid cached_relid = InvalidOid;  // one lookup per partition met, not per row
+  static bool cached = false;
+  if (cached_relid != RelationGetRelid(rel)) {
+    List* ancestors = get_partition_ancestors(RelationGetRelid(rel));
+    const Oid root = ancestors != NIL ? llast_oid(ancestors) : InvalidOid;
+    const char* name = OidIsValid(root) ? get_rel_name(root) : nullptr;
+    cached = name != nullptr && strcmp(name, "transactions") == 0 &&
+             get_rel_namespace(root) == RelationGetNamespace(rel);
+    list_free(ancestors);
+    cached_relid = RelationGetRelid(rel);
+  }
+  return cached;
 }
 
 SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes) {

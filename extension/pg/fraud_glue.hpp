@@ -126,4 +126,8 @@ void score_row(const Engine& e, const core::CustomerState& state, const core::Tr
 
 SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes);
 
+// Is rel <schema>.transactions, or a partition of it (techmart_ops.partition_transactions(),
+// docs/scaling.md)? Only such rows raise alerts and shadow scores (they reference transactions).
+bool is_transactions_table(Relation rel);
+
 }  // namespace techmart::pg::fraud

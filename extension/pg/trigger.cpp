@@ -798,8 +798,8 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   const int level = GetCurrentTransactionNestLevel();
   if (dirty_min_level == 0 || level < dirty_min_level) dirty_min_level = level;
 
-  // alerts reference <schema>.transactions: only rows of that table raise them
-  if (out.suspicious && !isnull[kId] && strcmp(RelationGetRelationName(rel), "transactions") == 0) {
+  // alerts reference <schema>.transactions: only rows of that table (or its partitions) raise them
+  if (out.suspicious && !isnull[kId] && fraud::is_transactions_table(rel)) {
     if (nalerts == alerts_cap) {
       const int cap = alerts_cap == 0 ? 16 : alerts_cap * 2;
       PendingAlert* grown =
