@@ -141,8 +141,10 @@ END $$;
 -- same enabled state (it fires only for an INSERT naming the partition itself; an INSERT into
 -- transactions fires the parent's). This event trigger keeps the copies in step after every
 -- ALTER TABLE / CREATE TABLE (DISABLE TRIGGER on the parent, a partition created by hand).
+-- SECURITY DEFINER and executable by everybody: the event trigger runs it for any role's DDL
+-- (temporary tables of the API included); it only mirrors the parent's flush trigger.
 CREATE FUNCTION techmart_ops.sync_partition_flush_triggers() RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   parent regclass := to_regclass('public.transactions');
   t record;
@@ -173,7 +175,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION techmart_ops.sync_partition_flush_triggers_evt() RETURNS event_trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   PERFORM techmart_ops.sync_partition_flush_triggers();
 END $$;
@@ -569,6 +571,6 @@ COMMENT ON FUNCTION techmart_ops.drop_transactions_before(timestamptz) IS
 
 REVOKE EXECUTE ON FUNCTION techmart_ops.partition_transactions(integer), techmart_ops.ensure_partitions(integer),
   techmart_ops.drop_transactions_before(timestamptz), techmart_ops.create_month_partition(timestamptz),
-  techmart_ops.transaction_partitions(), techmart_ops.sync_partition_flush_triggers() FROM PUBLIC;
+  techmart_ops.transaction_partitions() FROM PUBLIC;
 
 COMMIT;

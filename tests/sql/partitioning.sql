@@ -4,7 +4,7 @@
 -- database (./techmart test, suite partitioned) it checks the converted one.
 -- Ids 930001+ (customers, product); rolled back.
 BEGIN;
-SELECT plan(55);
+SELECT plan(57);
 
 CREATE TEMP TABLE before_conv AS
 SELECT (SELECT count(*) FROM transactions) AS n,
@@ -61,6 +61,16 @@ GRANT SELECT ON before_conv TO techmart_bi;
 SET LOCAL ROLE techmart_bi;
 SELECT is((SELECT count(*) FROM bi.transactions), (SELECT n FROM before_conv), 'techmart_bi reads the new table through the view bi.transactions');
 RESET ROLE;
+CREATE ROLE partitioning_nobody;
+SET LOCAL ROLE partitioning_nobody;
+SELECT lives_ok('CREATE TEMP TABLE partitioning_tmp (x int); ALTER TABLE partitioning_tmp ADD COLUMN y int',
+                'the event trigger lets any role create and alter its tables');
+RESET ROLE;
+ALTER TABLE transactions DISABLE TRIGGER transactions_score_flush;
+SELECT is((SELECT count(*)::int FROM pg_inherits i JOIN pg_trigger g ON g.tgrelid = i.inhrelid AND g.tgname = 'transactions_score_flush'
+            WHERE i.inhparent = 'transactions'::regclass AND g.tgenabled <> 'D'), 0,
+          'DISABLE TRIGGER transactions_score_flush on the parent disables the partitions'' copies (write-through mode)');
+ALTER TABLE transactions ENABLE TRIGGER transactions_score_flush;
 SELECT ok((SELECT condeferrable FROM pg_constraint WHERE conname = 'alerts_transaction_id_fkey' AND conrelid = 'alerts'::regclass),
           'alerts_transaction_id_fkey is a deferrable constraint trigger (SET CONSTRAINTS keeps working)');
 
