@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "techmart/core/fraud_state.hpp"
+#include "techmart/core/qsketch.hpp"
 
 namespace tc = techmart::core;
 
@@ -33,4 +34,19 @@ TEST(FuzzRegressions, UtcHourOverTimestamptzRange) {
   }
   EXPECT_EQ(tc::utc_hour(1700000000.0), 22);  // 2023-11-14T22:13:20Z
   EXPECT_EQ(tc::utc_hour(-1.0), 23);          // 1969-12-31T23:59:59Z
+}
+
+// fuzz_sketch: a stored quantile sketch whose counts sum to 2^64 - 2 (zero count 2^64 - 2, min =
+// max = 0: valid) made quantile(1) convert q * (count - 1) = 2^64 (rounded as a double) to
+// uint64: undefined behaviour (UBSan "1.84467e+19 is outside the range of representable
+// values"). A crafted bytea could reach it through qsketch_quantile. Fixed in the core (clamp).
+TEST(FuzzRegressions, QuantileOfSketchWithCountNear2To64) {
+  const unsigned char bytes[] = {0x01, 0x00, 0x7b, 0x14, 0xae, 0x47, 0xe1, 0x7a, 0x74, 0x3f, 0x00,
+                                 0x08, 0x00, 0x00, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                 0xff, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  const tc::QSketch s = tc::QSketch::deserialize(bytes, sizeof bytes);
+  EXPECT_EQ(s.count(), 18446744073709551614ULL);
+  for (double q : {0.0, 0.5, 0.999, 1.0}) EXPECT_EQ(s.quantile(q), 0.0) << q;
+  EXPECT_EQ(s.cdf(0.0), 1.0);
 }

@@ -240,7 +240,11 @@ double QSketch::quantile(double q) const {
   if (count_ == 0) throw std::invalid_argument("quantile of an empty sketch");
   const double rank = q * static_cast<double>(count_ - 1);
   const double lo_rank = std::floor(rank);
-  const auto lo = static_cast<std::uint64_t>(lo_rank);
+  // count_ - 1 near 2^64 rounds up to 2^64 as a double: clamp before converting (a stored
+  // sketch may hold counts summing to 2^64 - 1; converting 2^64 to uint64 is undefined)
+  const std::uint64_t lo = lo_rank >= 18446744073709551616.0
+                               ? count_ - 1
+                               : std::min(static_cast<std::uint64_t>(lo_rank), count_ - 1);
   const double frac = rank - lo_rank;
   const double v_lo = value_at_rank(lo);
   if (frac <= 0.0 || lo + 1 >= count_) return v_lo;
