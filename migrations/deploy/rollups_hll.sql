@@ -358,22 +358,31 @@ COMMENT ON FUNCTION analytics.active_customers_exact(timestamptz, timestamptz) I
   'of transactions (the reference for analytics.active_customers)';
 
 CREATE OR REPLACE FUNCTION analytics.active_customers(p_from timestamptz, p_to timestamptz) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-  WITH b AS (
-    SELECT analytics.hour_ceil(p_from) AS h0, analytics.hour_floor(p_to) AS h1
-  )
-  SELECT coalesce(round(techmart.hll_cardinality(techmart.hll_union_agg(x.hll)))::bigint, 0)
-    FROM b, LATERAL (
-      -- whole hours: the merged rollup sketches
-      SELECT s.customers_hll AS hll FROM analytics.sales_hourly s
-       WHERE s.dim = 'all' AND s.key = '' AND s.hour >= b.h0 AND s.hour < b.h1 AND b.h0 < b.h1
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  h0 timestamptz := analytics.hour_ceil(p_from);
+  h1 timestamptz := analytics.hour_floor(p_to);
+  s  bytea;
+BEGIN
+  IF p_from IS NULL OR p_to IS NULL OR p_to <= p_from THEN
+    RETURN 0;
+  END IF;
+  IF h0 >= h1 THEN  -- within one hour: from transactions
+    SELECT techmart.hll_add_agg(t.customer_id) INTO s FROM bi.transactions t
+     WHERE t.transaction_time >= p_from AND t.transaction_time < p_to;
+  ELSE  -- whole hours: the merged rollup sketches; the partial hours at the ends: from transactions
+    SELECT techmart.hll_union_agg(x.hll) INTO s FROM (
+      SELECT r.customers_hll AS hll FROM analytics.sales_hourly r
+       WHERE r.dim = 'all' AND r.key = '' AND r.hour >= h0 AND r.hour < h1
       UNION ALL
-      -- the partial hours at the ends (or the whole range within one hour): from transactions
       SELECT techmart.hll_add_agg(t.customer_id) FROM bi.transactions t
-       WHERE t.transaction_time >= p_from AND t.transaction_time < p_to
-         AND (b.h0 >= b.h1 OR t.transaction_time < b.h0 OR t.transaction_time >= b.h1)) x
-   WHERE p_from < p_to
-$$;
+       WHERE t.transaction_time >= p_from AND t.transaction_time < h0
+      UNION ALL
+      SELECT techmart.hll_add_agg(t.customer_id) FROM bi.transactions t
+       WHERE t.transaction_time >= h1 AND t.transaction_time < p_to) x;
+  END IF;
+  RETURN coalesce(round(techmart.hll_cardinality(s))::bigint, 0);
+END $$;
 COMMENT ON FUNCTION analytics.active_customers(timestamptz, timestamptz) IS
   'Distinct customers with at least one transaction (any status) in [p_from, p_to), estimated: the HyperLogLog '
   'sketches of the whole hours (analytics.sales_hourly.customers_hll, dim all) merged with the sketch of the partial '
