@@ -41,7 +41,7 @@ struct World {
     o.conninfo = "host=/nonexistent dbname=none";  // never connected: handlers are not called
     o.size = 1;
     pool = std::make_unique<Pool>(o);
-    endpoints = std::make_unique<Endpoints>(*pool, config, jwt, metrics);
+    endpoints = std::make_unique<Endpoints>(*pool, *pool, config, jwt, metrics);  // one pool
     endpoints->register_routes(router);
     files = std::make_unique<StaticFiles>(techmart::fuzz::make_static_tree());
   }
