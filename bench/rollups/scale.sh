@@ -13,7 +13,8 @@
 # single-line INSERT statements into the current hour and COMMIT (the slot row stays locked until
 # commit), with the per-backend slots vs a single row per hour (analytics.rollup_slot() replaced
 # by 0); alternating rounds, median tps; rollup_check() afterwards.
-# Env: GEN (techmart-gen), CUSTOMERS [50000], PRODUCTS [1000], REPEAT [50], HOT_SECONDS [10], ROUNDS [3].
+# Env: GEN (techmart-gen), CUSTOMERS [50000], PRODUCTS [1000], REPEAT [50], HOT_SECONDS [10], ROUNDS [3],
+# SQITCH_TO (deploy the migrations up to this change only, e.g. when the installed extension is older).
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 SIZES=("$@"); [ ${#SIZES[@]} -gt 0 ] || SIZES=(100000 1000000)
@@ -29,7 +30,7 @@ TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
 load() {  # load N transactions like the import: scoring off, rollups rebuilt in one pass
   local n="$1" args=(--customers "$CUSTOMERS" --products "$PRODUCTS" --transactions "$1") t0
   psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-  (cd "$ROOT/migrations" && sqitch --quiet deploy "db:pg:$DB" >/dev/null)
+  (cd "$ROOT/migrations" && sqitch --quiet deploy ${SQITCH_TO:+--to "$SQITCH_TO"} "db:pg:$DB" >/dev/null)
   "$GEN" --stdout categories "${args[@]}" | "${P[@]}" -c "\copy categories (id, name, description) FROM STDIN (FORMAT csv, HEADER)"
   "$GEN" --stdout suppliers "${args[@]}" | "${P[@]}" -c "\copy suppliers (id, name, reliability_score, country, contact_email) FROM STDIN (FORMAT csv, HEADER)"
   "$GEN" --stdout products "${args[@]}" | "${P[@]}" -c "\copy products (id, sku, name, description, category_id, price, stock_quantity, low_stock_threshold, supplier_id) FROM STDIN (FORMAT csv, HEADER)"
