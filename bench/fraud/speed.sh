@@ -3,7 +3,8 @@
 # rows into (a) a copy of transactions with the same columns, indexes, constraints and foreign
 # keys and no trigger, (b) the same copy with the two scoring triggers; then pgbench single-row
 # inserts (2 clients, synchronous_commit off and on) into each. Needs a database with the
-# migrations and seed data (PGHOST/PGPORT/PGDATABASE). Env: ROWS (200000), SECONDS (15).
+# migrations and seed data (PGHOST/PGPORT/PGDATABASE). Then WAL bytes per single-row INSERT into
+# each. Env: ROWS (200000), SECONDS_PER_RUN (15), WAL_TX (2000).
 set -Eeuo pipefail
 ROWS="${ROWS:-200000}"
 SECS="${SECONDS_PER_RUN:-15}"
@@ -37,4 +38,15 @@ INSERT INTO $tbl (customer_id, product_id, quantity, unit_price, amount, payment
   done
   echo "pgbench 2 clients, synchronous_commit=$sc: plain $tps_bench_plain tps, scored $tps_bench_scored tps = $(awk "BEGIN{printf \"%.0f\", 100*$tps_bench_scored/$tps_bench_plain}")% of plain"
 done
+# WAL written per single-row INSERT (the durable case pays one WAL flush per commit either way;
+# what the trigger adds is the state row's new version, its row lock, the customers.risk_score
+# update and alerts): WAL_TX statements on one connection, LSN difference / WAL_TX
+WAL_TX="${WAL_TX:-2000}"
+for tbl in bench_plain bench_scored; do
+  a=$("${PSQL[@]}" -tA -c "SELECT pg_current_wal_insert_lsn()")
+  PGOPTIONS="-c synchronous_commit=off" pgbench -n -c 1 -t "$WAL_TX" -f /tmp/bench_fraud_$tbl.sql >/dev/null 2>&1
+  b=$("${PSQL[@]}" -tA -c "SELECT pg_current_wal_insert_lsn()")
+  eval "wal_$tbl=$("${PSQL[@]}" -tA -c "SELECT round(pg_wal_lsn_diff('$b', '$a') / $WAL_TX)")"
+done
+echo "WAL per single-row INSERT ($WAL_TX statements): plain $wal_bench_plain bytes, scored $wal_bench_scored bytes = $(awk "BEGIN{printf \"%.2f\", $wal_bench_scored/$wal_bench_plain}")x"
 "${PSQL[@]}" -c "DROP TABLE bench_plain, bench_scored"
