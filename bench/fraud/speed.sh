@@ -40,7 +40,8 @@ INSERT INTO $tbl (customer_id, product_id, quantity, unit_price, amount, payment
 done
 # WAL written per single-row INSERT (the durable case pays one WAL flush per commit either way;
 # what the trigger adds is the state row's new version, its row lock, the customers.risk_score
-# update and alerts): WAL_TX statements on one connection, LSN difference / WAL_TX
+# update and alerts): WAL_TX statements on one connection, LSN difference / WAL_TX. The LSN is
+# the cluster's: the figure is only meaningful on a cluster nothing else writes to meanwhile.
 WAL_TX="${WAL_TX:-2000}"
 for tbl in bench_plain bench_scored; do
   a=$("${PSQL[@]}" -tA -c "SELECT pg_current_wal_insert_lsn()")
