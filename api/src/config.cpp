@@ -85,8 +85,12 @@ Config Config::from_env() {
 #endif
   c.export_max_concurrent =
       static_cast<std::size_t>(env_int("TECHMART_EXPORT_MAX_CONCURRENT", 2, 1, 64));
-  c.export_statement_timeout = std::chrono::milliseconds(
-      env_int("TECHMART_EXPORT_STATEMENT_TIMEOUT_MS", 300000, 0, 86400000));
+  // the export's own timeout; else the API's statement timeout when that one was set explicitly;
+  // else 5 minutes (exports are long by nature)
+  c.export_statement_timeout = std::chrono::milliseconds(env_int(
+      "TECHMART_EXPORT_STATEMENT_TIMEOUT_MS",
+      env("TECHMART_DB_STATEMENT_TIMEOUT_MS").empty() ? 300000 : c.db_statement_timeout.count(), 0,
+      86400000));
   c.db_metrics_cache =
       std::chrono::milliseconds(env_int("TECHMART_DB_METRICS_CACHE_MS", 5000, 0, 3600000));
   return c;

@@ -47,7 +47,8 @@ struct Config {
   std::string docs_dir;
   // concurrent CSV exports (each holds its own database connection)
   std::size_t export_max_concurrent = 2;
-  // statement_timeout of the CSV export's COPY (its own connection); 0 = none
+  // statement_timeout of the CSV export's COPY (its own connection); 0 = none. A stricter
+  // timeout of the role or connection string (e.g. ALTER ROLE ... SET statement_timeout) wins.
   std::chrono::milliseconds export_statement_timeout{300000};
   // techmart_ops.prometheus() (database-side figures in /metrics) is cached this long; 0 = off
   std::chrono::milliseconds db_metrics_cache{5000};

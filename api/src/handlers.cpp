@@ -616,8 +616,13 @@ Response Endpoints::export_transactions(RequestContext& ctx) {
   // surfaces mid-stream like any other COPY failure below.
   const std::string timeout_ms = std::to_string(config_.export_statement_timeout.count());
   const char* timeout_params[1] = {timeout_ms.c_str()};
-  check(PQexecParams(guard.conn, "SELECT set_config('statement_timeout', $1, true)", 1, nullptr,
-                     timeout_params, nullptr, nullptr, 0),
+  // the stricter of ours and the session's (role, database or connection string setting; 0 = none)
+  check(PQexecParams(guard.conn,
+                     "SELECT set_config('statement_timeout', CASE WHEN s.cur = 0 THEN $1::bigint "
+                     "WHEN $1::bigint = 0 THEN s.cur ELSE least(s.cur, $1::bigint) END::text, "
+                     "true) FROM (SELECT setting::bigint AS cur FROM pg_settings "
+                     "WHERE name = 'statement_timeout') s",
+                     1, nullptr, timeout_params, nullptr, nullptr, 0),
         PGRES_TUPLES_OK, "set_config");
   check(PQexec(guard.conn,
                "COPY (SELECT * FROM api.export_transactions("
@@ -665,10 +670,11 @@ Response Endpoints::export_transactions(RequestContext& ctx) {
   }
   if (!ok) {
     while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
-    log::error("export failed; response cut short", {{"request_id", ctx.request_id()},
-                                                     {"sqlstate", sqlstate},
-                                                     {"bytes_sent", total},
-                                                     {"error", error}});
+    log::error("export failed", {{"request_id", ctx.request_id()},
+                                 {"response", "cut short"},
+                                 {"sqlstate", sqlstate},
+                                 {"bytes_sent", total},
+                                 {"error", error}});
   }
   PQclear(PQexec(guard.conn, ok ? "COMMIT" : "ROLLBACK"));
   if (ok) {
