@@ -25,7 +25,7 @@ checks=0; failed=0
 check() {  # check NAME EXPECTED ACTUAL
   checks=$((checks + 1))
   if [ "$2" == "$3" ]; then echo "ok $checks - $1"
-  else failed=$((failed + 1)); echo "not ok $checks - $1"; diff <(echo "$2") <(echo "$3") | head -20 | sed 's/^/#   /'; fi
+  else failed=$((failed + 1)); echo "not ok $checks - $1"; { diff <(echo "$2") <(echo "$3") | head -20 | sed 's/^/#   /'; } || true; fi
 }
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
@@ -85,7 +85,9 @@ LC_ALL=C awk -v out="$TMP" '
   }' "$FILE"
 LC_ALL=C sort -o "$TMP/month" "$TMP/month"
 LC_ALL=C sort -t"|" -k1,1 -o "$TMP/country" "$TMP/country"
-LC_ALL=C sort -t"|" -k2,2nr -k1,1 "$TMP/spend" | head -n 5 > "$TMP/top5"
+# (sorted into a file first: `sort | head` under pipefail dies of SIGPIPE when head exits early)
+LC_ALL=C sort -t"|" -k2,2nr -k1,1 -o "$TMP/spend" "$TMP/spend"
+head -n 5 "$TMP/spend" > "$TMP/top5"
 
 # ---------------------------------------------------------------- import (CLI path)
 "$ROOT/tools/import-online-retail.sh" "$FILE" > "$TMP/summary" 2> "$TMP/progress"

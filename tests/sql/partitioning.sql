@@ -130,13 +130,19 @@ SELECT is_empty(format('SELECT * FROM techmart.entity_check() WHERE day >= %L::d
 SELECT throws_ok($$SELECT * FROM techmart_ops.drop_transactions_before('2026-10-15')$$, '22023', NULL,
                  'a retention boundary that is not a month start is refused (22023)');
 
--- 4. COPY across months
-COPY transactions (customer_id, product_id, quantity, unit_price, payment_method, country, transaction_time) FROM STDIN;
-930002	930001	1	40	credit_card	DE	2026-10-31 23:59:59+00
-930002	930001	2	40	credit_card	DE	2026-11-01 00:00:00+00
-930002	930001	1	40	credit_card	DE	2026-11-15 12:00:00+00
-930002	930001	1	40	credit_card	DE	2019-06-01 08:00:00+00
-\.
+-- 4. COPY across months (dates relative to today: the months ensure_partitions(2) made above, so the
+--    test means the same on any day; COPY … FROM PROGRAM is the same COPY path as FROM STDIN)
+CREATE TEMP TABLE copy_months AS SELECT techmart_ops.month_start(now()) AS m;
+DO $$
+DECLARE
+  m timestamptz := (SELECT m FROM copy_months);
+  rows text := (SELECT string_agg(format(E'930002\t930001\t%s\t40\tcredit_card\tDE\t%s', q, t), E'\n')
+                  FROM (VALUES (1, m + interval '1 month' - interval '1 second'), (2, m + interval '1 month'),
+                               (1, m + interval '1 month 14 days 12 hours'), (1, timestamptz '2019-06-01 08:00:00+00')) v(q, t));
+BEGIN
+  EXECUTE format('COPY transactions (customer_id, product_id, quantity, unit_price, payment_method, country, transaction_time) FROM PROGRAM %L',
+                 format($f$printf '%%s\n' '%s'$f$, rows));
+END $$;
 SELECT is((SELECT count(DISTINCT tableoid)::int FROM transactions WHERE customer_id = 930002), 3, 'COPY of rows in three months: three partitions');
 SELECT is((SELECT tableoid::regclass::text FROM transactions WHERE customer_id = 930002 AND transaction_time < '2020-01-01'),
           'transactions_default', 'a month without partition goes to DEFAULT');
@@ -152,9 +158,10 @@ BEGIN
   EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO p;
   RETURN ARRAY(SELECT DISTINCT m[1] FROM regexp_matches(p::text, '"Relation Name": "([^"]+)"', 'g') m ORDER BY 1);
 END $$;
-SELECT is(pg_temp.plan_relations($$SELECT count(*), sum(amount) FROM transactions
-                                   WHERE transaction_time >= '2026-10-14' AND transaction_time < '2026-10-15'$$),
-          ARRAY['transactions_2026_10'], 'EXPLAIN of a one-day query touches one partition');
+SELECT is(pg_temp.plan_relations(format($$SELECT count(*), sum(amount) FROM transactions
+                                          WHERE transaction_time >= %L AND transaction_time < %L$$,
+                                         (SELECT m + interval '13 days' FROM copy_months), (SELECT m + interval '14 days' FROM copy_months))),
+          ARRAY[(SELECT techmart_ops.partition_name(m) FROM copy_months)], 'EXPLAIN of a one-day query touches one partition');
 
 -- 6. ensure_partitions: idempotent; moves rows out of DEFAULT into a new month
 SELECT is((SELECT count(*)::int FROM techmart_ops.ensure_partitions(2) WHERE created), 1,
