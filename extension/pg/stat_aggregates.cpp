@@ -487,7 +487,9 @@ extern "C" PGDLLEXPORT Datum techmart_hll_add_trans(PG_FUNCTION_ARGS) {
   HllState* st = hll_state_arg(fcinfo, 0);
   if (PG_ARGISNULL(1)) return return_state(fcinfo, st);
   if (st == nullptr) st = new_hll_state(ctx);
-  st->add(PG_GETARG_INT64(1));  // noexcept
+  const int64 v = PG_GETARG_INT64(1);
+  ErrorInfo err;
+  if (!guarded(err, nullptr, [&] { st->add(v); })) raise(err);  // the sparse list may grow
   PG_RETURN_POINTER(st);
 }
 
@@ -501,8 +503,7 @@ extern "C" PGDLLEXPORT Datum techmart_hll_union_trans(PG_FUNCTION_ARGS) {
   const std::size_t len = VARSIZE_ANY_EXHDR(b);
   if (st == nullptr) st = new_hll_state(ctx);
   ErrorInfo err;
-  if (!guarded(err, nullptr, [&] { st->merge(core::HyperLogLog::deserialize(data, len)); }))
-    raise(err);
+  if (!guarded(err, nullptr, [&] { st->merge_serialized(data, len); })) raise(err);
   PG_RETURN_POINTER(st);
 }
 
@@ -550,12 +551,11 @@ extern "C" PGDLLEXPORT Datum techmart_hll_union(PG_FUNCTION_ARGS) {
     bool first = true;
     for (bytea* x : {a, b}) {
       if (x == nullptr) continue;
-      core::HyperLogLog o = core::HyperLogLog::deserialize(VARDATA_ANY(x), VARSIZE_ANY_EXHDR(x));
       if (first) {
-        h = std::move(o);
+        h = core::HyperLogLog::deserialize(VARDATA_ANY(x), VARSIZE_ANY_EXHDR(x));
         first = false;
       } else {
-        h.merge(o);
+        h.merge_serialized(VARDATA_ANY(x), VARSIZE_ANY_EXHDR(x));
       }
     }
   }));

@@ -14,7 +14,9 @@ LANGUAGE sql AS $$
      AND CASE p_dim WHEN 'all' THEN true WHEN 'product' THEN t.product_id::text = p_key
                     WHEN 'category' THEN coalesce(p.category_id::text, '') = p_key
                     WHEN 'country' THEN coalesce(t.country, '') = p_key
-                    WHEN 'platform' THEN t.platform = p_key ELSE t.payment_method = p_key END
+                    WHEN 'platform' THEN t.platform = p_key
+                    WHEN 'minute' THEN to_char(t.transaction_time AT TIME ZONE 'UTC', 'MI') = p_key
+                    ELSE t.payment_method = p_key END
 $$;
 CREATE FUNCTION pg_temp.got(p_dim text, p_hour timestamptz, p_key text) RETURNS bytea
 LANGUAGE sql AS $$
@@ -29,7 +31,8 @@ LANGUAGE sql AS $$
       FROM transactions t JOIN products p ON p.id = t.product_id
      CROSS JOIN LATERAL (VALUES ('all', ''), ('product', t.product_id::text), ('category', coalesce(p.category_id::text, '')),
                                 ('country', coalesce(t.country, '')), ('platform', t.platform),
-                                ('payment_method', t.payment_method)) d(dim, key)
+                                ('payment_method', t.payment_method),
+                                ('minute', to_char(t.transaction_time AT TIME ZONE 'UTC', 'MI'))) d(dim, key)
      WHERE t.transaction_time >= '2020-04-01' AND t.transaction_time < '2020-04-02'
     UNION
     SELECT s.dim, s.hour, s.key FROM analytics.sales_hourly s

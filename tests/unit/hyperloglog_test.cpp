@@ -78,3 +78,93 @@ TEST(Hll, DeserialiseRejectsGarbage) {
     }
   }
 }
+
+namespace {
+// Independent reference: the dense registers of precision 14 and their serialisation.
+std::string reference_serialisation(const std::vector<std::int64_t>& values) {
+  std::vector<std::uint8_t> reg(16384, 0);
+  for (std::int64_t v : values) {
+    const std::uint64_t h = techmart::core::mix64(static_cast<std::uint64_t>(v));
+    const std::size_t idx = static_cast<std::size_t>(h >> 50);
+    const std::uint64_t w = (h << 14) | (std::uint64_t{1} << 13);
+    const auto rank = static_cast<std::uint8_t>(__builtin_clzll(w) + 1);
+    if (rank > reg[idx]) reg[idx] = rank;
+  }
+  std::size_t nonzero = 0;
+  for (std::uint8_t r : reg) nonzero += (r != 0);
+  std::string out{'\x01', '\x0e'};
+  if (nonzero * 3 < reg.size()) {
+    out.push_back('\x02');
+    for (std::size_t i = 0; i < reg.size(); ++i) {
+      if (reg[i] == 0) continue;
+      out.push_back(static_cast<char>(i & 0xFF));
+      out.push_back(static_cast<char>(i >> 8));
+      out.push_back(static_cast<char>(reg[i]));
+    }
+  } else {
+    out.push_back('\x01');
+    out.append(reinterpret_cast<const char*>(reg.data()), reg.size());
+  }
+  return out;
+}
+}  // namespace
+
+// The sparse in-memory form (small sketches) and the dense one serialise to the same bytes as
+// the reference registers, at every size around the thresholds (sparse list -> registers beyond
+// 4096 indexes, sparse encoding below 5461), whether built by add, merge or merge_serialized.
+TEST(Hll, SparseAndDenseFormsSerialiseAlike) {
+  for (std::size_t n :
+       {0u, 1u, 2u, 63u, 64u, 65u, 500u, 3000u, 4096u, 4500u, 5000u, 5461u, 6000u, 9000u, 50000u}) {
+    std::vector<std::int64_t> values;
+    for (std::size_t i = 0; i < n; ++i)
+      values.push_back(static_cast<std::int64_t>(i * 2654435761u % 1000003));
+    for (std::size_t i = 0; i < n; i += 5) values.push_back(values[i]);  // duplicates
+    const std::string want = reference_serialisation(values);
+    HyperLogLog by_add, by_merge, by_serialized;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      by_add.add(values[i]);
+      HyperLogLog one;
+      one.add(values[i]);
+      if (i % 2) {
+        by_merge.merge(one);
+      } else {
+        const std::string s1 = one.serialize();
+        by_merge.merge_serialized(s1.data(), s1.size());
+      }
+      if (i % 97 == 0 || i + 1 == values.size()) {  // batches of serialised sketches
+        HyperLogLog batch;
+        for (std::size_t j = i >= 96 ? i - 96 : 0; j <= i; ++j) batch.add(values[j]);
+        const std::string sb = batch.serialize();
+        by_serialized.merge_serialized(sb.data(), sb.size());
+      }
+    }
+    EXPECT_EQ(by_add.serialize(), want) << "n=" << n;
+    EXPECT_EQ(by_merge.serialize(), want) << "n=" << n;
+    EXPECT_EQ(by_serialized.serialize(), want) << "n=" << n;
+    EXPECT_TRUE(by_add == by_merge) << "n=" << n;
+    const HyperLogLog back = HyperLogLog::deserialize(want.data(), want.size());
+    EXPECT_TRUE(back == by_add) << "n=" << n;
+    EXPECT_EQ(back.serialize(), want) << "n=" << n;
+    EXPECT_EQ(back.estimate(), by_add.estimate()) << "n=" << n;
+    if (n <= 3000) {  // < 4096 registers set
+      EXPECT_TRUE(by_add.is_sparse()) << "n=" << n;
+    }
+    if (n >= 9000) {  // > 4096 registers set
+      EXPECT_FALSE(by_add.is_sparse()) << "n=" << n;
+    }
+  }
+}
+
+TEST(Hll, MergeSerializedRefusesWhatDeserializeRefuses) {
+  HyperLogLog h;
+  for (int i = 0; i < 100; ++i) h.add(i);
+  const std::string before = h.serialize();
+  std::string bad = before;
+  bad[5] = 60;
+  EXPECT_THROW(h.merge_serialized(bad.data(), bad.size()), std::invalid_argument);
+  HyperLogLog other(12);
+  other.add(1);
+  const std::string o = other.serialize();
+  EXPECT_THROW(h.merge_serialized(o.data(), o.size()), std::invalid_argument);
+  EXPECT_EQ(h.serialize(), before);  // unchanged
+}

@@ -1,5 +1,6 @@
 #include "techmart/core/hyperloglog.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -49,31 +50,187 @@ HyperLogLog::HyperLogLog(int precision) : p_(precision) {
   if (precision < kMinPrecision || precision > kMaxPrecision) {
     throw std::invalid_argument("hyperloglog precision must be between 4 and 16");
   }
-  reg_.assign(std::size_t{1} << precision, 0);
 }
 
-void HyperLogLog::add_hash(std::uint64_t hash) noexcept {
+namespace {
+constexpr std::uint32_t entry(std::size_t idx, std::uint8_t rank) {
+  return (static_cast<std::uint32_t>(idx) << 8) | rank;
+}
+constexpr std::size_t entry_index(std::uint32_t e) { return e >> 8; }
+constexpr std::uint8_t entry_rank(std::uint32_t e) { return static_cast<std::uint8_t>(e & 0xFF); }
+constexpr std::size_t kMinLimit = 64;
+}  // namespace
+
+void HyperLogLog::compact() const {
+  if (sorted_ == sparse_.size()) return;
+  std::sort(sparse_.begin(), sparse_.end());
+  // equal indexes are adjacent, in increasing value: keep the last of each run
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < sparse_.size(); ++i) {
+    if (i + 1 < sparse_.size() && entry_index(sparse_[i + 1]) == entry_index(sparse_[i])) continue;
+    sparse_[out++] = sparse_[i];
+  }
+  sparse_.resize(out);
+  sorted_ = out;
+}
+
+void HyperLogLog::densify() {
+  std::vector<std::uint8_t> reg(registers(), 0);
+  for (std::uint32_t e : sparse_) {
+    const std::size_t idx = entry_index(e);
+    if (entry_rank(e) > reg[idx]) reg[idx] = entry_rank(e);
+  }
+  reg_.swap(reg);
+  std::vector<std::uint32_t>().swap(sparse_);
+  sorted_ = 0;
+}
+
+void HyperLogLog::sparse_grown() {
+  compact();
+  if (sparse_.size() > registers() / 4) {
+    densify();
+  } else {
+    limit_ = std::max(kMinLimit, 2 * sparse_.size());
+  }
+}
+
+void HyperLogLog::add_hash(std::uint64_t hash) {
   const std::size_t idx = static_cast<std::size_t>(hash >> (64 - p_));
   // remaining 64 - p bits; a sentinel bit bounds the rank at 64 - p + 1
   const std::uint64_t w = (hash << p_) | (std::uint64_t{1} << (p_ - 1));
   const auto rank = static_cast<std::uint8_t>(__builtin_clzll(w) + 1);
-  if (rank > reg_[idx]) reg_[idx] = rank;
+  if (!reg_.empty()) {
+    if (rank > reg_[idx]) reg_[idx] = rank;
+    return;
+  }
+  sparse_.push_back(entry(idx, rank));
+  if (sparse_.size() >= std::max(limit_, kMinLimit)) sparse_grown();
 }
 
 void HyperLogLog::merge(const HyperLogLog& other) {
   if (other.p_ != p_)
     throw std::invalid_argument("cannot merge hyperloglogs of different precision");
+  if (other.reg_.empty()) {
+    if (reg_.empty()) {
+      sparse_.reserve(sparse_.size() + other.sparse_.size());
+      sparse_.insert(sparse_.end(), other.sparse_.begin(), other.sparse_.end());
+      if (sparse_.size() >= std::max(limit_, kMinLimit)) sparse_grown();
+    } else {
+      for (std::uint32_t e : other.sparse_) {
+        const std::size_t idx = entry_index(e);
+        if (entry_rank(e) > reg_[idx]) reg_[idx] = entry_rank(e);
+      }
+    }
+    return;
+  }
+  if (reg_.empty()) densify();
   for (std::size_t i = 0; i < reg_.size(); ++i) {
     if (other.reg_[i] > reg_[i]) reg_[i] = other.reg_[i];
   }
 }
 
+namespace {
+struct Parsed {
+  int p;
+  bool dense;
+  const unsigned char* body;
+  std::size_t len;
+};
+
+// Validates a serialised sketch completely (the checks of deserialize()).
+Parsed parse(const void* data, std::size_t size) {
+  if (size < 3 || data == nullptr) bad("truncated");
+  const auto* b = static_cast<const unsigned char*>(data);
+  if (b[0] != HyperLogLog::kFormatVersion) bad("unknown format version");
+  const int p = b[1];
+  if (p < HyperLogLog::kMinPrecision || p > HyperLogLog::kMaxPrecision)
+    bad("precision out of range");
+  const std::size_t m = std::size_t{1} << p;
+  const auto max_rank = static_cast<std::uint8_t>(64 - p + 1);
+  const unsigned char* body = b + 3;
+  const std::size_t len = size - 3;
+  if (b[2] == kDense) {
+    if (len != m) bad("wrong register count");
+    for (std::size_t i = 0; i < m; ++i) {
+      if (body[i] > max_rank) bad("register value out of range");
+    }
+    return {p, true, body, len};
+  }
+  if (b[2] == kSparse) {
+    if (len % 3 != 0 || len / 3 > m) bad("malformed sparse registers");
+    long prev = -1;
+    for (std::size_t k = 0; k < len; k += 3) {
+      const long idx = static_cast<long>(body[k]) | (static_cast<long>(body[k + 1]) << 8);
+      const std::uint8_t v = body[k + 2];
+      if (idx <= prev || static_cast<std::size_t>(idx) >= m)
+        bad("sparse index out of order or range");
+      if (v == 0 || v > max_rank) bad("register value out of range");
+      prev = idx;
+    }
+    return {p, false, body, len};
+  }
+  bad("unknown encoding");
+}
+}  // namespace
+
+void HyperLogLog::merge_serialized(const void* data, std::size_t size) {
+  const Parsed in = parse(data, size);
+  if (in.p != p_) throw std::invalid_argument("cannot merge hyperloglogs of different precision");
+  if (in.dense) {
+    if (reg_.empty()) densify();
+    for (std::size_t i = 0; i < in.len; ++i) {
+      if (in.body[i] > reg_[i]) reg_[i] = in.body[i];
+    }
+    return;
+  }
+  const std::size_t n = in.len / 3;
+  if (reg_.empty()) sparse_.reserve(sparse_.size() + n);
+  for (std::size_t k = 0; k < in.len; k += 3) {
+    const std::size_t idx =
+        static_cast<std::size_t>(in.body[k]) | (static_cast<std::size_t>(in.body[k + 1]) << 8);
+    const std::uint8_t v = in.body[k + 2];
+    if (!reg_.empty()) {
+      if (v > reg_[idx]) reg_[idx] = v;
+    } else {
+      sparse_.push_back(entry(idx, v));
+    }
+  }
+  if (reg_.empty() && sparse_.size() >= std::max(limit_, kMinLimit)) sparse_grown();
+}
+
+std::vector<std::uint8_t> HyperLogLog::dense_copy() const {
+  if (!reg_.empty()) return reg_;
+  std::vector<std::uint8_t> reg(registers(), 0);
+  for (std::uint32_t e : sparse_) {
+    const std::size_t idx = entry_index(e);
+    if (entry_rank(e) > reg[idx]) reg[idx] = entry_rank(e);
+  }
+  return reg;
+}
+
+bool HyperLogLog::operator==(const HyperLogLog& o) const {
+  if (p_ != o.p_) return false;
+  if (reg_.empty() && o.reg_.empty()) {
+    compact();
+    o.compact();
+    return sparse_ == o.sparse_;
+  }
+  return dense_copy() == o.dense_copy();
+}
+
 double HyperLogLog::estimate() const {
   const int q = 64 - p_;
+  const std::size_t m_regs = registers();
   std::vector<std::uint32_t> hist(static_cast<std::size_t>(q) + 2, 0);
-  for (std::uint8_t r : reg_) ++hist[r];
-  const double m = static_cast<double>(reg_.size());
-  if (hist[0] == reg_.size()) return 0.0;
+  if (reg_.empty()) {
+    compact();
+    hist[0] = static_cast<std::uint32_t>(m_regs - sparse_.size());
+    for (std::uint32_t e : sparse_) ++hist[entry_rank(e)];
+  } else {
+    for (std::uint8_t r : reg_) ++hist[r];
+  }
+  const double m = static_cast<double>(m_regs);
+  if (hist[0] == m_regs) return 0.0;
   double z = m * tau(1.0 - hist[static_cast<std::size_t>(q) + 1] / m);
   for (int k = q; k >= 1; --k) z = 0.5 * (z + hist[static_cast<std::size_t>(k)]);
   z += m * sigma(hist[0] / m);
@@ -82,12 +239,31 @@ double HyperLogLog::estimate() const {
 }
 
 std::string HyperLogLog::serialize() const {
-  std::size_t nonzero = 0;
-  for (std::uint8_t r : reg_) nonzero += (r != 0);
+  const std::size_t m = registers();
   std::string out;
   out.push_back(static_cast<char>(kFormatVersion));
   out.push_back(static_cast<char>(p_));
-  if (nonzero * 3 < reg_.size()) {
+  if (reg_.empty()) {
+    compact();
+    if (sparse_.size() * 3 < m) {
+      out.push_back(static_cast<char>(kSparse));
+      out.reserve(3 + 3 * sparse_.size());
+      for (std::uint32_t e : sparse_) {
+        const std::size_t i = entry_index(e);
+        out.push_back(static_cast<char>(i & 0xFF));
+        out.push_back(static_cast<char>((i >> 8) & 0xFF));
+        out.push_back(static_cast<char>(entry_rank(e)));
+      }
+    } else {
+      const std::vector<std::uint8_t> reg = dense_copy();
+      out.push_back(static_cast<char>(kDense));
+      out.append(reinterpret_cast<const char*>(reg.data()), reg.size());
+    }
+    return out;
+  }
+  std::size_t nonzero = 0;
+  for (std::uint8_t r : reg_) nonzero += (r != 0);
+  if (nonzero * 3 < m) {
     out.push_back(static_cast<char>(kSparse));
     out.reserve(3 + 3 * nonzero);
     for (std::size_t i = 0; i < reg_.size(); ++i) {
@@ -104,37 +280,30 @@ std::string HyperLogLog::serialize() const {
 }
 
 HyperLogLog HyperLogLog::deserialize(const void* data, std::size_t size) {
-  if (size < 3 || data == nullptr) bad("truncated");
-  const auto* b = static_cast<const unsigned char*>(data);
-  if (b[0] != kFormatVersion) bad("unknown format version");
-  const int p = b[1];
-  if (p < kMinPrecision || p > kMaxPrecision) bad("precision out of range");
-  HyperLogLog h(p);
-  const std::size_t m = h.reg_.size();
-  const auto max_rank = static_cast<std::uint8_t>(64 - p + 1);
-  const unsigned char* body = b + 3;
-  const std::size_t len = size - 3;
-  if (b[2] == kDense) {
-    if (len != m) bad("wrong register count");
-    for (std::size_t i = 0; i < m; ++i) {
-      if (body[i] > max_rank) bad("register value out of range");
-      h.reg_[i] = body[i];
-    }
-  } else if (b[2] == kSparse) {
-    if (len % 3 != 0 || len / 3 > m) bad("malformed sparse registers");
-    long prev = -1;
-    for (std::size_t k = 0; k < len; k += 3) {
-      const long idx = static_cast<long>(body[k]) | (static_cast<long>(body[k + 1]) << 8);
-      const std::uint8_t v = body[k + 2];
-      if (idx <= prev || static_cast<std::size_t>(idx) >= m)
-        bad("sparse index out of order or range");
-      if (v == 0 || v > max_rank) bad("register value out of range");
-      h.reg_[static_cast<std::size_t>(idx)] = v;
-      prev = idx;
-    }
-  } else {
-    bad("unknown encoding");
+  const Parsed in = parse(data, size);
+  HyperLogLog h(in.p);
+  if (in.dense) {
+    h.reg_.assign(in.body, in.body + in.len);
+    return h;
   }
+  const std::size_t n = in.len / 3;
+  if (n > h.registers() / 4) {  // as a sketch that grew to this size would be
+    h.reg_.assign(h.registers(), 0);
+    for (std::size_t k = 0; k < in.len; k += 3) {
+      const std::size_t idx =
+          static_cast<std::size_t>(in.body[k]) | (static_cast<std::size_t>(in.body[k + 1]) << 8);
+      h.reg_[idx] = in.body[k + 2];
+    }
+    return h;
+  }
+  h.sparse_.reserve(n);
+  for (std::size_t k = 0; k < in.len; k += 3) {
+    const std::size_t idx =
+        static_cast<std::size_t>(in.body[k]) | (static_cast<std::size_t>(in.body[k + 1]) << 8);
+    h.sparse_.push_back(entry(idx, in.body[k + 2]));
+  }
+  h.sorted_ = n;  // validated: increasing indexes
+  h.limit_ = std::max(kMinLimit, 2 * n);
   return h;
 }
 

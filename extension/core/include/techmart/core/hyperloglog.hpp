@@ -9,6 +9,12 @@
 // encoding 1) or, when fewer than 1/3 of them are set, (u16 index, u8 value) triples in
 // increasing index order (sparse, encoding 2). deserialize() validates everything and throws
 // std::invalid_argument.
+//
+// In memory a sketch starts sparse: a list of (index << 8 | value) entries, sorted and made
+// unique (largest value per index) when it grows, turned into the 2^p dense registers once it
+// holds more than 2^p / 4 distinct indexes (then it takes no more memory than the registers).
+// A sketch of a few hundred values costs a few KiB instead of 16, and is built, merged and
+// serialised in time proportional to its entries. Both forms serialise to the same bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,20 +34,34 @@ class HyperLogLog {
 
   explicit HyperLogLog(int precision = kDefaultPrecision);  // throws std::invalid_argument
 
-  void add(std::int64_t value) noexcept { add_hash(mix64(static_cast<std::uint64_t>(value))); }
-  void add_hash(std::uint64_t hash) noexcept;
+  // May throw std::bad_alloc (the sparse list grows).
+  void add(std::int64_t value) { add_hash(mix64(static_cast<std::uint64_t>(value))); }
+  void add_hash(std::uint64_t hash);
   // Register-wise max. Throws std::invalid_argument when the precisions differ.
   void merge(const HyperLogLog& other);
+  // merge(deserialize(data, size)) without building the temporary sketch; throws
+  // std::invalid_argument for what deserialize() refuses (this sketch is then unchanged).
+  void merge_serialized(const void* data, std::size_t size);
   double estimate() const;
   int precision() const noexcept { return p_; }
-  bool operator==(const HyperLogLog& o) const { return p_ == o.p_ && reg_ == o.reg_; }
+  bool is_sparse() const noexcept { return reg_.empty(); }
+  bool operator==(const HyperLogLog& o) const;
 
   std::string serialize() const;
   static HyperLogLog deserialize(const void* data, std::size_t size);
 
  private:
+  std::size_t registers() const noexcept { return std::size_t{1} << p_; }
+  void compact() const;  // sorts sparse_, keeps the largest value per index
+  void densify();
+  void sparse_grown();  // compacts / densifies when the list reached its limit
+  std::vector<std::uint8_t> dense_copy() const;
+
   int p_;
-  std::vector<std::uint8_t> reg_;
+  std::vector<std::uint8_t> reg_;              // dense registers; empty while sparse
+  mutable std::vector<std::uint32_t> sparse_;  // (index << 8 | value) entries while sparse
+  mutable std::size_t sorted_ = 0;             // sparse_[0, sorted_) is sorted and unique
+  std::size_t limit_ = 0;                      // compact when sparse_ reaches this size
 };
 
 }  // namespace techmart::core
