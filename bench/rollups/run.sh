@@ -46,11 +46,17 @@ OTHERS="$(psql -XtA -c "SELECT string_agg(format('ALTER TABLE transactions DISAB
 # visible to the alerts FK during multi-row INSERT ... SELECT (reported to the fraud engine).
 "${P[@]}" -c "ALTER TABLE alerts DROP CONSTRAINT IF EXISTS alerts_transaction_id_fkey"
 ROLL="transactions_rollup_ins transactions_rollup_upd transactions_rollup_del"
-rollups() { for t in $ROLL; do "${P[@]}" -c "ALTER TABLE transactions $1 TRIGGER $t"; done; }
+# the alert counts (analytics.alerts_hourly, change overview_rollups) are rollup upkeep too
+AROLL="$(psql -XtA -c "SELECT string_agg(tgname, ' ') FROM pg_trigger WHERE tgrelid = 'alerts'::regclass AND tgname LIKE 'alerts_counts_%'")"
+rollups() {
+  for t in $ROLL; do "${P[@]}" -c "ALTER TABLE transactions $1 TRIGGER $t"; done
+  for t in $AROLL; do "${P[@]}" -c "ALTER TABLE alerts $1 TRIGGER $t"; done
+}
 
 load() {  # load all staged rows in BATCH-row statements, print seconds
   "${P[@]}" -c "TRUNCATE transactions CASCADE" 2>/dev/null
   "${P[@]}" -c "TRUNCATE analytics.sales_hourly, analytics.order_registry"
+  "${P[@]}" -c "DO \$\$ BEGIN IF to_regclass('analytics.alerts_hourly') IS NOT NULL THEN TRUNCATE analytics.alerts_hourly; END IF; END \$\$"
   "${P[@]}" -c "DO \$\$ BEGIN IF to_regclass('techmart.customer_state') IS NOT NULL THEN TRUNCATE techmart.customer_state; END IF; END \$\$" 2>/dev/null || true
   "${P[@]}" -c "CHECKPOINT"
   local t0 t1

@@ -33,9 +33,10 @@ COMMENT ON COLUMN analytics.sales_hourly.dim IS
   'of the hour: key ''00''..''59'', the minute within the UTC hour; for ranges that do not end on a whole hour)';
 
 CREATE FUNCTION analytics.minute_key(p timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT to_char(p AT TIME ZONE 'UTC', 'MI') $$;
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT lpad(date_part('minute', p AT TIME ZONE 'UTC')::integer::text, 2, '0') $$;
 COMMENT ON FUNCTION analytics.minute_key(timestamptz) IS
-  'The minute of p within its UTC hour as two digits, ''00''..''59'' (key of the rollup rows of dim minute)';
+  'The minute of p within its UTC hour as two digits, ''00''..''59'' (key of the rollup rows of dim minute); '
+  'immutable functions only, so that it is inlined (to_char is only stable)';
 CREATE FUNCTION analytics.minute_floor(p timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT date_bin('1 minute', p, '2000-01-01 00:00+00') $$;
 COMMENT ON FUNCTION analytics.minute_floor(timestamptz) IS 'Start of the minute containing p';
@@ -684,6 +685,8 @@ ALTER FUNCTION analytics.sales_totals(timestamptz, timestamptz, text, text) SET 
 ALTER FUNCTION analytics.active_customers(timestamptz, timestamptz) SET plan_cache_mode = force_generic_plan;
 
 -- ------------------------------------------------------------------ fill the minute rows
+-- (one pass over transactions: about 10 minutes for 10,000,000 rows on 2 loaded vCPUs; writers wait)
+SET LOCAL work_mem = '256MB';
 INSERT INTO analytics.sales_hourly (dim, hour, key, slot, revenue, orders, units, transactions, completed,
                                     refunded, refunded_amount, blocked, failed, pending, suspicious, customers_hll)
 SELECT r.dim, r.hour, r.key, 0, r.revenue, r.orders, r.units, r.transactions, r.completed,
