@@ -69,7 +69,13 @@ BEGIN
     (7, 'hll_buckets_update', '\(''payment_method'', o\.payment_method\)\) d\(dim, key\)',
                               '(''payment_method'', o.payment_method), (''minute'', analytics.minute_key(o.transaction_time))) d(dim, key)', 1),
     (8, 'hll_buckets_update', 'date_bin\(''1 hour'', ([no])\.transaction_time, ''2000-01-01 00:00\+00''\), \1\.product_id',
-                              'date_bin(''1 minute'', \1.transaction_time, ''2000-01-01 00:00+00''), \1.product_id', 2)
+                              'date_bin(''1 minute'', \1.transaction_time, ''2000-01-01 00:00+00''), \1.product_id', 2),
+    -- the other lines of the touched orders: looked up by order (index on order_number) from the few
+    -- orders that have lines outside the statement. The semi join it replaces was planned as a nested
+    -- loop over every line of transactions with an order_number when the statistics were stale (just
+    -- after a TRUNCATE: 30 s for 10,000 lines, the cause of the bulk upkeep below 80 %)
+    (9, 'apply', '        FROM transactions t\n       WHERE t\.order_number IN \(SELECT cnt\.order_number FROM cnt JOIN analytics\.order_registry r USING \(order_number\)\n +WHERE r\.lines > cnt\.new_lines\)\n +AND NOT EXISTS \(SELECT 1 FROM lines l WHERE l\.sign = 1 AND l\.id = t\.id\)',
+                 E'        FROM (SELECT cnt.order_number FROM cnt JOIN analytics.order_registry r USING (order_number)\n               WHERE r.lines > cnt.new_lines) o\n       CROSS JOIN LATERAL (SELECT * FROM transactions t1 WHERE t1.order_number = o.order_number OFFSET 0) t\n       WHERE t.id NOT IN (SELECT l.id FROM lines l WHERE l.sign = 1)', 1)
   ) v(ord, step, pattern, replacement, expected) ORDER BY ord LOOP
     SELECT regexp_count(sql, s.pattern) INTO n FROM analytics.rollup_sql WHERE step = s.step;
     IF n IS DISTINCT FROM s.expected THEN

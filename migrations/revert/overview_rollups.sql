@@ -30,7 +30,9 @@ BEGIN
     (6, 'hll_buckets_delete', ', \(''minute'', analytics\.minute_key\(o\.transaction_time\)\)\) d\(dim, key\)', ') d(dim, key)', 1),
     (7, 'hll_buckets_update', ', \(''minute'', analytics\.minute_key\(o\.transaction_time\)\)\) d\(dim, key\)', ') d(dim, key)', 1),
     (8, 'hll_buckets_update', 'date_bin\(''1 minute'', ([no])\.transaction_time, ''2000-01-01 00:00\+00''\), \1\.product_id',
-                              'date_bin(''1 hour'', \1.transaction_time, ''2000-01-01 00:00+00''), \1.product_id', 2)
+                              'date_bin(''1 hour'', \1.transaction_time, ''2000-01-01 00:00+00''), \1.product_id', 2),
+    (9, 'apply', '        FROM \(SELECT cnt\.order_number FROM cnt JOIN analytics\.order_registry r USING \(order_number\)\n +WHERE r\.lines > cnt\.new_lines\) o\n +CROSS JOIN LATERAL \(SELECT \* FROM transactions t1 WHERE t1\.order_number = o\.order_number OFFSET 0\) t\n +WHERE t\.id NOT IN \(SELECT l\.id FROM lines l WHERE l\.sign = 1\)',
+                 E'        FROM transactions t\n       WHERE t.order_number IN (SELECT cnt.order_number FROM cnt JOIN analytics.order_registry r USING (order_number)\n                                 WHERE r.lines > cnt.new_lines)\n         AND NOT EXISTS (SELECT 1 FROM lines l WHERE l.sign = 1 AND l.id = t.id)', 1)
   ) v(ord, step, pattern, replacement, expected) ORDER BY ord LOOP
     SELECT regexp_count(sql, s.pattern) INTO n FROM analytics.rollup_sql WHERE step = s.step;
     IF n IS DISTINCT FROM s.expected THEN
