@@ -184,7 +184,14 @@ void HyperLogLog::merge_serialized(const void* data, std::size_t size) {
     return;
   }
   const std::size_t n = in.len / 3;
-  if (reg_.empty()) sparse_.reserve(sparse_.size() + n);
+  if (reg_.empty()) {
+    // beyond the sparse limit anyway: registers now (no sort of the entries)
+    if (sparse_.size() + n > registers() / 4) {
+      densify();
+    } else {
+      sparse_.reserve(sparse_.size() + n);
+    }
+  }
   for (std::size_t k = 0; k < in.len; k += 3) {
     const std::size_t idx =
         static_cast<std::size_t>(in.body[k]) | (static_cast<std::size_t>(in.body[k + 1]) << 8);
