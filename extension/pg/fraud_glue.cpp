@@ -5,8 +5,11 @@
 
 extern "C" {
 #include "catalog/partition.h"
+#include "funcapi.h"
+#include "parser/parse_type.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
+#include "utils/typcache.h"
 }
 
 namespace core = techmart::core;
@@ -95,8 +98,8 @@ bool is_transactions_table(Relation rel) {
   return cached;
 }
 
-SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes) {
-  SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
+SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes, bool generic) {
+  SPIPlanPtr plan = SPI_prepare_cursor(sql, nargs, argtypes, generic ? CURSOR_OPT_GENERIC_PLAN : 0);
   if (plan == nullptr) {
     elog(ERROR, "techmart: SPI_prepare failed (%s): %s", SPI_result_code_string(SPI_result), sql);
   }
@@ -227,6 +230,71 @@ void encode_state(const core::CustomerState& s, Datum* v, char* nulls) {
   v[13] = Int32GetDatum(static_cast<int32>(s.methods));
   v[14] = Float8GetDatum(s.risk);
   v[15] = Float8GetDatum(s.risk_time);
+}
+
+const char* const kStateSetFromList =
+    "n = u.n, mean = u.mean, m2 = u.m2, amount_hist = u.amount_hist, recent_t = u.recent_t, "
+    "recent_a = u.recent_a, hour_profile = u.hour_profile, profile_time = u.profile_time, "
+    "last_transaction_time = u.last_transaction_time, last_amount = u.last_amount, "
+    "last_lat = u.last_lat, last_lon = u.last_lon, last_country = u.last_country, "
+    "methods = u.methods, risk = u.risk, risk_time = u.risk_time, updated_at = now()";
+
+Oid state_array_type(Oid* element_type) {
+  Oid array_type = InvalidOid;
+  int32 typmod = -1;
+  parseTypeString("techmart.customer_state[]", &array_type, &typmod, false);
+  *element_type = get_element_type(array_type);
+  if (!OidIsValid(*element_type)) elog(ERROR, "techmart: techmart.customer_state[] is no array");
+  return array_type;
+}
+
+Datum make_state_array(Oid element_type, int n, const int64* ids,
+                       const core::CustomerState* const* states) {
+  // column name -> index in the parameters of one state: customer_id, then encode_state's
+  static const char* const names[kStateParams + 1] = {
+      "customer_id", "n",        "mean",         "m2",           "amount_hist",
+      "recent_t",    "recent_a", "hour_profile", "profile_time", "last_transaction_time",
+      "last_amount", "last_lat", "last_lon",     "last_country", "methods",
+      "risk",        "risk_time"};
+  TupleDesc td = lookup_rowtype_tupdesc_copy(element_type, -1);
+  const int natts = td->natts;
+  int* map = static_cast<int*>(palloc(sizeof(int) * natts));
+  int mapped = 0;
+  for (int a = 0; a < natts; ++a) {
+    map[a] = -1;
+    Form_pg_attribute att = TupleDescAttr(td, a);
+    if (att->attisdropped) continue;
+    for (int k = 0; k <= kStateParams; ++k) {
+      if (strcmp(NameStr(att->attname), names[k]) == 0) {
+        map[a] = k;
+        ++mapped;
+        break;
+      }
+    }
+  }
+  if (mapped != kStateParams + 1) {
+    elog(ERROR, "techmart: techmart.customer_state lacks columns the engine writes");
+  }
+  Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+  Datum* vals = static_cast<Datum*>(palloc(sizeof(Datum) * natts));
+  bool* isnull = static_cast<bool*>(palloc(sizeof(bool) * natts));
+  for (int i = 0; i < n; ++i) {
+    Datum p[kStateParams + 1];
+    char pn[kStateParams + 1];
+    p[0] = Int64GetDatum(ids[i]);
+    pn[0] = ' ';
+    encode_state(*states[i], &p[1], &pn[1]);
+    for (int a = 0; a < natts; ++a) {
+      isnull[a] = map[a] < 0 || pn[map[a]] == 'n';
+      vals[a] = isnull[a] ? 0 : p[map[a]];
+    }
+    elems[i] = HeapTupleGetDatum(heap_form_tuple(td, vals, isnull));
+  }
+  int16 typlen;
+  bool typbyval;
+  char typalign;
+  get_typlenbyvalalign(element_type, &typlen, &typbyval, &typalign);
+  return PointerGetDatum(construct_array(elems, n, element_type, typlen, typbyval, typalign));
 }
 
 void risk_text(const core::CustomerState& s, const core::StateParams& p, char* buf, size_t n) {

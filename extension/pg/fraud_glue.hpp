@@ -55,6 +55,16 @@ extern const char* const kStateSetList;
 extern const char* const kStateColumnList;
 extern const char* const kStateValueList;
 
+// Batched write-back (one UPDATE per cache flush): the array type techmart.customer_state[]
+// (resolved by name; InvalidOid element when absent) and an array of that type holding
+// `n` states (customer_id and the columns of encode_state; updated_at and any other column NULL).
+// Plain C; palloc in the current context.
+Oid state_array_type(Oid* element_type);
+Datum make_state_array(Oid element_type, int n, const int64* ids,
+                       const core::CustomerState* const* states);
+// "n = u.n, mean = u.mean, ..., updated_at = now()": SET list of an UPDATE ... FROM unnest() u.
+extern const char* const kStateSetFromList;
+
 // Customer risk 0..100 rounded to 2 decimals, as numeric(5,2) text.
 void risk_text(const core::CustomerState& s, const core::StateParams& p, char* buf, size_t n);
 
@@ -124,7 +134,9 @@ struct ScoreOutput {
 void score_row(const Engine& e, const core::CustomerState& state, const core::TransactionInput& tx,
                core::CustomerState& next, ScoreOutput& out, MemoryContext result_ctx);
 
-SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes);
+// SPI_prepare + SPI_keepplan. generic: always the generic plan (e.g. a statement over an array
+// parameter, whose custom plans for a large array would scan a whole table).
+SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes, bool generic = false);
 
 // Is rel <schema>.transactions, or a partition of it (techmart_ops.partition_transactions(),
 // docs/scaling.md)? Only such rows raise alerts and shadow scores (they reference transactions).

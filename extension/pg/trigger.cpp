@@ -99,7 +99,8 @@ SPIPlanPtr plan_customer = nullptr;
 SPIPlanPtr plan_state_create = nullptr;
 SPIPlanPtr plan_product = nullptr;
 SPIPlanPtr plan_write = nullptr;
-SPIPlanPtr plan_write_state = nullptr;  // the state only: customers.risk_score unchanged
+SPIPlanPtr plan_write_state = nullptr;  // the state only: no customers.risk_score changed
+Oid state_elem_type = InvalidOid;       // techmart.customer_state (the row type)
 SPIPlanPtr plan_alert = nullptr;
 
 void drop_entries() {
@@ -224,21 +225,25 @@ void prepare_plans(Oid nsp) {
       1, int8_arg);
   SPIPlanPtr product = fraud::prepare_kept(
       psprintf("SELECT price::float8, category_id FROM %s.products WHERE id = $1", q), 1, int8_arg);
-  Oid wargs[18] = {INT8OID,        INT8OID,        FLOAT8OID,      FLOAT8OID, INT4ARRAYOID,
-                   FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID,
-                   NUMERICOID,     FLOAT8OID,      FLOAT8OID,      TEXTOID,   INT4OID,
-                   FLOAT8OID,      FLOAT8OID,      NUMERICOID};
+  // the write-back: every dirty state of a flush in one UPDATE ... FROM unnest(), in order of
+  // customer id, with the customers whose risk_score changed at 2 decimals
+  Oid state_elem = InvalidOid;
+  const Oid state_array = fraud::state_array_type(&state_elem);
+  Oid wargs[3] = {state_array, INT8ARRAYOID, NUMERICARRAYOID};
   SPIPlanPtr write = fraud::prepare_kept(
-      psprintf("WITH s AS (UPDATE techmart.customer_state SET %s WHERE customer_id = $1 "
-               "RETURNING 1) "
-               "UPDATE %s.customers SET risk_score = $18 "
-               "WHERE id = $1 AND risk_score IS DISTINCT FROM $18 AND (SELECT count(*) FROM s) = 1",
-               fraud::kStateSetList, q),
-      18, wargs);
+      psprintf("WITH s AS (UPDATE techmart.customer_state t SET %s FROM unnest($1) u "
+               "WHERE t.customer_id = u.customer_id RETURNING 1), "
+               "c AS (UPDATE %s.customers c SET risk_score = r.risk "
+               "FROM unnest($2, $3) r(id, risk) "
+               "WHERE c.id = r.id AND c.risk_score IS DISTINCT FROM r.risk RETURNING 1) "
+               "SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM c)",
+               fraud::kStateSetFromList, q),
+      3, wargs, true);
   SPIPlanPtr write_state =
-      fraud::prepare_kept(psprintf("UPDATE techmart.customer_state SET %s WHERE customer_id = $1",
-                                   fraud::kStateSetList),
-                          17, wargs);
+      fraud::prepare_kept(psprintf("UPDATE techmart.customer_state t SET %s FROM unnest($1) u "
+                                   "WHERE t.customer_id = u.customer_id",
+                                   fraud::kStateSetFromList),
+                          1, wargs, true);
   Oid aargs[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
   SPIPlanPtr alert = fraud::prepare_kept(
       psprintf("INSERT INTO %s.alerts (type, severity, message, transaction_id, customer_id, "
@@ -256,6 +261,7 @@ void prepare_plans(Oid nsp) {
   plan_write = write;
   plan_write_state = write_state;
   plan_alert = alert;
+  state_elem_type = state_elem;
   plans_nsp = nsp;
 }
 
@@ -266,36 +272,82 @@ const char* severity_of(double score) {
   return "low";
 }
 
+int compare_entries(const void* a, const void* b) {
+  const int64 x = (*static_cast<StateEntry* const*>(a))->customer_id;
+  const int64 y = (*static_cast<StateEntry* const*>(b))->customer_id;
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+// Writes every dirty state with one UPDATE (and the changed customers.risk_score with it), in
+// order of customer id. The state rows are locked by this transaction since their first touch,
+// so every one of them must be updated. Plain C, SPI connected.
+void write_states() {
+  MemoryContext tmp =
+      AllocSetContextCreate(CurrentMemoryContext, "techmart write-back", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext old = MemoryContextSwitchTo(tmp);
+  StateEntry** dirty = static_cast<StateEntry**>(palloc(sizeof(StateEntry*) * ndirty));
+  int nd = 0;
+  HASH_SEQ_STATUS seq;
+  hash_seq_init(&seq, states);
+  StateEntry* e;
+  while ((e = static_cast<StateEntry*>(hash_seq_search(&seq))) != nullptr) {
+    if (e->dirty && nd < ndirty) dirty[nd++] = e;
+  }
+  qsort(dirty, nd, sizeof(StateEntry*), compare_entries);
+  int64* ids = static_cast<int64*>(palloc(sizeof(int64) * nd));
+  const core::CustomerState** sts =
+      static_cast<const core::CustomerState**>(palloc(sizeof(core::CustomerState*) * nd));
+  char(*risk)[16] = static_cast<char(*)[16]>(palloc(16 * nd));
+  bool* changed = static_cast<bool*>(palloc(sizeof(bool) * nd));
+  Datum* risk_ids = static_cast<Datum*>(palloc(sizeof(Datum) * nd));
+  Datum* risk_values = static_cast<Datum*>(palloc(sizeof(Datum) * nd));
+  int nrisk = 0;
+  for (int i = 0; i < nd; ++i) {
+    ids[i] = dirty[i]->customer_id;
+    sts[i] = &dirty[i]->state;
+    fraud::risk_text(dirty[i]->state, engine->params, risk[i], sizeof risk[i]);
+    changed[i] = strcmp(risk[i], dirty[i]->risk_text) != 0;  // unchanged at 2 decimals: skipped
+    if (changed[i]) {
+      risk_ids[nrisk] = Int64GetDatum(ids[i]);
+      risk_values[nrisk++] = DirectFunctionCall3(numeric_in, CStringGetDatum(risk[i]),
+                                                 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+    }
+  }
+  Datum v[3];
+  v[0] = fraud::make_state_array(state_elem_type, nd, ids, sts);
+  uint64 written = 0;
+  if (nrisk > 0) {
+    v[1] = PointerGetDatum(
+        construct_array(risk_ids, nrisk, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+    v[2] =
+        PointerGetDatum(construct_array(risk_values, nrisk, NUMERICOID, -1, false, TYPALIGN_INT));
+    exec_plan(plan_write, v, nullptr, SPI_OK_SELECT, 0);
+    bool isnull = true;
+    if (SPI_processed == 1) {
+      written =
+          DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    }
+  } else {
+    exec_plan(plan_write_state, v, nullptr, SPI_OK_UPDATE, 0);
+    written = SPI_processed;
+  }
+  if (written != static_cast<uint64>(nd)) {
+    elog(ERROR, "techmart: %llu of %d customer_state rows written back (rows vanished?)",
+         static_cast<unsigned long long>(written), nd);
+  }
+  for (int i = 0; i < nd; ++i) {
+    if (changed[i]) strlcpy(dirty[i]->risk_text, risk[i], sizeof dirty[i]->risk_text);
+    dirty[i]->dirty = false;
+  }
+  ndirty = 0;
+  MemoryContextSwitchTo(old);
+  MemoryContextDelete(tmp);
+}
+
 // Writes every dirty state and every pending alert, then empties the entries (SPI connected).
 void write_back() {
   check_not_poisoned();
-  if (states != nullptr && ndirty > 0) {
-    HASH_SEQ_STATUS seq;
-    hash_seq_init(&seq, states);
-    StateEntry* e;
-    while ((e = static_cast<StateEntry*>(hash_seq_search(&seq))) != nullptr) {
-      if (!e->dirty) continue;
-      Datum v[18];
-      char nulls[19];
-      v[0] = Int64GetDatum(e->customer_id);
-      nulls[0] = ' ';
-      fraud::encode_state(e->state, &v[1], &nulls[1]);
-      char risk[32];
-      fraud::risk_text(e->state, engine->params, risk, sizeof risk);
-      if (strcmp(risk, e->risk_text) == 0) {  // risk_score unchanged at 2 decimals
-        nulls[17] = '\0';
-        exec_plan(plan_write_state, v, nulls, SPI_OK_UPDATE, 0);
-      } else {
-        v[17] = DirectFunctionCall3(numeric_in, CStringGetDatum(risk), ObjectIdGetDatum(InvalidOid),
-                                    Int32GetDatum(-1));
-        nulls[17] = ' ';
-        nulls[18] = '\0';
-        exec_plan(plan_write, v, nulls, SPI_OK_UPDATE, 0);
-        strlcpy(e->risk_text, risk, sizeof e->risk_text);
-      }
-      e->dirty = false;
-    }
-  }
+  if (states != nullptr && ndirty > 0) write_states();
   for (int i = 0; i < nalerts; ++i) {
     const PendingAlert& a = alerts[i];
     char* msg =
