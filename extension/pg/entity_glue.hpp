@@ -13,6 +13,12 @@ namespace techmart::pg::entity {
 bool observe(const core::Scorer& scorer, Relation rel, HeapTuple tuple, int64 customer_id,
              int64 product_id, const core::TransactionInput& tx, core::EntityInput* in);
 
+// The scoring trigger reads techmart.config_version and techmart.entity_version in the first
+// query of each statement and hands the tokens over: observe() and shadow() then compare them
+// instead of querying the tables again in this statement (one SPI execution each saved).
+void statement_tokens(const char* config_token, const char* entity_token);
+void note_entity_token(const char* entity_token);  // entity.cpp
+
 }  // namespace techmart::pg::entity
 
 namespace techmart::pg::entity {

@@ -69,8 +69,9 @@ struct PendingAlert {
   char top_rules[160];
 };
 
-MemoryContext stmt_ctx = nullptr;     // configuration snapshot while the engine is built
-MemoryContext entries_ctx = nullptr;  // states, products, alerts (reset on every write-back)
+MemoryContext stmt_ctx = nullptr;      // configuration snapshot while the engine is built
+MemoryContext entries_ctx = nullptr;   // states, alerts (reset on every write-back)
+MemoryContext products_ctx = nullptr;  // products (reset at statement end or when full)
 // The engine built from the configuration is kept across statements: the first touch of each
 // statement reads techmart.config_version (xmin, version) in the same query that locks the
 // state, and a different token rebuilds it (11-fraud-config-version.sql).
@@ -84,6 +85,7 @@ Oid cols_relid = InvalidOid;
 HTAB* states = nullptr;
 HTAB* products = nullptr;
 long nstates = 0;
+long nproducts = 0;
 long ndirty = 0;
 PendingAlert* alerts = nullptr;
 int nalerts = 0, alerts_cap = 0;
@@ -94,7 +96,9 @@ bool callbacks_registered = false;
 
 // Saved plans, prepared for the schema of the table the trigger fires on.
 Oid plans_nsp = InvalidOid;
-SPIPlanPtr plan_touch = nullptr;
+SPIPlanPtr plan_touch_first = nullptr;    // state, customer, product, tokens: 1st of a statement
+SPIPlanPtr plan_touch_product = nullptr;  // state, customer, product
+SPIPlanPtr plan_touch = nullptr;          // state, customer
 SPIPlanPtr plan_customer = nullptr;
 SPIPlanPtr plan_state_create = nullptr;
 SPIPlanPtr plan_product = nullptr;
@@ -106,7 +110,6 @@ SPIPlanPtr plan_alert = nullptr;
 void drop_entries() {
   if (entries_ctx != nullptr) MemoryContextReset(entries_ctx);
   states = nullptr;
-  products = nullptr;
   nstates = 0;
   ndirty = 0;
   alerts = nullptr;
@@ -114,8 +117,15 @@ void drop_entries() {
   dirty_min_level = 0;
 }
 
+void drop_products() {
+  if (products_ctx != nullptr) MemoryContextReset(products_ctx);
+  products = nullptr;
+  nproducts = 0;
+}
+
 void drop_statement() {
   drop_entries();
+  drop_products();
   stmt_active = false;
   stmt_config_checked = false;
   snapshot_nsp = InvalidOid;
@@ -173,6 +183,8 @@ void ensure_contexts() {
                                      ALLOCSET_DEFAULT_SIZES);
     entries_ctx =
         AllocSetContextCreate(TopMemoryContext, "techmart state cache", ALLOCSET_DEFAULT_SIZES);
+    products_ctx =
+        AllocSetContextCreate(TopMemoryContext, "techmart product cache", ALLOCSET_DEFAULT_SIZES);
   }
   if (!callbacks_registered) {
     RegisterXactCallback(xact_callback, nullptr);
@@ -182,15 +194,20 @@ void ensure_contexts() {
 }
 
 void ensure_tables() {
-  if (states != nullptr) return;
   HASHCTL ctl;
   memset(&ctl, 0, sizeof ctl);
   ctl.keysize = sizeof(int64);
-  ctl.entrysize = sizeof(StateEntry);
-  ctl.hcxt = entries_ctx;
-  states = hash_create("techmart states", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-  ctl.entrysize = sizeof(ProductEntry);
-  products = hash_create("techmart products", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+  if (states == nullptr) {
+    ctl.entrysize = sizeof(StateEntry);
+    ctl.hcxt = entries_ctx;
+    states = hash_create("techmart states", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+  }
+  if (products != nullptr && nproducts >= guc_cache_entries) drop_products();  // bounded
+  if (products == nullptr) {
+    ctl.entrysize = sizeof(ProductEntry);
+    ctl.hcxt = products_ctx;
+    products = hash_create("techmart products", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+  }
 }
 
 void exec_plan(SPIPlanPtr plan, Datum* values, const char* nulls, int expected_rc, long limit) {
@@ -206,17 +223,27 @@ void prepare_plans(Oid nsp) {
   if (nspname == nullptr) elog(ERROR, "techmart: schema %u does not exist", nsp);
   const char* q = quote_identifier(nspname);
   Oid int8_arg[2] = {INT8OID, INT8OID};
-  // one query per first touch: the state (locked), the customer, the product ($2, NULL when
-  // already cached) and the configuration token
-  SPIPlanPtr touch = fraud::prepare_kept(
-      psprintf("SELECT " TECHMART_STATE_COLUMNS ", c.country::text, c.registration_date, "
-               "c.risk_score::text, p.price::float8, p.category_id, p.id IS NOT NULL, "
-               "(SELECT v.xmin::text || '/' || v.version FROM techmart.config_version v) "
-               "FROM techmart.customer_state s JOIN %s.customers c ON c.id = s.customer_id "
-               "LEFT JOIN %s.products p ON p.id = $2 "
-               "WHERE s.customer_id = $1 FOR UPDATE OF s",
-               q, q),
+  // one query per first touch of a customer: the state (locked) and the customer; with the
+  // product when it is not cached yet; the first of a statement also reads the configuration
+  // and entity counter tokens (compared once per statement: 11-fraud-config-version.sql,
+  // entity.cpp, entity_shadow.cpp)
+  const char* touch_sql = "SELECT " TECHMART_STATE_COLUMNS
+                          ", c.country::text, c.registration_date, "
+                          "c.risk_score::text%s FROM techmart.customer_state s JOIN %s.customers c "
+                          "ON c.id = s.customer_id%s WHERE s.customer_id = $1 FOR UPDATE OF s";
+  const char* product_cols = ", p.price::float8, p.category_id, p.id IS NOT NULL";
+  const char* product_join = psprintf(" LEFT JOIN %s.products p ON p.id = $2", q);
+  SPIPlanPtr touch_first = fraud::prepare_kept(
+      psprintf(touch_sql,
+               psprintf("%s, (SELECT v.xmin::text || '/' || v.version FROM "
+                        "techmart.config_version v), (SELECT e.xmin::text || '/' || e.version "
+                        "FROM techmart.entity_version e)",
+                        product_cols),
+               q, product_join),
       2, int8_arg);
+  SPIPlanPtr touch_product =
+      fraud::prepare_kept(psprintf(touch_sql, product_cols, q, product_join), 2, int8_arg);
+  SPIPlanPtr touch = fraud::prepare_kept(psprintf(touch_sql, "", q, ""), 1, int8_arg);
   SPIPlanPtr customer =
       fraud::prepare_kept(psprintf("SELECT 1 FROM %s.customers WHERE id = $1", q), 1, int8_arg);
   SPIPlanPtr create = fraud::prepare_kept(
@@ -250,10 +277,13 @@ void prepare_plans(Oid nsp) {
                "product_id, metadata) VALUES ('fraud', $1, $2, $3, $4, $5, $6::jsonb)",
                q),
       6, aargs);
-  for (SPIPlanPtr* p : {&plan_touch, &plan_customer, &plan_state_create, &plan_product, &plan_write,
-                        &plan_write_state, &plan_alert}) {
+  for (SPIPlanPtr* p :
+       {&plan_touch_first, &plan_touch_product, &plan_touch, &plan_customer, &plan_state_create,
+        &plan_product, &plan_write, &plan_write_state, &plan_alert}) {
     if (*p != nullptr) SPI_freeplan(*p);
   }
+  plan_touch_first = touch_first;
+  plan_touch_product = touch_product;
   plan_touch = touch;
   plan_customer = customer;
   plan_state_create = create;
@@ -529,6 +559,7 @@ ProductEntry* enter_product(int64 product_id, bool null_price, Datum price, bool
   bool found = false;
   ProductEntry* p =
       static_cast<ProductEntry*>(hash_search(products, &product_id, HASH_ENTER, &found));
+  if (!found) ++nproducts;
   p->list_price = null_price ? std::numeric_limits<double>::quiet_NaN() : DatumGetFloat8(price);
   p->category_id = null_cat ? -1 : DatumGetInt64(cat);
   return p;
@@ -544,7 +575,7 @@ void product_missing(Relation rel, const Columns& cols, int64 product_id) {
 // customer's home country, registration date and risk_score, the product (product_id >= 0 and
 // not cached yet) and the configuration token — one query. Plain C, SPI connected.
 StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id, int64 product_id,
-                           char* token, size_t token_size) {
+                           bool want_tokens, char* token, char* entity_token, size_t token_size) {
   bool found = false;
   StateEntry* e = static_cast<StateEntry*>(hash_search(states, &customer_id, HASH_FIND, &found));
   if (found) return e;
@@ -553,7 +584,10 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id,
   want_product = product_id >= 0 && !want_product;
   Datum key[2] = {Int64GetDatum(customer_id), Int64GetDatum(product_id)};
   const char key_nulls[3] = {' ', want_product ? ' ' : 'n', '\0'};
-  exec_plan(plan_touch, key, key_nulls, SPI_OK_SELECT, 1);
+  SPIPlanPtr touch = want_tokens    ? plan_touch_first
+                     : want_product ? plan_touch_product
+                                    : plan_touch;
+  exec_plan(touch, key, key_nulls, SPI_OK_SELECT, 1);
   if (SPI_processed == 0) {
     exec_plan(plan_customer, key, nullptr, SPI_OK_SELECT, 1);
     if (SPI_processed == 0) {
@@ -563,7 +597,7 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id,
     }
     // ON CONFLICT waits for a concurrent creator, so the second SELECT ... FOR UPDATE sees it
     exec_plan(plan_state_create, key, nullptr, SPI_OK_INSERT, 0);
-    exec_plan(plan_touch, key, key_nulls, SPI_OK_SELECT, 1);
+    exec_plan(touch, key, key_nulls, SPI_OK_SELECT, 1);
     if (SPI_processed == 0) {
       elog(ERROR, "techmart: state row of customer %lld vanished", (long long)customer_id);
     }
@@ -572,19 +606,27 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id,
   HeapTuple tup = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
   fraud::decode_state(tup, desc, 1, &raw);
-  bool null_country, null_reg, null_risk, null_price, null_cat, null_found, null_token;
+  bool null_country, null_reg, null_risk;
   Datum country = SPI_getbinval(tup, desc, fraud::kStateColumns + 1, &null_country);
   Datum reg = SPI_getbinval(tup, desc, fraud::kStateColumns + 2, &null_reg);
   Datum risk = SPI_getbinval(tup, desc, fraud::kStateColumns + 3, &null_risk);
-  Datum price = SPI_getbinval(tup, desc, fraud::kStateColumns + 4, &null_price);
-  Datum cat = SPI_getbinval(tup, desc, fraud::kStateColumns + 5, &null_cat);
-  Datum pfound = SPI_getbinval(tup, desc, fraud::kStateColumns + 6, &null_found);
-  Datum tok = SPI_getbinval(tup, desc, fraud::kStateColumns + 7, &null_token);
-  if (want_product) {
-    if (null_found || !DatumGetBool(pfound)) product_missing(rel, cols, product_id);
-    enter_product(product_id, null_price, price, null_cat, cat);
+  if (want_product || want_tokens) {  // the product columns (NULL when $2 was NULL)
+    bool null_price, null_cat, null_found;
+    Datum price = SPI_getbinval(tup, desc, fraud::kStateColumns + 4, &null_price);
+    Datum cat = SPI_getbinval(tup, desc, fraud::kStateColumns + 5, &null_cat);
+    Datum pfound = SPI_getbinval(tup, desc, fraud::kStateColumns + 6, &null_found);
+    if (want_product) {
+      if (null_found || !DatumGetBool(pfound)) product_missing(rel, cols, product_id);
+      enter_product(product_id, null_price, price, null_cat, cat);
+    }
   }
-  if (token != nullptr) strlcpy(token, null_token ? "" : TextDatumGetCString(tok), token_size);
+  if (want_tokens) {
+    bool null_token, null_etoken;
+    Datum tok = SPI_getbinval(tup, desc, fraud::kStateColumns + 7, &null_token);
+    Datum etok = SPI_getbinval(tup, desc, fraud::kStateColumns + 8, &null_etoken);
+    strlcpy(token, null_token ? "" : TextDatumGetCString(tok), token_size);
+    strlcpy(entity_token, null_etoken ? "" : TextDatumGetCString(etok), token_size);
+  }
   char risk_text[16] = "";
   if (!null_risk) strlcpy(risk_text, TextDatumGetCString(risk), sizeof risk_text);
   char home[3] = {0, 0, 0};
@@ -789,9 +831,15 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   ensure_tables();
 
   const int64 product_id = isnull[kProductId] ? -1 : DatumGetInt64(v[kProductId]);
-  char token[64] = "";
-  StateEntry* entry = touch_customer(rel, cols, customer_id, product_id, token, sizeof token);
-  if (!stmt_config_checked) check_config(token);  // the engine, rebuilt only on a change
+  char token[64] = "", entity_token[64] = "";
+  const bool want_tokens = !stmt_config_checked;
+  StateEntry* entry = touch_customer(rel, cols, customer_id, product_id, want_tokens, token,
+                                     entity_token, sizeof token);
+  if (!stmt_config_checked) {
+    check_config(token);  // the engine, rebuilt only on a change
+    // entity counters and shadow configurations: the same tokens, no query of their own
+    if (token[0] != '\0') techmart::pg::entity::statement_tokens(token, entity_token);
+  }
   core::TransactionInput tx;
   tx.amount = amount;
   tx.unit_price = unit_price;
