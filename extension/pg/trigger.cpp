@@ -308,31 +308,19 @@ int compare_entries(const void* a, const void* b) {
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-// Writes every dirty state with one UPDATE (and the changed customers.risk_score with it), in
-// order of customer id. The state rows are locked by this transaction since their first touch,
-// so every one of them must be updated. Plain C, SPI connected.
-void write_states() {
-  MemoryContext tmp =
-      AllocSetContextCreate(CurrentMemoryContext, "techmart write-back", ALLOCSET_DEFAULT_SIZES);
-  MemoryContext old = MemoryContextSwitchTo(tmp);
-  StateEntry** dirty = static_cast<StateEntry**>(palloc(sizeof(StateEntry*) * ndirty));
-  int nd = 0;
-  HASH_SEQ_STATUS seq;
-  hash_seq_init(&seq, states);
-  StateEntry* e;
-  while ((e = static_cast<StateEntry*>(hash_seq_search(&seq))) != nullptr) {
-    if (e->dirty && nd < ndirty) dirty[nd++] = e;
-  }
-  qsort(dirty, nd, sizeof(StateEntry*), compare_entries);
-  int64* ids = static_cast<int64*>(palloc(sizeof(int64) * nd));
+// Writes states [0, n) of `dirty` with one UPDATE (and the changed customers.risk_score with it).
+// The state rows are locked by this transaction since their first touch, so every one of them
+// must be updated. Plain C, SPI connected, in a temporary memory context.
+void write_chunk(StateEntry** dirty, int n) {
+  int64* ids = static_cast<int64*>(palloc(sizeof(int64) * n));
   const core::CustomerState** sts =
-      static_cast<const core::CustomerState**>(palloc(sizeof(core::CustomerState*) * nd));
-  char(*risk)[16] = static_cast<char(*)[16]>(palloc(16 * nd));
-  bool* changed = static_cast<bool*>(palloc(sizeof(bool) * nd));
-  Datum* risk_ids = static_cast<Datum*>(palloc(sizeof(Datum) * nd));
-  Datum* risk_values = static_cast<Datum*>(palloc(sizeof(Datum) * nd));
+      static_cast<const core::CustomerState**>(palloc(sizeof(core::CustomerState*) * n));
+  char(*risk)[16] = static_cast<char(*)[16]>(palloc(16 * n));
+  bool* changed = static_cast<bool*>(palloc(sizeof(bool) * n));
+  Datum* risk_ids = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+  Datum* risk_values = static_cast<Datum*>(palloc(sizeof(Datum) * n));
   int nrisk = 0;
-  for (int i = 0; i < nd; ++i) {
+  for (int i = 0; i < n; ++i) {
     ids[i] = dirty[i]->customer_id;
     sts[i] = &dirty[i]->state;
     fraud::risk_text(dirty[i]->state, engine->params, risk[i], sizeof risk[i]);
@@ -344,7 +332,7 @@ void write_states() {
     }
   }
   Datum v[3];
-  v[0] = fraud::make_state_array(state_elem_type, nd, ids, sts);
+  v[0] = fraud::make_state_array(state_elem_type, n, ids, sts);
   uint64 written = 0;
   if (nrisk > 0) {
     v[1] = PointerGetDatum(
@@ -361,13 +349,39 @@ void write_states() {
     exec_plan(plan_write_state, v, nullptr, SPI_OK_UPDATE, 0);
     written = SPI_processed;
   }
-  if (written != static_cast<uint64>(nd)) {
+  if (written != static_cast<uint64>(n)) {
     elog(ERROR, "techmart: %llu of %d customer_state rows written back (rows vanished?)",
-         static_cast<unsigned long long>(written), nd);
+         static_cast<unsigned long long>(written), n);
   }
-  for (int i = 0; i < nd; ++i) {
+  for (int i = 0; i < n; ++i) {
     if (changed[i]) strlcpy(dirty[i]->risk_text, risk[i], sizeof dirty[i]->risk_text);
     dirty[i]->dirty = false;
+  }
+}
+
+// Writes every dirty state back in order of customer id, kWriteBatch states per UPDATE (the
+// array parameter of one statement stays a few MB however large techmart.state_cache_entries).
+constexpr int kWriteBatch = 4096;
+
+void write_states() {
+  MemoryContext tmp =
+      AllocSetContextCreate(CurrentMemoryContext, "techmart write-back", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext old = MemoryContextSwitchTo(tmp);
+  StateEntry** dirty = static_cast<StateEntry**>(palloc(sizeof(StateEntry*) * ndirty));
+  int nd = 0;
+  HASH_SEQ_STATUS seq;
+  hash_seq_init(&seq, states);
+  StateEntry* e;
+  while ((e = static_cast<StateEntry*>(hash_seq_search(&seq))) != nullptr) {
+    if (e->dirty && nd < ndirty) dirty[nd++] = e;
+  }
+  qsort(dirty, nd, sizeof(StateEntry*), compare_entries);
+  MemoryContext chunk_ctx =
+      AllocSetContextCreate(tmp, "techmart write-back batch", ALLOCSET_DEFAULT_SIZES);
+  for (int from = 0; from < nd; from += kWriteBatch) {
+    MemoryContextSwitchTo(chunk_ctx);
+    write_chunk(dirty + from, std::min(kWriteBatch, nd - from));
+    MemoryContextReset(chunk_ctx);
   }
   ndirty = 0;
   MemoryContextSwitchTo(old);
