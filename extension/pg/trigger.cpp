@@ -104,7 +104,10 @@ SPIPlanPtr plan_state_create = nullptr;
 SPIPlanPtr plan_product = nullptr;
 SPIPlanPtr plan_write = nullptr;
 SPIPlanPtr plan_write_state = nullptr;  // the state only: no customers.risk_score changed
-Oid state_elem_type = InvalidOid;       // techmart.customer_state (the row type)
+// the same two for one state, with scalar parameters (a single-row statement builds no array)
+SPIPlanPtr plan_write1 = nullptr;
+SPIPlanPtr plan_write_state1 = nullptr;
+Oid state_elem_type = InvalidOid;  // techmart.customer_state (the row type)
 SPIPlanPtr plan_alert = nullptr;
 
 void drop_entries() {
@@ -271,15 +274,31 @@ void prepare_plans(Oid nsp) {
                                    "WHERE t.customer_id = u.customer_id",
                                    fraud::kStateSetFromList),
                           1, wargs, true);
+  Oid wargs1[18] = {INT8OID,        INT8OID,        FLOAT8OID,      FLOAT8OID, INT4ARRAYOID,
+                    FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID,
+                    NUMERICOID,     FLOAT8OID,      FLOAT8OID,      TEXTOID,   INT4OID,
+                    FLOAT8OID,      FLOAT8OID,      NUMERICOID};
+  SPIPlanPtr write1 = fraud::prepare_kept(
+      psprintf("WITH s AS (UPDATE techmart.customer_state SET %s WHERE customer_id = $1 "
+               "RETURNING 1), "
+               "c AS (UPDATE %s.customers SET risk_score = $18 "
+               "WHERE id = $1 AND risk_score IS DISTINCT FROM $18 RETURNING 1) "
+               "SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM c)",
+               fraud::kStateSetList, q),
+      18, wargs1);
+  SPIPlanPtr write_state1 =
+      fraud::prepare_kept(psprintf("UPDATE techmart.customer_state SET %s WHERE customer_id = $1",
+                                   fraud::kStateSetList),
+                          17, wargs1);
   Oid aargs[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
   SPIPlanPtr alert = fraud::prepare_kept(
       psprintf("INSERT INTO %s.alerts (type, severity, message, transaction_id, customer_id, "
                "product_id, metadata) VALUES ('fraud', $1, $2, $3, $4, $5, $6::jsonb)",
                q),
       6, aargs);
-  for (SPIPlanPtr* p :
-       {&plan_touch_first, &plan_touch_product, &plan_touch, &plan_customer, &plan_state_create,
-        &plan_product, &plan_write, &plan_write_state, &plan_alert}) {
+  for (SPIPlanPtr* p : {&plan_touch_first, &plan_touch_product, &plan_touch, &plan_customer,
+                        &plan_state_create, &plan_product, &plan_write, &plan_write_state,
+                        &plan_write1, &plan_write_state1, &plan_alert}) {
     if (*p != nullptr) SPI_freeplan(*p);
   }
   plan_touch_first = touch_first;
@@ -290,6 +309,8 @@ void prepare_plans(Oid nsp) {
   plan_product = product;
   plan_write = write;
   plan_write_state = write_state;
+  plan_write1 = write1;
+  plan_write_state1 = write_state1;
   plan_alert = alert;
   state_elem_type = state_elem;
   plans_nsp = nsp;
@@ -331,10 +352,31 @@ void write_chunk(StateEntry** dirty, int n) {
                                                  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
     }
   }
-  Datum v[3];
-  v[0] = fraud::make_state_array(state_elem_type, n, ids, sts);
   uint64 written = 0;
-  if (nrisk > 0) {
+  if (n == 1) {  // scalar parameters
+    Datum v[18];
+    char nulls[19];
+    v[0] = Int64GetDatum(ids[0]);
+    nulls[0] = ' ';
+    fraud::encode_state(*sts[0], &v[1], &nulls[1]);
+    nulls[17] = '\0';
+    if (nrisk > 0) {
+      v[17] = risk_values[0];
+      nulls[17] = ' ';
+      nulls[18] = '\0';
+      exec_plan(plan_write1, v, nulls, SPI_OK_SELECT, 0);
+      bool isnull = true;
+      if (SPI_processed == 1) {
+        written =
+            DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+      }
+    } else {
+      exec_plan(plan_write_state1, v, nulls, SPI_OK_UPDATE, 0);
+      written = SPI_processed;
+    }
+  } else if (nrisk > 0) {
+    Datum v[3];
+    v[0] = fraud::make_state_array(state_elem_type, n, ids, sts);
     v[1] = PointerGetDatum(
         construct_array(risk_ids, nrisk, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
     v[2] =
@@ -346,6 +388,7 @@ void write_chunk(StateEntry** dirty, int n) {
           DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
     }
   } else {
+    Datum v[1] = {fraud::make_state_array(state_elem_type, n, ids, sts)};
     exec_plan(plan_write_state, v, nullptr, SPI_OK_UPDATE, 0);
     written = SPI_processed;
   }
