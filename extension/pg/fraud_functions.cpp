@@ -11,6 +11,7 @@ extern "C" {
 PG_FUNCTION_INFO_V1(techmart_rebuild_state);
 PG_FUNCTION_INFO_V1(techmart_rescore_customers);
 PG_FUNCTION_INFO_V1(techmart_fit_logistic);
+PG_FUNCTION_INFO_V1(techmart_customer_state_valid);
 }
 
 namespace core = techmart::core;
@@ -85,6 +86,27 @@ void read_fold(HeapTuple t, TupleDesc d, int first, RowFold* r) {
 }  // namespace
 
 // techmart.rebuild_state(source regclass) -> bigint
+// techmart.customer_state_valid(n, mean, m2, risk, amount_hist, hour_profile, recent_t,
+// recent_a): the CHECK constraint customer_state_valid (techmart 0.3), the same rules as the six
+// constraints of 0.2 in one call — the engine's write-back plans and parses one short expression
+// per executor instead of six long ones. Plain C.
+extern "C" PGDLLEXPORT Datum techmart_customer_state_valid(PG_FUNCTION_ARGS) {
+  const int64 n = PG_GETARG_INT64(0);
+  const double mean = PG_GETARG_FLOAT8(1), m2 = PG_GETARG_FLOAT8(2), risk = PG_GETARG_FLOAT8(3);
+  auto cardinality = [](ArrayType* a) { return ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a)); };
+  const int hist = cardinality(PG_GETARG_ARRAYTYPE_P(4));
+  const int hours = cardinality(PG_GETARG_ARRAYTYPE_P(5));
+  const int recent_t = cardinality(PG_GETARG_ARRAYTYPE_P(6));
+  const int recent_a = cardinality(PG_GETARG_ARRAYTYPE_P(7));
+  // NaN fails every comparison below, as it fails the float8 comparisons of SQL (NaN is
+  // larger than 'Infinity' there)
+  const bool ok = n >= 0 && std::isfinite(mean) && std::isfinite(m2) && m2 >= 0 &&
+                  std::isfinite(risk) && risk >= 0 && (n > 0 || (mean == 0 && m2 == 0)) &&
+                  (hist == 0 || hist == 64) && (hours == 0 || hours == 24) &&
+                  recent_t == recent_a && recent_t <= 32;
+  PG_RETURN_BOOL(ok);
+}
+
 extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
   const Oid source = regclass_of(PG_GETARG_TEXT_PP(0));
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
