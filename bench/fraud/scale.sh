@@ -6,7 +6,8 @@
 # in % of plain. Then memory flatness: one backend inserts ROWS scored rows as STEPS statements
 # and prints, after each, its memory contexts (pg_backend_memory_contexts: total, and the
 # engine's own contexts) and its RSS (VmRSS of /proc/PID/status; needs the same host).
-# Env: ROWS (1000000), CUSTOMERS (100000), STEPS (10).
+# Env: ROWS (1000000), CUSTOMERS (100000), STEPS (10; 0: no memory series). The bulk line also
+# gives the CPU time of each statement's backend (same host only).
 set -Eeuo pipefail
 ROWS="${ROWS:-1000000}"
 CUSTOMERS="${CUSTOMERS:-100000}"
@@ -37,12 +38,32 @@ gen() {  # rows $1 .. $2, time order, customer ids spread over all customers
           FROM generate_series($1::bigint, $2) g JOIN bench_customer_ids c ON c.rn = 1 + (g * 7919) % $ncust"
 }
 cols="(customer_id, product_id, quantity, unit_price, amount, payment_method, country, transaction_time)"
-t() { local s e; s=$(date +%s%N); "${PSQL[@]}" -c "$1" || exit 1; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-plain=$(t "INSERT INTO bench_plain $cols $(gen 1 "$ROWS")")
+# t SQL: runs SQL in a new session; prints its wall ms and the CPU ms of its backend
+# (utime + stime from /proc: NA when the server is on another host)
+tck=$(getconf CLK_TCK)
+t() {
+  local s e pid c0 c1 l
+  coproc T { psql -X -q -tA -v ON_ERROR_STOP=1 2>&1; }
+  echo "SELECT pg_backend_pid();" >&"${T[1]}"; read -r pid <&"${T[0]}"
+  c0=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo NA)
+  s=$(date +%s%N)
+  echo "$1; SELECT 't-done';" >&"${T[1]}"
+  while read -r l <&"${T[0]}"; do [ "$l" = t-done ] && break; case "$l" in *ERROR*) echo "$l" >&2; exit 1 ;; esac; done
+  e=$(date +%s%N)
+  c1=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo NA)
+  echo "\\q" >&"${T[1]}"; wait "$T_PID" 2>/dev/null || true
+  if [ "$c0" = NA ] || [ "$c1" = NA ]; then echo "$(( (e - s) / 1000000 )) NA"; else echo "$(( (e - s) / 1000000 )) $(( (c1 - c0) * 1000 / tck ))"; fi
+}
+read -r plain plain_cpu < <(t "INSERT INTO bench_plain $cols $(gen 1 "$ROWS")")
 "${PSQL[@]}" -c "CHECKPOINT"
-scored=$(t "INSERT INTO bench_scored $cols $(gen 1 "$ROWS")")
+read -r scored scored_cpu < <(t "INSERT INTO bench_scored $cols $(gen 1 "$ROWS")")
 echo "bulk INSERT...SELECT of $ROWS rows over $ncust customers: plain ${plain} ms, scored ${scored} ms, scored throughput = $(awk "BEGIN{printf \"%.0f\", 100*$plain/$scored}")% of plain"
+[ "$plain_cpu" = NA ] || echo "  backend CPU: plain ${plain_cpu} ms, scored ${scored_cpu} ms, scored = $(awk "BEGIN{printf \"%.0f\", 100*$plain_cpu/$scored_cpu}")% of plain"
 "${PSQL[@]}" -c "TRUNCATE bench_scored; CHECKPOINT"
+if [ "$STEPS" = 0 ]; then  # no memory series
+  "${PSQL[@]}" -c "DROP TABLE bench_plain, bench_scored, bench_customer_ids"
+  exit 0
+fi
 
 # memory: one backend, STEPS statements of ROWS/STEPS scored rows each
 step=$(( ROWS / STEPS ))

@@ -4,7 +4,8 @@
 # keys and no trigger, (b) the same copy with the two scoring triggers; then pgbench single-row
 # inserts (2 clients, synchronous_commit off and on) into each. Needs a database with the
 # migrations and seed data (PGHOST/PGPORT/PGDATABASE). Then WAL bytes per single-row INSERT into
-# each. Env: ROWS (200000), SECONDS_PER_RUN (15), WAL_TX (2000).
+# each. Then the backend CPU time of both, single-row and bulk (see below).
+# Env: ROWS (200000), SECONDS_PER_RUN (15), WAL_TX (2000), CPU_TX (3000), CPU_ROUNDS (3).
 set -Eeuo pipefail
 ROWS="${ROWS:-200000}"
 SECS="${SECONDS_PER_RUN:-15}"
@@ -50,4 +51,47 @@ for tbl in bench_plain bench_scored; do
   eval "wal_$tbl=$("${PSQL[@]}" -tA -c "SELECT round(pg_wal_lsn_diff('$b', '$a') / $WAL_TX)")"
 done
 echo "WAL per single-row INSERT ($WAL_TX statements): plain $wal_bench_plain bytes, scored $wal_bench_scored bytes = $(awk "BEGIN{printf \"%.2f\", $wal_bench_scored/$wal_bench_plain}")x"
+# Backend CPU time (utime + stime of the one backend running the statements, /proc/PID/stat: needs
+# the server on this host; skipped otherwise). On a shared, loaded machine the wall-clock ratios
+# above move by tens of points between runs; the CPU time of the backend much less. CPU_TX
+# single-row INSERTs (synchronous_commit off, random customers and products, one psql) and
+# the bulk INSERT ... SELECT of ROWS rows into each table (emptied first), alternating, CPU_ROUNDS
+# rounds, median. Env: CPU_TX (3000), CPU_ROUNDS (3).
+CPU_TX="${CPU_TX:-3000}"; CPU_ROUNDS="${CPU_ROUNDS:-3}"
+tck=$(getconf CLK_TCK)
+cpu_ms() {  # cpu_ms FILE: runs the statements of FILE in one new session, prints its backend CPU ms
+  local pid c0 c1 l
+  coproc CPU { psql -X -q -tA -v ON_ERROR_STOP=1 2>&1; }
+  echo "SET synchronous_commit = off; SELECT pg_backend_pid();" >&"${CPU[1]}"; read -r pid <&"${CPU[0]}"
+  [ -r "/proc/$pid/stat" ] || { echo "\\q" >&"${CPU[1]}"; wait "$CPU_PID" 2>/dev/null; echo NA; return; }
+  c0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  cat "$1" >&"${CPU[1]}"; echo "SELECT 'cpu-done';" >&"${CPU[1]}"
+  while read -r l <&"${CPU[0]}"; do [ "$l" = cpu-done ] && break; case "$l" in *ERROR*) echo "$l" >&2 ;; esac; done
+  c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  echo "\\q" >&"${CPU[1]}"; wait "$CPU_PID" 2>/dev/null || true
+  echo $(( (c1 - c0) * 1000 / tck ))
+}
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+"${PSQL[@]}" -c "TRUNCATE bench_plain, bench_scored"
+for tbl in bench_plain bench_scored; do
+  awk -v n="$CPU_TX" -v mc="$maxc" -v mp="$maxp" -v t="$tbl" 'BEGIN {srand(7); for (i = 0; i < n; i++)
+    printf "INSERT INTO %s (customer_id, product_id, quantity, unit_price, amount, payment_method) VALUES (%d, %d, 1, 19.99, 19.99, '"'"'paypal'"'"');\n", t, 1 + int(rand() * mc), 1 + int(rand() * mp)}' >"/tmp/bench_fraud_cpu1_$tbl.sql"
+  echo "INSERT INTO $tbl $cols $gen;" >"/tmp/bench_fraud_cpub_$tbl.sql"
+done
+for r in $(seq 1 "$CPU_ROUNDS"); do
+  for tbl in bench_plain bench_scored; do
+    echo "single $tbl $(cpu_ms "/tmp/bench_fraud_cpu1_$tbl.sql")"
+    echo "bulk $tbl $(cpu_ms "/tmp/bench_fraud_cpub_$tbl.sql")"
+  done
+done >/tmp/bench_fraud_cpu.txt
+if grep -q NA /tmp/bench_fraud_cpu.txt; then
+  echo "backend CPU: skipped (the server is not on this host)"
+else
+  for kind in single bulk; do
+    p=$(awk -v k=$kind '$1 == k && $2 == "bench_plain" {print $3}' /tmp/bench_fraud_cpu.txt | median)
+    s=$(awk -v k=$kind '$1 == k && $2 == "bench_scored" {print $3}' /tmp/bench_fraud_cpu.txt | median)
+    what=$([ $kind = single ] && echo "$CPU_TX single-row INSERTs (synchronous_commit=off)" || echo "bulk INSERT...SELECT of $ROWS rows")
+    echo "backend CPU, $what, median of $CPU_ROUNDS: plain $p ms, scored $s ms, scored = $(awk "BEGIN{printf \"%.0f\", 100*$p/$s}")% of plain"
+  done
+fi
 "${PSQL[@]}" -c "DROP TABLE bench_plain, bench_scored"
