@@ -12,8 +12,9 @@
 --    engine: one INSERT per alert), and a statement trigger with a transition table cost ~60 us per alert
 --    (tuplestore, transition table, an aggregate over it) against ~35 us for a row trigger with cached
 --    single-row upserts (1,000 single-row alert INSERTs in one transaction, backend CPU). A multi-row
---    INSERT into alerts now pays one upsert per row (bulk loads disable the triggers and call
---    analytics.alert_counts_rebuild(), see docs/import.md). UPDATE and DELETE keep their statement triggers.
+--    INSERT into alerts now pays one upsert per row (a bulk load can disable the triggers and call
+--    analytics.alert_counts_rebuild(), as bench/rollups/overview.sh does). UPDATE and DELETE keep their
+--    statement triggers.
 BEGIN;
 
 LOCK TABLE analytics.sales_hourly IN EXCLUSIVE MODE;
