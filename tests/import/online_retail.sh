@@ -12,7 +12,12 @@
 # description with commas and quotes survives intact. Prints "ok N checks" / exits 1 on failure.
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-FILE="${1:-${TECHMART_ONLINE_RETAIL:-$ROOT/../shared/data/online-retail-2010-12_2011-02.csv}}"
+DEFAULT_FILE="$ROOT/../shared/data/online-retail-2010-12_2011-02.csv"
+if [ ! -r "$DEFAULT_FILE" ]; then  # a git worktree elsewhere: beside the main checkout
+  common="$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)"
+  [ -n "$common" ] && DEFAULT_FILE="$(dirname "$common")/../shared/data/online-retail-2010-12_2011-02.csv"
+fi
+FILE="${1:-${TECHMART_ONLINE_RETAIL:-$DEFAULT_FILE}}"
 [ -r "$FILE" ] || { echo "not ok: cannot read $FILE"; exit 1; }
 DB=techmart_import_test
 TMP="$(mktemp -d)"
