@@ -102,6 +102,11 @@ for cmd in 'sqitch --quiet deploy "db:pg:$PGDATABASE"' 'psql -X -q -1 -v ON_ERRO
   else fail "migrate.sh and ./techmart both run: $cmd"; fi
 done
 
+# the database image preloads techmart like ./techmart's cluster_init (scoring latency histogram)
+if grep -qF "shared_preload_libraries = 'techmart'" "$ROOT/techmart" && grep -qF "shared_preload_libraries = 'techmart'" "$D/db.Dockerfile" \
+   && grep -qE 'shared_preload_libraries=citus,techmart' "$D/citus-compose.yml"; then ok "db image, citus compose and ./techmart preload techmart"
+else fail "db image, citus compose and ./techmart preload techmart"; fi
+
 # ---- grafana dashboard: valid JSON, every metric it queries is produced by the API or techmart_ops
 if [ -f "$D/grafana-dashboard.json" ]; then
   if metrics="$(node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -109,8 +114,8 @@ if [ -f "$D/grafana-dashboard.json" ]; then
       console.log([...names].join("\n"))' "$D/grafana-dashboard.json" 2>&1)"; then
     ok "grafana-dashboard.json parses"
     for m in $metrics; do
-      if grep -rqF "$m" "$ROOT/api/src" "$ROOT/migrations/deploy/observability.sql" 2>/dev/null; then ok "dashboard metric $m is produced"
-      else fail "dashboard metric $m is produced (not in api/src nor migrations/deploy/observability.sql)"; fi
+      if grep -rqF "$m" "$ROOT/api/src" "$ROOT"/migrations/deploy/observability*.sql 2>/dev/null; then ok "dashboard metric $m is produced"
+      else fail "dashboard metric $m is produced (not in api/src nor migrations/deploy/observability*.sql)"; fi
     done
   else fail "grafana-dashboard.json parses"; echo "$metrics" | sed 's/^/#   /' || true; fi
 fi

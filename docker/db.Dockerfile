@@ -35,8 +35,10 @@ LABEL org.opencontainers.image.title="techmart-db" \
 COPY --from=build /out/usr/lib/postgresql/15/lib/ /usr/lib/postgresql/15/lib/
 COPY --from=build /out/usr/share/postgresql/15/extension/ /usr/share/postgresql/15/extension/
 # pgcrypto (used by the migrations) is part of this image's contrib modules.
-# the techmart settings of ../techmart's cluster_init that matter in a container
+# the techmart settings of ../techmart's cluster_init that matter in a container; techmart is
+# preloaded for the cluster-wide scoring latency histogram (docs/operations.md)
 RUN printf '%s\n' "timezone = 'UTC'" "shared_buffers = 256MB" "max_connections = 100" \
+      "shared_preload_libraries = 'techmart'" \
       >> /usr/share/postgresql/postgresql.conf.sample
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=10 \
   CMD pg_isready -U "${POSTGRES_USER:-postgres}" -h 127.0.0.1 -p 5432 || exit 1

@@ -18,6 +18,7 @@
 // guarded(), errors are raised after it returns.
 #include "entity_glue.hpp"
 #include "fraud_glue.hpp"
+#include "metrics.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -756,6 +757,7 @@ extern "C" PGDLLEXPORT void _PG_init(void) {
                           nullptr, &guc_cache_entries, 4096, 16, 1000000, PGC_USERSET, 0, nullptr,
                           nullptr, nullptr);
   MarkGUCPrefixReserved("techmart");
+  techmart::pg::metrics::init();  // scoring latency histogram (shared memory when preloaded)
 }
 
 extern "C" PGDLLEXPORT Datum techmart_score_transaction_flush(PG_FUNCTION_ARGS) {
@@ -781,6 +783,7 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction_flush(PG_FUNCTION_ARGS) 
 }
 
 extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
+  const uint64 t0 = techmart::pg::metrics::clock_ns();  // scoring latency histogram
   // ---------------------------------------------------------------- 1. row checks (plain C)
   if (!CALLED_AS_TRIGGER(fcinfo)) {
     ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -999,5 +1002,6 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
     values[ncols++] = v[kAmount];
   }
   HeapTuple result = heap_modify_tuple_by_cols(tuple, tupdesc, ncols, colnums, values, nulls);
+  techmart::pg::metrics::observe_scoring(t0);
   return PointerGetDatum(result);
 }

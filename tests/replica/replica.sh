@@ -43,6 +43,7 @@ max_wal_senders = 5
 hot_standby = on
 hot_standby_feedback = on
 log_min_messages = warning
+shared_preload_libraries = 'techmart'
 CONF
 }
 as_pg "$PG_BIN/initdb" -D "$T/primary" -U postgres -E UTF8 --locale=C.UTF-8 -A trust >"$T/initdb.log" 2>&1

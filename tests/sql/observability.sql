@@ -12,7 +12,8 @@ SELECT is_empty($$
   WHERE l <> '' AND l !~ '^# (HELP|TYPE) [a-z_][a-z0-9_]* ' AND l !~ '^[a-z_][a-z0-9_]*(\{[a-z_][a-z0-9_]*="([^"\\]|\\.)*"(,[a-z_][a-z0-9_]*="([^"\\]|\\.)*")*\})? -?[0-9]+(\.[0-9]+)?$'
 $$, 'every line of prometheus() is a comment or a sample in the text format');
 SELECT is((SELECT count(*)::int FROM regexp_matches(techmart_ops.prometheus(), E'# TYPE ([a-z_][a-z0-9_]*) ', 'g')),
-          (SELECT count(DISTINCT metric)::int FROM techmart_ops.metrics), 'one TYPE line per metric');
+          (SELECT count(DISTINCT CASE WHEN type = 'histogram' THEN regexp_replace(metric, '_(bucket|sum|count)$', '') ELSE metric END)::int
+             FROM techmart_ops.metrics), 'one TYPE line per metric family (a histogram''s _bucket/_sum/_count are one)');
 
 -- alerts: the sum over labels equals the table
 SELECT is((SELECT sum(value)::bigint FROM techmart_ops.metrics WHERE metric = 'techmart_alerts'),

@@ -229,5 +229,48 @@ export function opsTests(getServer) {
         await fresh.stop();
       }
     });
+
+    test('/metrics carries the scoring latency histogram (techmart_scoring_latency_seconds) and it counts the API\'s inserts', async () => {
+      const s = await new ApiServer({ TECHMART_DB_METRICS_CACHE_MS: '0' }).start();
+      const histogram = (text) => {
+        const buckets = [...text.matchAll(/^techmart_scoring_latency_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]);
+        const one = (name) => {
+          const m = text.match(new RegExp(`^${name} ([0-9.]+)$`, 'm'));
+          assert.ok(m, `${name} in /metrics`);
+          return Number(m[1]);
+        };
+        return { buckets, count: one('techmart_scoring_latency_seconds_count'), sum: one('techmart_scoring_latency_seconds_sum'),
+                 clusterWide: one('techmart_scoring_latency_cluster_wide') };
+      };
+      try {
+        const before = histogram(await (await s.fetch('/metrics')).text());
+        const text0 = await (await s.fetch('/metrics')).text();
+        assert.match(text0, /^# TYPE techmart_scoring_latency_seconds histogram$/m);
+        assert.equal(text0.match(/^# TYPE techmart_scoring_latency_seconds /gm).length, 1, 'one TYPE line for the family');
+        assert.equal(before.buckets.length, 20);
+        assert.equal(before.buckets.at(-1)[0], '+Inf');
+        for (let i = 1; i < before.buckets.length; i++) {
+          if (i < before.buckets.length - 1) assert.ok(Number(before.buckets[i][0]) > Number(before.buckets[i - 1][0]), 'le ascending');
+          assert.ok(before.buckets[i][1] >= before.buckets[i - 1][1], 'cumulative counts never decrease');
+        }
+        assert.equal(before.buckets.at(-1)[1], before.count, '+Inf bucket equals _count');
+        const n = 5;
+        for (let i = 0; i < n; i++) {
+          const r = await postJson(s, '/api/v1/transactions', validTransaction(customerId, productId), auth('admin'));
+          assert.equal(r.status, 201);
+        }
+        const after = histogram(await (await s.fetch('/metrics')).text());
+        assert.equal(after.buckets.at(-1)[1], after.count);
+        if (after.clusterWide === 1) {
+          // shared memory: the scrape sees the rows the API's other connections scored
+          assert.ok(after.count - before.count >= n, `_count grew by ${after.count - before.count}, want >= ${n}`);
+          assert.ok(after.sum > before.sum, '_sum grew');
+        } else {
+          assert.equal(after.clusterWide, 0); // techmart not preloaded: the answering backend's figures only
+        }
+      } finally {
+        await s.stop();
+      }
+    });
   });
 }
