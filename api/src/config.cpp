@@ -48,6 +48,7 @@ Config Config::from_env() {
   Config c;
   c.database_url = env("TECHMART_DATABASE_URL");
   c.read_database_url = env("TECHMART_READ_DATABASE_URL");
+  c.read_retry = std::chrono::milliseconds(env_int("TECHMART_READ_RETRY_MS", 2000, 50, 3600000));
   if (const std::string a = env("TECHMART_API_ADDRESS"); !a.empty()) c.address = a;
   c.port = static_cast<std::uint16_t>(env_int("TECHMART_API_PORT", 8080, 0, 65535));
   c.threads = static_cast<int>(env_int("TECHMART_API_THREADS", 2, 1, 256));

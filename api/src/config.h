@@ -15,6 +15,9 @@ struct Config {
   // TECHMART_READ_DATABASE_URL: a second pool (e.g. a hot standby) for the read-only endpoints
   // (lists, analytics, dashboard, CSV export); writes always go to database_url. Empty: one pool.
   std::string read_database_url;
+  // TECHMART_READ_RETRY_MS: while the read database is unreachable, reads go to database_url and
+  // it is probed this often; the first answer sends reads back (read_failover.h)
+  std::chrono::milliseconds read_retry{2000};
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;
   int threads = 2;

@@ -78,8 +78,8 @@ Pool::Lease Pool::acquire(std::chrono::milliseconds timeout) {
       return found;
     };
     if (!cv_.wait_for(lock, timeout, find_free)) {
-      throw DatabaseUnavailable("no database connection became free within " +
-                                std::to_string(timeout.count()) + " ms");
+      throw PoolExhausted("no database connection became free within " +
+                          std::to_string(timeout.count()) + " ms");
     }
     slots_[slot].busy = true;
     need_connect = !slots_[slot].conn;

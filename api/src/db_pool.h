@@ -29,6 +29,12 @@ class DatabaseUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// No pooled connection became free in time: the database is up but every slot is busy.
+class PoolExhausted : public DatabaseUnavailable {
+ public:
+  using DatabaseUnavailable::DatabaseUnavailable;
+};
+
 struct PoolOptions {
   std::string conninfo;  // empty: libpq uses the PG* environment variables
   std::size_t size = 4;

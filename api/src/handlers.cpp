@@ -165,13 +165,14 @@ long long id_param(const RequestContext& ctx, const std::string& name, const std
 }
 
 Endpoints::Endpoints(Pool& pool, Pool& read_pool, const Config& config, const Jwt& jwt,
-                     Metrics& metrics, Stream* stream)
+                     Metrics& metrics, Stream* stream, ReadFailover* failover)
     : pool_(pool),
       read_pool_(read_pool),
       config_(config),
       jwt_(jwt),
       metrics_(metrics),
       stream_(stream),
+      failover_(failover),
       acquire_timeout_(config.db_acquire_timeout),
       login_limiter_(config.login_per_minute / 60.0, config.login_burst) {}
 
@@ -189,7 +190,23 @@ std::optional<std::string> Endpoints::call(const std::string& stmt, Args&&... ar
 
 template <typename... Args>
 std::optional<std::string> Endpoints::read(const std::string& stmt, Args&&... args) {
-  return call_on(read_pool_, stmt, std::forward<Args>(args)...);
+  if (failover_ == nullptr) return call_on(read_pool_, stmt, std::forward<Args>(args)...);
+  if (failover_->use_replica()) {
+    try {
+      return call_on(read_pool_, stmt, args...);
+    } catch (...) {
+      if (!ReadFailover::is_unreachable(std::current_exception())) throw;
+      std::string error = "read database unreachable";
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      failover_->failed(error);
+    }
+  }
+  failover_->count_fallback();  // a read: safe to run (again) on the primary
+  return call_on(pool_, stmt, args...);
 }
 
 template <typename... Args>
@@ -583,10 +600,20 @@ Response Endpoints::export_transactions(RequestContext& ctx) {
       --n;
     }
   } guard{exports_running_};
-  // an export is a read: on the read database when there is one
-  guard.conn = PQconnectdb(
-      (config_.read_database_url.empty() ? config_.database_url : config_.read_database_url)
-          .c_str());
+  // an export is a read: on the read database when there is one and it is reachable, else on
+  // the primary (read_failover.h)
+  bool on_replica =
+      !config_.read_database_url.empty() && (failover_ == nullptr || failover_->use_replica());
+  guard.conn = PQconnectdb((on_replica ? config_.read_database_url : config_.database_url).c_str());
+  if (on_replica && failover_ != nullptr && PQstatus(guard.conn) != CONNECTION_OK) {
+    std::string error = PQerrorMessage(guard.conn);
+    while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+    failover_->failed(error);
+    PQfinish(guard.conn);
+    guard.conn = PQconnectdb(config_.database_url.c_str());
+    on_replica = false;
+  }
+  if (!on_replica && failover_ != nullptr) failover_->count_fallback();
   if (PQstatus(guard.conn) != CONNECTION_OK) {
     throw DatabaseUnavailable(std::string("export connect failed: ") + PQerrorMessage(guard.conn));
   }

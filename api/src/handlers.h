@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "query_routes.h"
 #include "rate_limit.h"
+#include "read_failover.h"
 #include "router.h"
 
 namespace techmart::api {
@@ -32,8 +33,10 @@ class Stream;
 class Endpoints {
  public:
   // `read_pool` serves the read-only endpoints (lists, analytics, dashboard); it may be `pool`.
+  // With `failover` (TECHMART_READ_DATABASE_URL set), a read the read pool cannot serve because
+  // its database is unreachable runs on `pool` instead (read_failover.h).
   Endpoints(Pool& pool, Pool& read_pool, const Config& config, const Jwt& jwt, Metrics& metrics,
-            Stream* stream = nullptr);
+            Stream* stream = nullptr, ReadFailover* failover = nullptr);
 
   // The statements the handlers use (name -> SQL); prepared on every pooled connection.
   static std::vector<std::pair<std::string, std::string>> statements();
@@ -54,7 +57,8 @@ class Endpoints {
   // Runs one prepared statement returning one text (jsonb::text) value; nullopt for SQL NULL.
   template <typename... Args>
   std::optional<std::string> call(const std::string& stmt, Args&&... args);
-  // The same on the read pool (TECHMART_READ_DATABASE_URL, else the primary).
+  // The same on the read pool (TECHMART_READ_DATABASE_URL, else the primary; the primary too
+  // while the read database is unreachable).
   template <typename... Args>
   std::optional<std::string> read(const std::string& stmt, Args&&... args);
 
@@ -76,6 +80,7 @@ class Endpoints {
   const Jwt& jwt_;
   Metrics& metrics_;
   Stream* stream_;
+  ReadFailover* failover_;
   std::chrono::milliseconds acquire_timeout_;
   RateLimiter login_limiter_;
   std::atomic<int> exports_running_{0};

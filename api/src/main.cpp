@@ -202,10 +202,14 @@ int main(int argc, char** argv) {
     read_options.session_setup.push_back("SET application_name = 'techmart-api-read'");
     read_pool = std::make_unique<Pool>(read_options);
   }
+  // reads fall back to the primary while the read database is unreachable (read_failover.h)
+  std::unique_ptr<ReadFailover> read_failover;
+  if (read_pool) read_failover = std::make_unique<ReadFailover>(*read_pool, config.read_retry);
   Stream stream(config, pool, metrics);
 
   auto router = std::make_shared<Router>();
-  Endpoints endpoints(pool, read_pool ? *read_pool : pool, config, jwt, metrics, &stream);
+  Endpoints endpoints(pool, read_pool ? *read_pool : pool, config, jwt, metrics, &stream,
+                      read_failover.get());
   endpoints.register_routes(*router);
   router->add(Pistache::Http::Method::Get, "/openapi.json", [&docs](RequestContext&) {
     if (!docs) throw problems::not_found("The API documentation was not built.");
@@ -279,7 +283,7 @@ int main(int argc, char** argv) {
            std::to_string(ok || db_metrics->valid ? 1 : 0) + "\n";
   };
 
-  metrics.extra = [&pool, &read_pool, database_metrics]() {
+  metrics.extra = [&pool, &read_pool, &read_failover, database_metrics]() {
     const auto s = pool.stats();
     std::string o;
     o += "# HELP techmart_db_pool_size Pooled database connections.\n"
@@ -313,6 +317,14 @@ int main(int argc, char** argv) {
       o += "# HELP techmart_db_read_pool_in_use Read pool connections leased right now.\n"
            "# TYPE techmart_db_read_pool_in_use gauge\ntechmart_db_read_pool_in_use " +
            std::to_string(rs.in_use) + "\n";
+      o += "# HELP techmart_db_read_database_up 1 while reads go to TECHMART_READ_DATABASE_URL, 0 "
+           "while it is unreachable and reads fall back to the primary.\n"
+           "# TYPE techmart_db_read_database_up gauge\ntechmart_db_read_database_up " +
+           std::to_string(read_failover->use_replica() ? 1 : 0) + "\n";
+      o += "# HELP techmart_db_read_fallback_total Reads served by the primary because the read "
+           "database was unreachable.\n"
+           "# TYPE techmart_db_read_fallback_total counter\ntechmart_db_read_fallback_total " +
+           std::to_string(read_failover->fallbacks()) + "\n";
     }
     if (up) o += database_metrics();
     return o;

@@ -9,7 +9,10 @@
 #     503 problem+json (25006);
 #   * techmart-api with TECHMART_DATABASE_URL = primary and TECHMART_READ_DATABASE_URL = standby
 #     (docs/scaling.md): the read endpoints run on the standby (its pg_stat_activity shows the
-#     read pool, application_name techmart-api-read), POST /transactions lands on the primary.
+#     read pool, application_name techmart-api-read), POST /transactions lands on the primary;
+#     the standby stopped: the read endpoints still answer 200 (from the primary; log line,
+#     techmart_db_read_database_up 0, techmart_db_read_fallback_total); started again: reads go
+#     back to it.
 # Environment: TECHMART_API_BIN (optional: the API part is skipped without it).
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -153,7 +156,7 @@ if [ -n "${TECHMART_API_BIN:-}" ] && [ -x "$TECHMART_API_BIN" ]; then
   # (its pg_stat_activity shows the read pool running them), writes on the primary
   port="$(free_port)"
   TECHMART_DATABASE_URL="host=$T port=$P1 dbname=techmart user=techmart_api" \
-  TECHMART_READ_DATABASE_URL="host=$T port=$P2 dbname=techmart user=techmart_api" TECHMART_API_ADDRESS=127.0.0.1 \
+  TECHMART_READ_DATABASE_URL="host=$T port=$P2 dbname=techmart user=techmart_api" TECHMART_READ_RETRY_MS=300 TECHMART_API_ADDRESS=127.0.0.1 \
   TECHMART_API_PORT="$port" TECHMART_JWT_SECRET="$secret" TECHMART_ENV=production TECHMART_RATE_LIMIT_RPS=0 \
     "$TECHMART_API_BIN" 2>"$T/api2.log" & API_PID=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -177,6 +180,39 @@ if [ -n "${TECHMART_API_BIN:-}" ] && [ -x "$TECHMART_API_BIN" ]; then
      && [ "$(q2 -c "SELECT count(*) FROM transactions WHERE device_id = 'replica-api-write'")" = 1 ]; then
     ok "API with a read database: POST /transactions 201 on the primary, replayed to the standby"
   else fail "write with a read database: $code $(head -c 200 "$T/post2.json")"; fi
+
+  # the standby goes away: the reads fall back to the primary (one log line, /metrics), and go
+  # back to the standby once it answers again (probed every TECHMART_READ_RETRY_MS = 300)
+  metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+  reads() {  # the 7 read endpoints; prints the failures
+    local p code b=""
+    for p in "transactions/recent?limit=5" "transactions?limit=5&status=completed" "dashboard/overview" \
+             "analytics/forecast/revenue" "alerts?limit=5" "inventory/low-stock" "transactions/export?status=completed"; do
+      code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $V" "http://127.0.0.1:$port/api/v1/$p")"
+      [ "$code" = 200 ] || b="$b $p=$code"
+    done
+    echo "$b"
+  }
+  as_pg "$PG_BIN/pg_ctl" -D "$T/standby" -m fast -w stop >/dev/null
+  bad="$(reads)"; bad2="$(reads)"
+  [ -z "$bad$bad2" ] && ok "standby stopped: the 7 read endpoints still answer 200, twice (from the primary)" \
+    || fail "reads with the standby stopped:$bad |$bad2"
+  fb="$(metric techmart_db_read_fallback_total)"
+  if [ "$(metric techmart_db_read_database_up)" = 0 ] && [ "${fb:-0}" -ge 14 ] \
+     && [ "$(grep -c '"read database unavailable; reads fall back to the primary"' "$T/api2.log")" = 1 ]; then
+    ok "fallback visible: techmart_db_read_database_up 0, techmart_db_read_fallback_total $fb, one log line"
+  else fail "fallback metrics/log: up=$(metric techmart_db_read_database_up) fallbacks=$fb log=$(grep -c 'fall back' "$T/api2.log")"; fi
+  as_pg "$PG_BIN/pg_ctl" -D "$T/standby" -l "$T/standby.log" -w start >/dev/null
+  t0=$(date +%s%N)
+  for _ in $(seq 1 100); do [ "$(metric techmart_db_read_database_up)" = 1 ] && break; sleep 0.1; done
+  back_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  bad="$(reads)"
+  fb2="$(metric techmart_db_read_fallback_total)"
+  on_standby="$(q2 -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'techmart-api-read' AND query ~ 'api\.'")"
+  if [ "$(metric techmart_db_read_database_up)" = 1 ] && [ -z "$bad" ] && [ "$fb2" = "$fb" ] && [ "$on_standby" -ge 1 ] \
+     && grep -q '"read database reachable again; reads go back to it"' "$T/api2.log"; then
+    ok "standby started again: reads back on it within $back_ms ms (200, no more fallbacks, read-pool sessions there)"
+  else fail "back to the standby: up=$(metric techmart_db_read_database_up) bad=$bad fallbacks $fb -> $fb2 sessions=$on_standby"; fi
   kill "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=""
 else
   echo "# TECHMART_API_BIN not set: API part skipped"

@@ -205,6 +205,39 @@ export function opsTests(getServer) {
       }
     });
 
+    test('TECHMART_READ_DATABASE_URL unreachable: reads fall back to the primary (200), logged once, counted in /metrics', async () => {
+      // a port nobody listens on: every connect to the read database is refused
+      const dead = await new Promise((resolve) => {
+        const srv = net.createServer().listen(0, '127.0.0.1', () => {
+          const { port } = srv.address();
+          srv.close(() => resolve(port));
+        });
+      });
+      const s = await new ApiServer({
+        TECHMART_READ_DATABASE_URL: `host=127.0.0.1 port=${dead} dbname=techmart user=techmart_api connect_timeout=2`,
+        TECHMART_READ_RETRY_MS: '60000',
+      }).start();
+      try {
+        const paths = ['/api/v1/transactions/recent?limit=3', '/api/v1/dashboard/overview', '/api/v1/alerts?limit=2',
+                       `/api/v1/transactions?limit=3&customer_id=${customerId}`];
+        for (const p of paths) {
+          const r = await s.fetch(p, { headers: auth('viewer') });
+          assert.equal(r.status, 200, `${p}: ${r.status}`);
+        }
+        const csv = await download(s, `/api/v1/transactions/export?customer_id=${customerId}`, auth('viewer'));
+        assert.equal(csv.status, 200);
+        assert.equal(csv.complete, true);
+        const m = await (await s.fetch('/metrics')).text();
+        assert.match(m, /^techmart_db_read_database_up 0$/m);
+        const fallbacks = Number(m.match(/^techmart_db_read_fallback_total (\d+)$/m)?.[1]);
+        assert.ok(fallbacks >= paths.length + 1, `fallbacks ${fallbacks}`);
+        assert.equal(s.logs.filter((l) => l.msg === 'read database unavailable; reads fall back to the primary').length, 1,
+                     'one log line for the transition, not one per read');
+      } finally {
+        await s.stop();
+      }
+    });
+
     test('/metrics appends techmart_ops.prometheus(), cached per TECHMART_DB_METRICS_CACHE_MS', async () => {
       const letters = () => Array.from({ length: 10 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
       const cached = await new ApiServer({ TECHMART_DB_METRICS_CACHE_MS: '3600000' }).start();
