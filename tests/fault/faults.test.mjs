@@ -262,3 +262,87 @@ describe('statement timeout during a CSV export', () => {
     }
   });
 });
+
+describe('disk full during a CSV export', () => {
+  // The export's rows pass through a tuplestore (plpgsql RETURN QUERY in api.export_transactions,
+  // and the sort) that spills to temporary files once over work_mem. With work_mem 64 kB and
+  // temp_tablespaces on a 128 kB tmpfs, the spill hits ENOSPC (53100 disk_full) in the middle of
+  // the export: a real "No space left on device" from the server. Needs root (mount); without it
+  // the test is skipped and the next one covers the same path with temp_file_limit.
+  const rowsNeeded = 2000; // ~300 kB of tuples: more than the 128 kB filesystem
+  async function failingExport(server) {
+    const t0 = Date.now();
+    const res = await server.fetch('/api/v1/transactions/export', { headers: { Authorization: `Bearer ${makeToken('viewer')}` }, signal: AbortSignal.timeout(60000) });
+    let outcome;
+    let body = '';
+    try {
+      body = await res.text();
+      outcome = res.status === 200 ? 'complete' : res.status;
+    } catch (e) {
+      outcome = 'cut';
+    }
+    return { res, body, outcome, ms: Date.now() - t0 };
+  }
+  async function assertCleanFailure(t, server, sqlstate, pattern, what) {
+    const { res, body, outcome, ms } = await failingExport(server);
+    assert.ok(outcome === 'cut' || outcome === 503 || outcome === 500, `not a complete file: ${outcome} ${res.status} ${body.slice(0, 200)}`);
+    if (outcome !== 'cut') {
+      assert.match(res.headers.get('content-type'), /problem\+json/);
+      assert.doesNotMatch(body, /COPY|SELECT|api\.|tuplestore|temporary file/, 'no SQL or server internals in the answer');
+    }
+    const logged = await waitFor(() => server.logs.find((l) => l.msg === 'export failed' || l.msg === 'database error'), { timeoutMs: 5000 });
+    assert.equal(logged.sqlstate, sqlstate, JSON.stringify(logged));
+    assert.match(JSON.stringify(logged), pattern);
+    figure(t, `${what}: ${outcome === 'cut' ? 'stream cut (no complete CSV)' : outcome} after ${ms} ms, logged ${sqlstate}; API up`);
+    // the service is fine: health, a read, a small export that fits in work_mem
+    assert.equal((await server.fetch('/health')).status, 200);
+    const small = await server.fetch('/api/v1/transactions/export?limit=5', { headers: { Authorization: `Bearer ${makeToken('viewer')}` } });
+    assert.equal(small.status, 200);
+    assert.equal((await small.text()).trim().split('\n').length, 6, 'header + 5 rows');
+    const recent = await server.fetch('/api/v1/transactions/recent?limit=3', { headers: { Authorization: `Bearer ${makeToken('viewer')}` } });
+    assert.equal(recent.status, 200);
+    assert.equal(server.exit, null);
+  }
+
+  test('temp_tablespaces on a full filesystem (tmpfs 128 kB): the export fails cleanly (53100), the API stays up', async (t) => {
+    const base = apiDatabaseUrl();
+    if (/^postgres(ql)?:\/\//.test(base)) return t.skip('keyword/value TECHMART_DATABASE_URL needed');
+    if (process.getuid?.() !== 0) return t.skip('mounting a tmpfs needs root');
+    assert.ok(Number(sql('SELECT count(*) FROM transactions')) >= rowsNeeded, 'needs the seed data');
+    const dataDir = sql('SHOW data_directory');
+    const owner = execSync(`stat -c %U ${JSON.stringify(dataDir)}`, { encoding: 'utf8' }).trim();
+    const dir = execSync('mktemp -d /tmp/techmart-diskfull.XXXXXX', { encoding: 'utf8' }).trim();
+    try {
+      execSync(`mount -t tmpfs -o size=128k,mode=0700 tmpfs ${dir}`, { stdio: 'pipe' });
+    } catch (e) {
+      execSync(`rmdir ${dir}`);
+      return t.skip(`cannot mount a tmpfs here: ${String(e.stderr ?? e).trim().slice(0, 120)}`);
+    }
+    let server;
+    try {
+      execSync(`chown ${owner}: ${dir}`);
+      sql(`CREATE TABLESPACE techmart_fault_tiny LOCATION '${dir}'; GRANT CREATE ON TABLESPACE techmart_fault_tiny TO PUBLIC;`);
+      server = await new ApiServer({ TECHMART_DATABASE_URL: `${base} options='-c temp_tablespaces=techmart_fault_tiny -c work_mem=64kB'` }).start();
+      await assertCleanFailure(t, server, '53100', /No space left on device/, 'export with temp files on a full 128 kB filesystem');
+      // nothing left behind on the full filesystem (the temporary files went with the error)
+      assert.equal(execSync(`find ${dir} -type f -name 'pgsql_tmp*' | wc -l`, { encoding: 'utf8' }).trim(), '0');
+    } finally {
+      await server?.stop();
+      try { sql('DROP TABLESPACE IF EXISTS techmart_fault_tiny;'); } catch { /* reported by the next run's CREATE */ }
+      execSync(`umount ${dir} && rmdir ${dir}`);
+    }
+  });
+
+  // the same path without privileges: temp_file_limit (53400) instead of a full disk
+  test('temp_file_limit exceeded during the export: a clean error (53400), the API stays up', async (t) => {
+    const base = process.env.TECHMART_DATABASE_URL; // temp_file_limit is superuser-only
+    if (/^postgres(ql)?:\/\//.test(base)) return t.skip('keyword/value TECHMART_DATABASE_URL needed');
+    if (sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") !== 't') return t.skip('TECHMART_DATABASE_URL is not a superuser');
+    const server = await new ApiServer({ TECHMART_DATABASE_URL: `${base} options='-c temp_file_limit=256 -c work_mem=64kB'` }).start();
+    try {
+      await assertCleanFailure(t, server, '53400', /temp_file_limit/, 'export over temp_file_limit 256 kB');
+    } finally {
+      await server.stop();
+    }
+  });
+});
