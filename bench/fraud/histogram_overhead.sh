@@ -9,7 +9,8 @@
 #               histogram in shared memory, atomic adds).
 # Each speed.sh run reports scored throughput as a share of the plain table in the same run; the
 # figure to compare is that share, before vs after. The after runs also print the histogram of
-# the run (per-row time of the trigger: mean and the bucket holding p50/p99).
+# the run (per-row time of the trigger: mean and the bucket holding p50/p99). First, the hot path
+# alone (bench/fraud/histogram_micro.cpp: ns per observation, 1 and 2 threads).
 # Env: ROUNDS (2), ROWS (100000), SECONDS_PER_RUN (10), as for speed.sh.
 set -Eeuo pipefail
 : "${BEFORE_BIN:?BEFORE_BIN: bin dir of the PostgreSQL with the previous techmart.so}"
@@ -42,6 +43,9 @@ CONF
 }
 stop() { as_pg "$running/pg_ctl" -D "$T/pgdata" -m fast -w stop >/dev/null; running=""; }
 
+# the hot path alone (no database): ns per observation
+c++ -O2 -std=c++17 -I"$ROOT/extension/core/include" "$ROOT/bench/fraud/histogram_micro.cpp" -o "$T/micro" -lpthread
+echo "# histogram hot path (bench/fraud/histogram_micro.cpp):"; "$T/micro" | sed 's/^/#   /'
 as_pg "$AFTER_BIN/initdb" -D "$T/pgdata" -U postgres -E UTF8 --locale=C.UTF-8 -A trust >"$T/initdb.log" 2>&1
 echo "include_if_exists = 'bench.conf'" | as_pg tee -a "$T/pgdata/postgresql.conf" >/dev/null
 export PGHOST="$T" PGPORT="$PORT" PGUSER=postgres PGDATABASE=techmart
