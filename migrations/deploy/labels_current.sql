@@ -7,10 +7,12 @@
 -- /transactions/{id}, or a DBA's own INSERT/UPDATE/DELETE/COPY on transaction_labels. Before this
 -- change only the first two kept the copy, so techmart.fit_weights() (which learns from
 -- transactions.label) and the API's lists did not see verdicts written to the table directly.
--- One statement trigger per change of transaction_labels: it locks the touched transactions in id
--- order (concurrent labellers of the same transaction wait here, no deadlock between them), then —
--- in a new statement, whose snapshot sees what the lock waits let commit — writes the latest
--- verdict where it differs.
+-- A BEFORE ROW trigger locks the verdict's transaction (FOR NO KEY UPDATE) before any AFTER trigger
+-- of the row runs — so, like techmart.label() and UPDATEs of a transaction's identifiers, a direct
+-- verdict takes the transaction's row lock before the entity counters' advisory locks (the opposite
+-- order deadlocked tests/concurrency/entity_parallel.sh). A statement trigger then writes the latest
+-- verdict of the touched transactions where it differs (a new statement: its snapshot sees what the
+-- lock waits let commit).
 BEGIN;
 
 CREATE FUNCTION techmart_ops.labels_sync(p_ids bigint[])
@@ -18,8 +20,6 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF p_ids IS NULL OR cardinality(p_ids) = 0 THEN RETURN; END IF;
-  PERFORM 1 FROM public.transactions x
-   WHERE x.id = ANY (p_ids) ORDER BY x.id FOR NO KEY UPDATE OF x;
   UPDATE public.transactions x
      SET label = c.label, labelled_at = c.labelled_at
     FROM (SELECT i.id,
@@ -66,6 +66,29 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION techmart_ops.labels_truncated() IS
   'TRUNCATE of transaction_labels: no verdict is left, every transaction is unknown again';
+
+CREATE FUNCTION techmart_ops.labels_lock_transaction()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.transaction_id IS DISTINCT FROM OLD.transaction_id THEN
+    PERFORM 1 FROM public.transactions x
+     WHERE x.id IN (OLD.transaction_id, NEW.transaction_id) ORDER BY x.id FOR NO KEY UPDATE OF x;
+  ELSIF TG_OP = 'DELETE' THEN
+    -- (a cascade from a deleted transaction finds no row to lock)
+    PERFORM 1 FROM public.transactions x WHERE x.id = OLD.transaction_id FOR NO KEY UPDATE OF x;
+  ELSE
+    PERFORM 1 FROM public.transactions x WHERE x.id = NEW.transaction_id FOR NO KEY UPDATE OF x;
+  END IF;
+  RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+COMMENT ON FUNCTION techmart_ops.labels_lock_transaction() IS
+  'BEFORE ROW trigger of transaction_labels: locks the verdict''s transaction before the entity counters'' '
+  'advisory locks (the order techmart.label() and identifier UPDATEs use: no deadlock between them)';
+
+CREATE TRIGGER transaction_labels_lock_transaction
+  BEFORE INSERT OR UPDATE OR DELETE ON transaction_labels
+  FOR EACH ROW EXECUTE FUNCTION techmart_ops.labels_lock_transaction();
 
 CREATE TRIGGER transaction_labels_current_ins AFTER INSERT ON transaction_labels
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION techmart_ops.labels_sync_trigger();
