@@ -108,10 +108,14 @@ SPIPlanPtr prepare_kept(const char* sql, int nargs, Oid* argtypes, bool generic)
 }
 
 void decode_state(HeapTuple tup, TupleDesc desc, int first, RawState* out) {
-  memset(out, 0, sizeof *out);
   bool isnull[kStateColumns];
   Datum d[kStateColumns];
   for (int i = 0; i < kStateColumns; ++i) d[i] = SPI_getbinval(tup, desc, first + i, &isnull[i]);
+  decode_state_values(d, isnull, out);
+}
+
+void decode_state_values(const Datum* d, const bool* isnull, RawState* out) {
+  memset(out, 0, sizeof *out);
   const int required[] = {0, 1, 2, 3, 4, 5, 6, 7, 13, 14, 15};
   for (int i : required) {
     if (isnull[i]) {

@@ -42,6 +42,8 @@ constexpr int kStateColumns = 16;
 
 // Decodes columns first..first+15 of an SPI tuple. May raise (plain C).
 void decode_state(HeapTuple tup, TupleDesc desc, int first, RawState* out);
+// The same from the 16 values in that order (e.g. read from the table's own tuple).
+void decode_state_values(const Datum* values, const bool* isnull, RawState* out);
 // C++ (throws): raw -> core state, validated.
 core::CustomerState to_core(const RawState& raw, int64 customer_id);
 

@@ -4,8 +4,9 @@
 //
 // Per statement, the engine keeps an in-memory cache:
 //   * the configuration snapshot and the C++ Scorer built from it (read once per statement);
-//   * the state of every customer the statement touched, read and locked (SELECT ... FOR
-//     UPDATE) at first touch, updated in memory row by row, and written back once per customer
+//   * the state of every customer the statement touched, read and locked at first touch (as
+//     SELECT ... FOR UPDATE would, without the executor: native_touch.cpp), updated in memory
+//     row by row, and written back once per customer
 //     by the statement trigger (one UPDATE of customer_state + customers.risk_score);
 //   * the products seen (list price, category) and the pending alerts.
 // So a statement of N rows for one customer leaves one new version of its state row, not N.
@@ -19,6 +20,7 @@
 #include "entity_glue.hpp"
 #include "fraud_glue.hpp"
 #include "metrics.hpp"
+#include "native_touch.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -35,6 +37,7 @@ PGDLLEXPORT void _PG_init(void);
 
 namespace core = techmart::core;
 namespace fraud = techmart::pg::fraud;
+namespace native = techmart::pg::native;
 using techmart::pg::ErrorInfo;
 using techmart::pg::guarded;
 using techmart::pg::raise;
@@ -629,17 +632,11 @@ void product_missing(Relation rel, const Columns& cols, int64 product_id) {
                   errtablecol(rel, cols.attnum[kProductId])));
 }
 
-// First touch of a customer in this statement: lock (create) the state row, read it, the
-// customer's home country, registration date and risk_score, the product (product_id >= 0 and
-// not cached yet) and the configuration token — one query. Plain C, SPI connected.
-StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id, int64 product_id,
-                           bool want_tokens, char* token, char* entity_token, size_t token_size) {
-  bool found = false;
-  StateEntry* e = static_cast<StateEntry*>(hash_search(states, &customer_id, HASH_FIND, &found));
-  if (found) return e;
-  bool want_product = false;
-  if (product_id >= 0) hash_search(products, &product_id, HASH_FIND, &want_product);
-  want_product = product_id >= 0 && !want_product;
+// touch_customer() by one SPI query (the tables are not what native_touch.cpp expects).
+void touch_customer_spi(Relation rel, const Columns& cols, int64 customer_id, int64 product_id,
+                        bool want_product, bool want_tokens, char* token, char* entity_token,
+                        size_t token_size, fraud::RawState* raw, char* risk_text, char* home,
+                        double* registered) {
   Datum key[2] = {Int64GetDatum(customer_id), Int64GetDatum(product_id)};
   const char key_nulls[3] = {' ', want_product ? ' ' : 'n', '\0'};
   SPIPlanPtr touch = want_tokens    ? plan_touch_first
@@ -660,10 +657,9 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id,
       elog(ERROR, "techmart: state row of customer %lld vanished", (long long)customer_id);
     }
   }
-  fraud::RawState raw;
   HeapTuple tup = SPI_tuptable->vals[0];
   TupleDesc desc = SPI_tuptable->tupdesc;
-  fraud::decode_state(tup, desc, 1, &raw);
+  fraud::decode_state(tup, desc, 1, raw);
   bool null_country, null_reg, null_risk;
   Datum country = SPI_getbinval(tup, desc, fraud::kStateColumns + 1, &null_country);
   Datum reg = SPI_getbinval(tup, desc, fraud::kStateColumns + 2, &null_reg);
@@ -685,12 +681,65 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id,
     strlcpy(token, null_token ? "" : TextDatumGetCString(tok), token_size);
     strlcpy(entity_token, null_etoken ? "" : TextDatumGetCString(etok), token_size);
   }
+  if (!null_risk) strlcpy(risk_text, TextDatumGetCString(risk), 16);
+  if (!null_country) strlcpy(home, TextDatumGetCString(country), 3);
+  if (!null_reg) *registered = fraud::ts_to_epoch(DatumGetTimestampTz(reg));
+}
+
+// First touch of a customer in this statement: lock (create) the state row, read it, the
+// customer's home country, registration date and risk_score, the product (product_id >= 0 and
+// not cached yet) and the configuration tokens. Without the executor (native_touch.cpp) when
+// the tables are the expected ones, else one SPI query. Plain C, SPI connected.
+StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id, int64 product_id,
+                           bool want_tokens, char* token, char* entity_token, size_t token_size) {
+  bool found = false;
+  StateEntry* e = static_cast<StateEntry*>(hash_search(states, &customer_id, HASH_FIND, &found));
+  if (found) return e;
+  bool want_product = false;
+  if (product_id >= 0) hash_search(products, &product_id, HASH_FIND, &want_product);
+  want_product = product_id >= 0 && !want_product;
+
+  fraud::RawState raw;
   char risk_text[16] = "";
-  if (!null_risk) strlcpy(risk_text, TextDatumGetCString(risk), sizeof risk_text);
   char home[3] = {0, 0, 0};
-  if (!null_country) strlcpy(home, TextDatumGetCString(country), sizeof home);
-  const double registered = null_reg ? std::numeric_limits<double>::quiet_NaN()
-                                     : fraud::ts_to_epoch(DatumGetTimestampTz(reg));
+  double registered = std::numeric_limits<double>::quiet_NaN();
+  const Oid nsp = RelationGetNamespace(rel);
+  native::Touch* nt = static_cast<native::Touch*>(palloc(sizeof(native::Touch)));
+  native::TouchResult nr =
+      native::touch(nsp, customer_id, want_product ? product_id : -1, want_tokens, nt);
+  if (nr == native::TouchResult::kNoState) {
+    // ON CONFLICT waits for a concurrent creator, so the next touch finds and locks the row
+    Datum key[1] = {Int64GetDatum(customer_id)};
+    exec_plan(plan_state_create, key, nullptr, SPI_OK_INSERT, 0);
+    nr = native::touch(nsp, customer_id, want_product ? product_id : -1, want_tokens, nt);
+    if (nr == native::TouchResult::kNoState) {
+      elog(ERROR, "techmart: state row of customer %lld vanished", (long long)customer_id);
+    }
+  }
+  if (nr == native::TouchResult::kNoCustomer) {
+    ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+                    errmsg("customer %lld does not exist", static_cast<long long>(customer_id)),
+                    errtablecol(rel, cols.attnum[kCustomerId])));
+  }
+  if (nr == native::TouchResult::kOk) {
+    raw = nt->state;
+    memcpy(risk_text, nt->risk_text, sizeof risk_text);
+    memcpy(home, nt->home_country, sizeof home);
+    if (nt->has_registered) registered = fraud::ts_to_epoch(nt->registered);
+    if (want_product) {
+      if (!nt->product_found) product_missing(rel, cols, product_id);
+      enter_product(product_id, nt->null_price, Float8GetDatum(nt->price), nt->null_category,
+                    Int64GetDatum(nt->category_id));
+    }
+    if (want_tokens) {
+      strlcpy(token, nt->token, token_size);
+      strlcpy(entity_token, nt->entity_token, token_size);
+    }
+  } else {  // kUnavailable: one SPI query
+    touch_customer_spi(rel, cols, customer_id, product_id, want_product, want_tokens, token,
+                       entity_token, token_size, &raw, risk_text, home, &registered);
+  }
+  pfree(nt);
 
   core::CustomerState state;
   ErrorInfo err;
@@ -712,6 +761,15 @@ ProductEntry* touch_product(Relation rel, const Columns& cols, int64 product_id)
   ProductEntry* p =
       static_cast<ProductEntry*>(hash_search(products, &product_id, HASH_FIND, &found));
   if (found) return p;
+  native::Touch* nt = static_cast<native::Touch*>(palloc(sizeof(native::Touch)));
+  if (native::product(RelationGetNamespace(rel), product_id, nt) == native::TouchResult::kOk) {
+    if (!nt->product_found) product_missing(rel, cols, product_id);
+    p = enter_product(product_id, nt->null_price, Float8GetDatum(nt->price), nt->null_category,
+                      Int64GetDatum(nt->category_id));
+    pfree(nt);
+    return p;
+  }
+  pfree(nt);
   Datum key[1] = {Int64GetDatum(product_id)};
   exec_plan(plan_product, key, nullptr, SPI_OK_SELECT, 1);
   if (SPI_processed == 0) product_missing(rel, cols, product_id);

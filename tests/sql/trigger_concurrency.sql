@@ -1,8 +1,12 @@
 -- pgTAP: concurrent inserts for one customer serialise on the customer's state row and never
 -- lose an update, including the race to create the state row. Uses dblink to drive 4 other
--- sessions at once; their rows are committed, so the test removes them at the end.
+-- sessions at once; their rows are committed, so the test removes them at the end. Then what
+-- the state row's lock does like SELECT ... FOR UPDATE (the engine locks it without the
+-- executor, extension/pg/native_touch.cpp): a REPEATABLE READ writer whose snapshot predates a
+-- committed change of the state gets 40001, a role without the table privileges 42501, and a
+-- role with them scores.
 BEGIN;
-SELECT plan(4);
+SELECT plan(9);
 
 CREATE EXTENSION IF NOT EXISTS dblink;
 CREATE FUNCTION pg_temp.conninfo() RETURNS text LANGUAGE sql AS $$
@@ -52,6 +56,46 @@ SELECT ok((SELECT abs(s.mean - r.m) < 1e-9 AND abs(s.m2 / (s.n - 1) - r.v) < 1e-
           'after concurrent inserts the state mean and variance equal the recomputation');
 SELECT is((SELECT count(*) FROM techmart.customer_state WHERE customer_id = 900201), 1::bigint,
           'the race to create the state row left exactly one row');
+
+-- REPEATABLE READ: the snapshot is taken, another session then changes the state row
+SELECT dblink_connect('rr', pg_temp.conninfo()) AS rr_connected \gset
+SELECT dblink_exec('rr', 'BEGIN ISOLATION LEVEL REPEATABLE READ') AS rr_begin \gset
+SELECT n AS rr_n FROM dblink('rr', 'SELECT n FROM techmart.customer_state WHERE customer_id = 900201')
+  AS r(n bigint) \gset
+SELECT dblink_exec(pg_temp.conninfo(), $$
+  INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+  VALUES (900201, 900201, 1, 7, 'paypal')
+$$) AS other_insert \gset
+SELECT throws_ok($$SELECT dblink_exec('rr', 'INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method) VALUES (900201, 900201, 1, 8, ''paypal'')')$$,
+                 '40001', NULL,
+                 'REPEATABLE READ: an insert whose snapshot predates a committed change of the state fails with 40001');
+SELECT dblink_exec('rr', 'ROLLBACK') AS rr_rollback \gset
+SELECT dblink_disconnect('rr') AS rr_disconnected \gset
+SELECT is((SELECT n FROM techmart.customer_state WHERE customer_id = 900201), 161::bigint,
+          'the state counts the committed insert only');
+
+-- privileges: the engine reads and locks customer_state only as the SPI query would be allowed to
+-- (a customer of this transaction only: the cleanup below runs in another session)
+INSERT INTO customers (id, email, name, country) VALUES (900202, 'priv-test@example.com', 'Privilege test', 'DE');
+CREATE TABLE public.tm_priv_test (LIKE transactions INCLUDING ALL);
+CREATE TRIGGER s BEFORE INSERT ON public.tm_priv_test FOR EACH ROW EXECUTE FUNCTION techmart.score_transaction();
+CREATE TRIGGER f AFTER INSERT ON public.tm_priv_test FOR EACH STATEMENT EXECUTE FUNCTION techmart.score_transaction_flush();
+CREATE ROLE tm_priv_test_role;
+GRANT INSERT ON public.tm_priv_test TO tm_priv_test_role;
+SET LOCAL ROLE tm_priv_test_role;
+SELECT throws_ok($$INSERT INTO public.tm_priv_test (customer_id, product_id, quantity, unit_price, payment_method)
+                   VALUES (900202, 900201, 1, 9, 'paypal')$$, '42501', NULL,
+                 'a role without privileges on the engine''s tables cannot score (42501)');
+RESET ROLE;
+GRANT SELECT, UPDATE, INSERT ON techmart.customer_state TO tm_priv_test_role;
+GRANT SELECT ON customers, products TO tm_priv_test_role;
+SET LOCAL ROLE tm_priv_test_role;
+SELECT lives_ok($$INSERT INTO public.tm_priv_test (customer_id, product_id, quantity, unit_price, payment_method)
+                  VALUES (900202, 900201, 1, 9, 'paypal')$$,
+                'with SELECT/UPDATE on customer_state and SELECT on customers and products it scores');
+RESET ROLE;
+SELECT is((SELECT n FROM techmart.customer_state WHERE customer_id = 900202), 1::bigint,
+          'and its row is counted in the state');
 
 SELECT dblink_exec(pg_temp.conninfo(), $$
   BEGIN;

@@ -1,0 +1,395 @@
+// The first touch of a customer without the SPI executor: see native_touch.hpp.
+//
+// Concurrency is that of the SELECT ... FOR UPDATE it replaces (nodeLockRows.c): the state row
+// visible to a new snapshot is locked with table_tuple_lock(LockTupleExclusive, LockWaitBlock);
+// under READ COMMITTED the lock follows the update chain (TUPLE_LOCK_FLAG_FIND_LAST_VERSION) and
+// the row read is the latest committed version (what EvalPlanQual would return); under
+// REPEATABLE READ / SERIALIZABLE a concurrent update or delete is a serialization failure.
+// A row that does not exist yet is created by the caller with INSERT ... ON CONFLICT DO NOTHING
+// (waits for a concurrent creator) before the next touch. Index and heap access go through the
+// table/index AM, so SSI predicate locks are taken as the executor takes them.
+#include "native_touch.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+}
+
+namespace fraud = techmart::pg::fraud;
+
+namespace techmart::pg::native {
+
+namespace {
+
+// ------------------------------------------------------------------ the lookups, cached
+// Relation and attribute numbers, resolved by name (like the SPI queries) and kept until a
+// relcache invalidation of one of the relations (ALTER/DROP/GRANT...) or another schema.
+enum Rel { kState, kCustomers, kProducts, kConfig, kEntity, kNRels };
+enum Index { kStateKey, kCustomersKey, kProductsKey, kNIndexes };
+
+struct Lookups {
+  bool valid;
+  Oid nsp;
+  Oid rel[kNRels];
+  Oid index[kNIndexes];
+  AttrNumber state_key;                        // customer_state.customer_id
+  AttrNumber state_att[fraud::kStateColumns];  // in the order of TECHMART_STATE_COLUMNS
+  AttrNumber country, registered, risk;        // customers
+  bool country_bpchar;                         // char(n): trailing blanks are not part of it
+  AttrNumber price, category;                  // products
+  AttrNumber config_version, entity_version;
+};
+Lookups L;
+bool callback_registered = false;
+// the privilege / row-level security check of the statement's first touch: its outcome and role
+bool access_ok = false;
+Oid access_user = InvalidOid;
+
+void invalidate(Datum, Oid relid) {
+  if (!L.valid) return;
+  if (!OidIsValid(relid)) {
+    L.valid = false;
+    return;
+  }
+  for (Oid r : L.rel) {
+    if (r == relid) L.valid = false;
+  }
+  for (Oid i : L.index) {
+    if (i == relid) L.valid = false;
+  }
+}
+
+constexpr const char* kStateNames[fraud::kStateColumns] = {"n",
+                                                           "mean",
+                                                           "m2",
+                                                           "amount_hist",
+                                                           "recent_t",
+                                                           "recent_a",
+                                                           "hour_profile",
+                                                           "profile_time",
+                                                           "last_transaction_time",
+                                                           "last_amount",
+                                                           "last_lat",
+                                                           "last_lon",
+                                                           "last_country",
+                                                           "methods",
+                                                           "risk",
+                                                           "risk_time"};
+constexpr Oid kStateTypes[fraud::kStateColumns] = {
+    INT8OID,        FLOAT8OID, FLOAT8OID,      INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+    FLOAT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID, NUMERICOID,   FLOAT8OID,      FLOAT8OID,
+    TEXTOID,        INT4OID,   FLOAT8OID,      FLOAT8OID};
+
+// Attribute number of column `name` when its type (a domain's base type) is one of `types`
+// (*which: its index there); 0 when absent or of another type.
+AttrNumber column(Relation rel, const char* name, std::initializer_list<Oid> types,
+                  int* which = nullptr) {
+  TupleDesc d = RelationGetDescr(rel);
+  for (int i = 0; i < d->natts; ++i) {
+    Form_pg_attribute a = TupleDescAttr(d, i);
+    if (a->attisdropped || strcmp(NameStr(a->attname), name) != 0) continue;
+    const Oid base = getBaseType(a->atttypid);
+    int k = 0;
+    for (Oid t : types) {
+      if (base == t) {
+        if (which != nullptr) *which = k;
+        return a->attnum;
+      }
+      ++k;
+    }
+    return 0;
+  }
+  return 0;
+}
+
+// The primary key of rel, when it is a btree over the single bigint column `key` (int8 =).
+Oid bigint_primary_key(Relation rel, AttrNumber key) {
+  if (key <= 0 || rel->rd_rel->relkind != RELKIND_RELATION) return InvalidOid;
+  const Oid idx = RelationGetPrimaryKeyIndex(rel);
+  if (!OidIsValid(idx)) return InvalidOid;
+  Relation ix = index_open(idx, AccessShareLock);
+  bool ok = ix->rd_rel->relam == BTREE_AM_OID && ix->rd_index->indnkeyatts == 1 &&
+            ix->rd_index->indkey.values[0] == key && ix->rd_index->indisvalid;
+  if (ok) {
+    const Oid op = get_opfamily_member(ix->rd_opfamily[0], INT8OID, INT8OID, BTEqualStrategyNumber);
+    ok = OidIsValid(op) && get_opcode(op) == F_INT8EQ;
+  }
+  index_close(ix, NoLock);
+  return ok ? idx : InvalidOid;
+}
+
+constexpr LOCKMODE kLock[kNRels] = {RowShareLock, AccessShareLock, AccessShareLock, AccessShareLock,
+                                    AccessShareLock};
+
+// Resolves everything for schema nsp (the relations stay locked until the transaction ends,
+// as the SPI query's would). False: not the expected tables.
+bool compute(Oid nsp) {
+  L.valid = false;
+  if (!callback_registered) {
+    CacheRegisterRelcacheCallback(invalidate, 0);
+    callback_registered = true;
+  }
+  Lookups n;
+  memset(&n, 0, sizeof n);
+  n.nsp = nsp;
+  const Oid tm = get_namespace_oid("techmart", true);
+  if (!OidIsValid(tm)) return false;
+  n.rel[kState] = get_relname_relid("customer_state", tm);
+  n.rel[kCustomers] = get_relname_relid("customers", nsp);
+  n.rel[kProducts] = get_relname_relid("products", nsp);
+  n.rel[kConfig] = get_relname_relid("config_version", tm);
+  n.rel[kEntity] = get_relname_relid("entity_version", tm);
+  for (Oid r : n.rel) {
+    if (!OidIsValid(r)) return false;
+  }
+  Relation rels[kNRels];
+  for (int i = 0; i < kNRels; ++i) rels[i] = table_open(n.rel[i], kLock[i]);
+  bool ok = true;
+  for (int i = 0; i < kNRels; ++i) ok = ok && rels[i]->rd_rel->relkind == RELKIND_RELATION;
+  if (ok) {
+    n.state_key = column(rels[kState], "customer_id", {INT8OID});
+    for (int i = 0; i < fraud::kStateColumns; ++i) {
+      n.state_att[i] = column(rels[kState], kStateNames[i], {kStateTypes[i]});
+      ok = ok && n.state_att[i] > 0;
+    }
+    int country_type = -1;
+    n.country =
+        column(rels[kCustomers], "country", {BPCHAROID, TEXTOID, VARCHAROID}, &country_type);
+    n.country_bpchar = country_type == 0;
+    n.registered = column(rels[kCustomers], "registration_date", {TIMESTAMPTZOID});
+    n.risk = column(rels[kCustomers], "risk_score", {NUMERICOID});
+    n.price = column(rels[kProducts], "price", {NUMERICOID});
+    n.category = column(rels[kProducts], "category_id", {INT8OID});
+    n.config_version = column(rels[kConfig], "version", {INT8OID});
+    n.entity_version = column(rels[kEntity], "version", {INT8OID});
+    ok = ok && n.country > 0 && n.registered > 0 && n.risk > 0 && n.price > 0 && n.category > 0 &&
+         n.config_version > 0 && n.entity_version > 0;
+  }
+  if (ok) {
+    n.index[kStateKey] = bigint_primary_key(rels[kState], n.state_key);
+    n.index[kCustomersKey] =
+        bigint_primary_key(rels[kCustomers], column(rels[kCustomers], "id", {INT8OID}));
+    n.index[kProductsKey] =
+        bigint_primary_key(rels[kProducts], column(rels[kProducts], "id", {INT8OID}));
+    for (Oid i : n.index) ok = ok && OidIsValid(i);
+  }
+  for (int i = 0; i < kNRels; ++i) table_close(rels[i], NoLock);
+  if (!ok) return false;
+  n.valid = true;
+  L = n;
+  return true;
+}
+
+// Privileges the SPI query needs (table level; column grants: the SPI query decides) and no
+// row-level security: checked with the first touch of every statement (they depend on the role).
+bool allowed() {
+  const Oid user = GetUserId();
+  if (pg_class_aclcheck(L.rel[kState], user, ACL_SELECT) != ACLCHECK_OK ||
+      pg_class_aclcheck(L.rel[kState], user, ACL_UPDATE) != ACLCHECK_OK) {
+    return false;
+  }
+  for (int i = kCustomers; i < kNRels; ++i) {
+    if (pg_class_aclcheck(L.rel[i], user, ACL_SELECT) != ACLCHECK_OK) return false;
+  }
+  for (Oid r : L.rel) {
+    if (check_enable_rls(r, InvalidOid, true) == RLS_ENABLED) return false;
+  }
+  return true;
+}
+
+bool ready(Oid nsp) { return L.valid && L.nsp == nsp; }
+
+// The row of rel whose bigint primary key is `key`, visible to snap, into slot.
+bool fetch(Relation rel, Oid index, Snapshot snap, int64 key, TupleTableSlot* slot) {
+  Relation ix = index_open(index, AccessShareLock);
+  ScanKeyData sk;
+  ScanKeyInit(&sk, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
+  IndexScanDesc scan = index_beginscan(rel, ix, snap, 1, 0);
+  index_rescan(scan, &sk, 1, nullptr, 0);
+  const bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+  index_endscan(scan);  // the slot keeps its own buffer pin
+  index_close(ix, NoLock);
+  return found;
+}
+
+// "xmin/version" of the one row of a version table (the SPI query's v.xmin::text || '/' ||
+// v.version); "" when there is none.
+void read_token(Oid relid, AttrNumber version, Snapshot snap, char* out, size_t size) {
+  out[0] = '\0';
+  Relation rel = table_open(relid, AccessShareLock);
+  TupleTableSlot* slot = table_slot_create(rel, nullptr);
+  TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
+  if (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+    bool null_xmin, null_version;
+    const Datum xmin = slot_getsysattr(slot, MinTransactionIdAttributeNumber, &null_xmin);
+    const Datum v = slot_getattr(slot, version, &null_version);
+    if (!null_xmin && !null_version) {
+      snprintf(out, size, "%u/%lld", DatumGetTransactionId(xmin),
+               static_cast<long long>(DatumGetInt64(v)));
+    }
+  }
+  table_endscan(scan);
+  ExecDropSingleTupleTableSlot(slot);
+  table_close(rel, NoLock);
+}
+
+void read_product(int64 product_id, Snapshot snap, Touch* out) {
+  Relation rel = table_open(L.rel[kProducts], AccessShareLock);
+  TupleTableSlot* slot = table_slot_create(rel, nullptr);
+  out->product_found = fetch(rel, L.index[kProductsKey], snap, product_id, slot);
+  if (out->product_found) {
+    const Datum price = slot_getattr(slot, L.price, &out->null_price);
+    const Datum cat = slot_getattr(slot, L.category, &out->null_category);
+    out->price = out->null_price ? 0.0 : DatumGetFloat8(DirectFunctionCall1(numeric_float8, price));
+    out->category_id = out->null_category ? -1 : DatumGetInt64(cat);
+  }
+  ExecDropSingleTupleTableSlot(slot);
+  table_close(rel, NoLock);
+}
+
+bool read_customer(int64 customer_id, Snapshot snap, Touch* out) {
+  Relation rel = table_open(L.rel[kCustomers], AccessShareLock);
+  TupleTableSlot* slot = table_slot_create(rel, nullptr);
+  const bool found = fetch(rel, L.index[kCustomersKey], snap, customer_id, slot);
+  if (found) {
+    bool isnull;
+    Datum d = slot_getattr(slot, L.country, &isnull);
+    if (!isnull) {  // country::text, its first two characters
+      text* t = DatumGetTextPP(d);
+      int len = VARSIZE_ANY_EXHDR(t);
+      const char* p = VARDATA_ANY(t);
+      if (L.country_bpchar) {
+        while (len > 0 && p[len - 1] == ' ') --len;
+      }
+      int k = 0;
+      for (; k < len && k < 2 && p[k] != '\0'; ++k) out->home_country[k] = p[k];
+      out->home_country[k] = '\0';
+    }
+    d = slot_getattr(slot, L.registered, &isnull);
+    out->has_registered = !isnull;
+    if (!isnull) out->registered = DatumGetTimestampTz(d);
+    d = slot_getattr(slot, L.risk, &isnull);
+    if (!isnull) {
+      strlcpy(out->risk_text, DatumGetCString(DirectFunctionCall1(numeric_out, d)),
+              sizeof out->risk_text);
+    }
+  }
+  ExecDropSingleTupleTableSlot(slot);
+  table_close(rel, NoLock);
+  return found;
+}
+
+// Locks the state row of customer_id (see the top of the file) and decodes it.
+TouchResult lock_state(int64 customer_id, Snapshot snap, Touch* out) {
+  Relation rel = table_open(L.rel[kState], RowShareLock);
+  TupleTableSlot* slot = table_slot_create(rel, nullptr);
+  TouchResult r = TouchResult::kNoState;
+  if (fetch(rel, L.index[kStateKey], snap, customer_id, slot)) {
+    ItemPointerData tid = slot->tts_tid;
+    const bool xact_snapshot = IsolationUsesXactSnapshot();
+    TM_FailureData tmfd;
+    const TM_Result res = table_tuple_lock(
+        rel, &tid, snap, slot, GetCurrentCommandId(true), LockTupleExclusive, LockWaitBlock,
+        xact_snapshot ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+    switch (res) {
+      case TM_Ok:
+        break;
+      case TM_Updated:
+      case TM_Deleted:
+        if (xact_snapshot) {
+          ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                          errmsg("could not serialize access due to concurrent update")));
+        }
+        if (res == TM_Updated) elog(ERROR, "techmart: unexpected table_tuple_lock status");
+        break;  // deleted meanwhile (READ COMMITTED): no state row
+      case TM_SelfModified:
+        elog(ERROR, "techmart: the state row of customer %lld was changed by this command",
+             static_cast<long long>(customer_id));
+        break;
+      default:
+        elog(ERROR, "techmart: could not lock the state row of customer %lld (status %d)",
+             static_cast<long long>(customer_id), static_cast<int>(res));
+    }
+    if (res == TM_Ok) {
+      // a later version (READ COMMITTED) must still be this customer's, as EvalPlanQual checks
+      bool isnull;
+      const Datum key = slot_getattr(slot, L.state_key, &isnull);
+      if (!isnull && DatumGetInt64(key) == customer_id) {
+        Datum d[fraud::kStateColumns];
+        bool n[fraud::kStateColumns];
+        for (int i = 0; i < fraud::kStateColumns; ++i)
+          d[i] = slot_getattr(slot, L.state_att[i], &n[i]);
+        fraud::decode_state_values(d, n, &out->state);
+        r = TouchResult::kOk;
+      }
+    }
+  }
+  ExecDropSingleTupleTableSlot(slot);
+  table_close(rel, NoLock);
+  return r;
+}
+
+// CommandCounterIncrement + a new snapshot, as SPI does before each (non read-only) query, with
+// the relations locked; false when the lookups do not hold (the caller uses SPI).
+bool begin(Oid nsp, bool check_access) {
+  CommandCounterIncrement();  // this statement's own write-backs become visible
+  if (check_access) access_ok = false;
+  if (!ready(nsp) && !compute(nsp)) return false;
+  // lock the relations first: acquiring a lock processes pending invalidations, which may
+  // invalidate what was looked up
+  for (int i = 0; i < kNRels; ++i) LockRelationOid(L.rel[i], kLock[i]);
+  if (!ready(nsp)) return false;
+  if (check_access) {
+    access_ok = allowed();
+    access_user = GetUserId();
+  }
+  if (!access_ok || access_user != GetUserId()) return false;
+  PushActiveSnapshot(GetTransactionSnapshot());
+  return true;
+}
+
+}  // namespace
+
+TouchResult touch(Oid nsp, int64 customer_id, int64 product_id, bool want_tokens, Touch* out) {
+  memset(out, 0, sizeof *out);
+  if (!begin(nsp, want_tokens)) return TouchResult::kUnavailable;
+  Snapshot snap = GetActiveSnapshot();
+  TouchResult r = TouchResult::kOk;
+  if (!read_customer(customer_id, snap, out)) {
+    r = TouchResult::kNoCustomer;
+  } else {
+    r = lock_state(customer_id, snap, out);
+  }
+  if (r == TouchResult::kOk && product_id >= 0) read_product(product_id, snap, out);
+  if (r == TouchResult::kOk && want_tokens) {
+    read_token(L.rel[kConfig], L.config_version, snap, out->token, sizeof out->token);
+    read_token(L.rel[kEntity], L.entity_version, snap, out->entity_token, sizeof out->entity_token);
+  }
+  PopActiveSnapshot();
+  return r;
+}
+
+TouchResult product(Oid nsp, int64 product_id, Touch* out) {
+  out->product_found = false;
+  if (!begin(nsp, false)) return TouchResult::kUnavailable;
+  read_product(product_id, GetActiveSnapshot(), out);
+  PopActiveSnapshot();
+  return TouchResult::kOk;
+}
+
+}  // namespace techmart::pg::native

@@ -1,0 +1,48 @@
+#pragma once
+// The first touch of a customer without the SPI executor (trigger.cpp, docs/fraud.md "The insert
+// path"): the state row of techmart.customer_state is found through its primary key and locked
+// with table_tuple_lock() -- what SELECT ... FOR UPDATE does, without planning and starting an
+// executor per customer -- and the customer, the product and the statement's configuration tokens
+// are read through their primary keys / one-row tables, all under one snapshot taken the way SPI
+// takes it (CommandCounterIncrement, GetTransactionSnapshot). Plain C: every function may raise;
+// no C++ object with a destructor lives meanwhile.
+#include "fraud_glue.hpp"
+
+namespace techmart::pg::native {
+
+// What one touch read.
+struct Touch {
+  fraud::RawState state;
+  char home_country[3];  // customers.country ("" when NULL)
+  bool has_registered;
+  TimestampTz registered;  // customers.registration_date
+  char risk_text[16];      // customers.risk_score as text ("" when NULL)
+  bool product_found;      // the product row (product_id >= 0 asked for)
+  bool null_price, null_category;
+  double price;
+  int64 category_id;
+  char token[64];         // techmart.config_version (xmin/version), want_tokens only
+  char entity_token[64];  // techmart.entity_version (xmin/version), want_tokens only
+};
+
+enum class TouchResult {
+  kOk,
+  kNoCustomer,  // no such customer: nothing locked
+  kNoState,     // the customer has no state row yet (or it was deleted concurrently under READ
+                // COMMITTED): create it and touch again
+  kUnavailable  // the tables are not the expected ones, row-level security is on, or the user
+                // lacks a privilege the SPI query needs: use the SPI query (it reports it)
+};
+
+// Locks and reads the state of customer_id (FOR UPDATE: waits for a concurrent holder and, under
+// READ COMMITTED, locks the latest version) and reads its customer, with the product
+// (product_id >= 0) and the tokens (want_tokens: the first touch of a statement, which also
+// checks privileges and row-level security again), under one new snapshot; the tables of schema
+// nsp (customers, products) and techmart's. Raises 40001 under REPEATABLE READ / SERIALIZABLE
+// when the state row was changed concurrently, as SELECT ... FOR UPDATE does.
+TouchResult touch(Oid nsp, int64 customer_id, int64 product_id, bool want_tokens, Touch* out);
+
+// The product alone (its customer already cached in this statement).
+TouchResult product(Oid nsp, int64 product_id, Touch* out);
+
+}  // namespace techmart::pg::native
