@@ -10,10 +10,11 @@
 //     by the statement trigger (one UPDATE of customer_state + customers.risk_score);
 //   * the products seen (list price, category) and the pending alerts.
 // So a statement of N rows for one customer leaves one new version of its state row, not N.
-// The cache lives in its own memory contexts, bounded by techmart.state_cache_entries (when
-// full it is written back mid-statement and emptied); a transaction or subtransaction abort
-// discards it (RegisterXactCallback/RegisterSubXactCallback), and a commit with unwritten
-// state is refused. A table without the statement trigger gets write-through (flush per row).
+// The cache lives in its own memory contexts, bounded by techmart.state_cache_memory (and
+// techmart.state_cache_entries; when full it is written back mid-statement and emptied); a
+// transaction or subtransaction abort discards it (RegisterXactCallback/RegisterSubXactCallback),
+// and a commit with unwritten state is refused. A table without the statement trigger gets
+// write-through (flush per row).
 //
 // Boundary: phases in plain C (checks, SPI) and C++ (scoring) alternate; C++ runs only under
 // guarded(), errors are raised after it returns.
@@ -46,16 +47,22 @@ namespace {
 
 // ------------------------------------------------------------------------------- GUCs
 bool guc_scoring = true;
-int guc_cache_entries = 4096;
+int guc_cache_entries = 0;         // 0: bounded by memory only
+int guc_cache_memory_kb = 131072;  // techmart.state_cache_memory (128 MB)
 
 // ----------------------------------------------------------------------------- the cache
+// A customer's state is kept in its compact form (core::compact_encode: the non-zero histogram
+// bins and hours and the recent transactions only; a few hundred bytes instead of ~1.1 KB),
+// decoded for the row that uses it and encoded again after.
 struct StateEntry {
   int64 customer_id;  // hash key
   bool dirty;
   char home_country[3];
-  char risk_text[16];  // customers.risk_score as read/written (the UPDATE is skipped when equal)
-  double registered;   // epoch seconds, NaN when unknown
-  core::CustomerState state;
+  uint16 size;           // bytes of the compact state
+  uint16 cap;            // bytes of its block
+  char risk_text[16];    // customers.risk_score as read/written (the UPDATE is skipped when equal)
+  double registered;     // epoch seconds, NaN when unknown
+  unsigned char* state;  // compact state, a block of blob_alloc()
 };
 
 struct ProductEntry {
@@ -114,8 +121,96 @@ SPIPlanPtr plan_write_state1 = nullptr;
 Oid state_elem_type = InvalidOid;  // techmart.customer_state (the row type)
 SPIPlanPtr plan_alert = nullptr;
 
+// Blocks of the compact states: carved from 64 kB chunks of their own context in multiples of
+// 64 bytes (AllocSet would round each up to a power of 2), a freed block kept on the free list of
+// its size. A state grows as rows are folded into it and then needs a larger block; when the
+// blocks left behind make up a quarter of the context, the live states are copied into a fresh
+// one (compact_blobs), so the memory stays within ~1.33x of the states' own size (and before the
+// cache counts as full, within 1/16).
+constexpr int kBlobUnit = 64;
+constexpr int kBlobClasses = (core::kCompactMaxBytes + kBlobUnit - 1) / kBlobUnit;
+constexpr size_t kBlobChunk = 64 * 1024;
+struct FreeBlob {
+  FreeBlob* next;
+};
+MemoryContext blobs_ctx = nullptr;  // child of entries_ctx (created on demand)
+FreeBlob* blob_free[kBlobClasses + 1];
+char* blob_pos = nullptr;
+size_t blob_left = 0;
+size_t blob_carved = 0;  // bytes handed out from chunks
+size_t blob_live = 0;    // of which in use
+
+void blob_reset() {
+  blobs_ctx = nullptr;
+  memset(blob_free, 0, sizeof blob_free);
+  blob_pos = nullptr;
+  blob_left = blob_carved = blob_live = 0;
+}
+
+unsigned char* blob_alloc(size_t size, uint16* cap) {
+  const int cls = static_cast<int>((size + kBlobUnit - 1) / kBlobUnit);
+  if (cls < 1 || cls > kBlobClasses) elog(ERROR, "techmart: compact state of %zu bytes", size);
+  *cap = static_cast<uint16>(cls * kBlobUnit);
+  if (blob_free[cls] != nullptr) {
+    FreeBlob* b = blob_free[cls];
+    blob_free[cls] = b->next;
+    blob_live += *cap;
+    return reinterpret_cast<unsigned char*>(b);
+  }
+  if (blobs_ctx == nullptr) {
+    blobs_ctx =
+        AllocSetContextCreate(entries_ctx, "techmart compact states", ALLOCSET_DEFAULT_SIZES);
+  }
+  if (blob_left < *cap) {  // the rest of the chunk (< 1.1 kB) is not used
+    blob_pos = static_cast<char*>(MemoryContextAlloc(blobs_ctx, kBlobChunk));
+    blob_left = kBlobChunk;
+  }
+  unsigned char* p = reinterpret_cast<unsigned char*>(blob_pos);
+  blob_pos += *cap;
+  blob_left -= *cap;
+  blob_carved += *cap;
+  blob_live += *cap;
+  return p;
+}
+
+void blob_release(unsigned char* p, uint16 cap) {
+  FreeBlob* b = reinterpret_cast<FreeBlob*>(p);
+  b->next = blob_free[cap / kBlobUnit];
+  blob_free[cap / kBlobUnit] = b;
+  blob_live -= cap;
+}
+
+// Copies every live compact state into a fresh context and frees the old one.
+void compact_blobs() {
+  MemoryContext old = blobs_ctx;
+  blob_reset();
+  HASH_SEQ_STATUS seq;
+  hash_seq_init(&seq, states);
+  StateEntry* e;
+  while ((e = static_cast<StateEntry*>(hash_seq_search(&seq))) != nullptr) {
+    uint16 cap = 0;
+    unsigned char* b = blob_alloc(e->size, &cap);
+    memcpy(b, e->state, e->size);
+    e->state = b;
+    e->cap = cap;
+  }
+  if (old != nullptr) MemoryContextDelete(old);
+}
+
+// Is the cache at its bound (techmart.state_cache_memory, techmart.state_cache_entries)?
+bool cache_full() {
+  if (states == nullptr) return false;
+  if (guc_cache_entries > 0 && nstates >= guc_cache_entries) return true;
+  const Size budget = static_cast<Size>(guc_cache_memory_kb) * 1024;
+  if (MemoryContextMemAllocated(entries_ctx, true) < budget) return false;
+  if (blob_carved - blob_live <= blob_carved / 16) return true;
+  compact_blobs();  // more than 1/16 left behind by grown states: reclaim it first
+  return MemoryContextMemAllocated(entries_ctx, true) >= budget;
+}
+
 void drop_entries() {
-  if (entries_ctx != nullptr) MemoryContextReset(entries_ctx);
+  if (entries_ctx != nullptr) MemoryContextReset(entries_ctx);  // deletes blobs_ctx
+  blob_reset();
   states = nullptr;
   nstates = 0;
   ndirty = 0;
@@ -209,7 +304,12 @@ void ensure_tables() {
     ctl.hcxt = entries_ctx;
     states = hash_create("techmart states", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
   }
-  if (products != nullptr && nproducts >= guc_cache_entries) drop_products();  // bounded
+  if (products != nullptr &&  // bounded: by the entry count or an eighth of the state's memory
+      ((guc_cache_entries > 0 && nproducts >= guc_cache_entries) ||
+       MemoryContextMemAllocated(products_ctx, true) >=
+           static_cast<Size>(guc_cache_memory_kb) * 1024 / 8)) {
+    drop_products();
+  }
   if (products == nullptr) {
     ctl.entrysize = sizeof(ProductEntry);
     ctl.hcxt = products_ctx;
@@ -344,11 +444,15 @@ void write_chunk(StateEntry** dirty, int n) {
   bool* changed = static_cast<bool*>(palloc(sizeof(bool) * n));
   Datum* risk_ids = static_cast<Datum*>(palloc(sizeof(Datum) * n));
   Datum* risk_values = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+  core::CustomerState* decoded =
+      static_cast<core::CustomerState*>(palloc(sizeof(core::CustomerState) * n));
+  for (int i = 0; i < n; ++i) new (&decoded[i]) core::CustomerState();
   int nrisk = 0;
   for (int i = 0; i < n; ++i) {
     ids[i] = dirty[i]->customer_id;
-    sts[i] = &dirty[i]->state;
-    fraud::risk_text(dirty[i]->state, engine->params, risk[i], sizeof risk[i]);
+    core::compact_decode(dirty[i]->state, decoded[i]);
+    sts[i] = &decoded[i];
+    fraud::risk_text(decoded[i], engine->params, risk[i], sizeof risk[i]);
     changed[i] = strcmp(risk[i], dirty[i]->risk_text) != 0;  // unchanged at 2 decimals: skipped
     if (changed[i]) {
       risk_ids[nrisk] = Int64GetDatum(ids[i]);
@@ -438,6 +542,10 @@ void write_states() {
 // Writes every dirty state and every pending alert, then empties the entries (SPI connected).
 void write_back() {
   check_not_poisoned();
+  if (states != nullptr) {
+    elog(DEBUG1, "techmart: writing back the state cache: %ld customers (%ld changed), %zu bytes",
+         nstates, ndirty, static_cast<size_t>(MemoryContextMemAllocated(entries_ctx, true)));
+  }
   if (states != nullptr && ndirty > 0) write_states();
   for (int i = 0; i < nalerts; ++i) {
     const PendingAlert& a = alerts[i];
@@ -741,17 +849,24 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id,
   }
   pfree(nt);
 
-  core::CustomerState state;
+  unsigned char compact[core::kCompactMaxBytes];
+  size_t size = 0;
   ErrorInfo err;
-  guarded(err, "techmart.score_transaction", [&] { state = fraud::to_core(raw, customer_id); });
+  guarded(err, "techmart.score_transaction",
+          [&] { size = core::compact_encode(fraud::to_core(raw, customer_id), compact); });
   if (err.failed) raise(err);
 
+  uint16 cap = 0;
+  unsigned char* blob = blob_alloc(size, &cap);
+  memcpy(blob, compact, size);
   e = static_cast<StateEntry*>(hash_search(states, &customer_id, HASH_ENTER, &found));
   e->dirty = false;
   memcpy(e->home_country, home, sizeof home);
   memcpy(e->risk_text, risk_text, sizeof risk_text);
   e->registered = registered;
-  new (&e->state) core::CustomerState(state);
+  e->state = blob;
+  e->size = static_cast<uint16>(size);
+  e->cap = cap;
   ++nstates;
   return e;
 }
@@ -809,11 +924,17 @@ extern "C" PGDLLEXPORT void _PG_init(void) {
                            "SET techmart.scoring = off for a bulk historical load, then SELECT "
                            "techmart.rebuild_state().",
                            &guc_scoring, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("techmart.state_cache_entries",
-                          "Customers whose state one statement keeps in memory before writing "
+  DefineCustomIntVariable("techmart.state_cache_memory",
+                          "Memory for the customer states one statement keeps before writing "
                           "them back mid-statement",
-                          nullptr, &guc_cache_entries, 4096, 16, 1000000, PGC_USERSET, 0, nullptr,
-                          nullptr, nullptr);
+                          "About 0.4-1.1 kB per customer (docs/fraud.md).", &guc_cache_memory_kb,
+                          131072, 1024, 4 * 1024 * 1024, PGC_USERSET, GUC_UNIT_KB, nullptr, nullptr,
+                          nullptr);
+  DefineCustomIntVariable(
+      "techmart.state_cache_entries",
+      "Customers whose state one statement keeps in memory before writing "
+      "them back mid-statement (0: bounded by techmart.state_cache_memory only)",
+      nullptr, &guc_cache_entries, 0, 0, 10000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("techmart");
   techmart::pg::metrics::init();  // scoring latency histogram (shared memory when preloaded)
 }
@@ -945,7 +1066,7 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
     stmt_active = true;
     snapshot_nsp = nsp;
   }
-  if (states != nullptr && nstates >= guc_cache_entries) write_back();  // bounded memory
+  if (cache_full()) write_back();  // bounded memory
   ensure_tables();
 
   const int64 product_id = isnull[kProductId] ? -1 : DatumGetInt64(v[kProductId]);
@@ -999,16 +1120,35 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
     tx.entities = &entity_in;
 
   // ---------------------------------------------------------------- 3. C++ (guarded)
-  core::CustomerState next;
+  core::CustomerState cur, next;  // trivially destructible
+  unsigned char compact[core::kCompactMaxBytes];
+  size_t size = 0;
   fraud::ScoreOutput out{};
   ErrorInfo err;
-  guarded(err, "techmart.score_transaction",
-          [&] { fraud::score_row(*engine, entry->state, tx, next, out, caller_ctx); });
+  guarded(err, "techmart.score_transaction", [&] {
+    core::compact_decode(entry->state, cur);
+    fraud::score_row(*engine, cur, tx, next, out, caller_ctx);
+    size = core::compact_encode(next, compact);
+  });
   // ---------------------------------------------------------------- 4. plain C again
   if (err.failed) raise(err);
-  techmart::pg::entity::shadow(isnull[kId] ? -1 : DatumGetInt64(v[kId]), entry->state, tx, rel,
-                               tuple, customer_id, product_id);  // entity_shadow.cpp
-  entry->state = next;  // only a fully scored row changes the state
+  techmart::pg::entity::shadow(isnull[kId] ? -1 : DatumGetInt64(v[kId]), cur, tx, rel, tuple,
+                               customer_id, product_id);  // entity_shadow.cpp
+  // only a fully scored row changes the state
+  if (size > entry->cap) {
+    uint16 cap = 0;
+    unsigned char* blob = blob_alloc(size, &cap);
+    blob_release(entry->state, entry->cap);
+    entry->state = blob;
+    entry->cap = cap;
+    if (blob_carved > 1024 * 1024 && blob_live < blob_carved / 4 * 3) {
+      memcpy(entry->state, compact, size);  // (copied below too)
+      entry->size = static_cast<uint16>(size);
+      compact_blobs();
+    }
+  }
+  memcpy(entry->state, compact, size);
+  entry->size = static_cast<uint16>(size);
   if (!entry->dirty) {
     entry->dirty = true;
     ++ndirty;

@@ -2,7 +2,7 @@
 -- (docs/architecture.md, "The scoring trigger"). Self-contained: it creates its own customers
 -- and product (ids 900001+) and pins the configuration, all inside the rolled-back transaction.
 BEGIN;
-SELECT plan(56);
+SELECT plan(60);
 
 -- a known configuration, whatever a DBA did to this database
 UPDATE techmart.rule_config SET enabled = (rule = 'amount_zscore');
@@ -228,6 +228,36 @@ SELECT is((SELECT count(*) FROM techmart.customer_state WHERE customer_id IN (90
           'failed inserts create no state row');
 SELECT is((SELECT count(*) FROM transactions WHERE customer_id IN (900007, 900999)), 0::bigint,
           'failed inserts store no transaction');
+
+-- ------------------------------------------------------------------ the memory-bounded cache
+-- 6000 customers x 3 rows in one statement with techmart.state_cache_memory at its minimum
+-- (1 MB holds a few thousand compact states): the cache is written back and emptied
+-- mid-statement, each customer is touched again when it comes back, and no row is lost
+INSERT INTO customers (id, email, name, country)
+SELECT i, 'trigger-cache-' || i || '@example.com', 'Trigger cache ' || i, 'DE'
+  FROM generate_series(930001, 936000) i;
+SELECT n_tup_upd AS state_updates FROM pg_stat_xact_user_tables
+ WHERE relid = 'techmart.customer_state'::regclass \gset
+SET LOCAL techmart.state_cache_memory = '1MB';
+SELECT lives_ok($$INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, transaction_time)
+                  SELECT 930001 + g % 6000, 900001, 1, 5 + g % 97, 'paypal',
+                         '2026-03-01 00:00Z'::timestamptz + g * interval '1 second'
+                    FROM generate_series(0, 17999) g$$,
+                'one statement of 18,000 rows over 6000 customers with a 1 MB state cache');
+RESET techmart.state_cache_memory;
+SELECT cmp_ok((SELECT n_tup_upd FROM pg_stat_xact_user_tables
+                WHERE relid = 'techmart.customer_state'::regclass) - :state_updates, '>', 6000::bigint,
+              'the cache was written back mid-statement (more state writes than customers)');
+SELECT is((SELECT count(*) FROM techmart.customer_state WHERE customer_id BETWEEN 930001 AND 936000 AND n = 3),
+          6000::bigint, 'every customer''s state counts its 3 rows');
+SELECT is((SELECT count(*)
+             FROM techmart.customer_state s
+             JOIN (SELECT customer_id, avg(ln(1 + amount::float8)) AS m, max(transaction_time) AS last
+                     FROM transactions WHERE customer_id BETWEEN 930001 AND 936000 GROUP BY 1) r
+               ON r.customer_id = s.customer_id
+            WHERE abs(s.mean - r.m) < 1e-9 AND s.last_transaction_time = r.last
+              AND cardinality(s.recent_t) = 3),
+          6000::bigint, 'and its mean, latest time and recent transactions equal the recomputation');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -526,3 +526,74 @@ TEST(Metrics, ConfusionAucAp) {
   EXPECT_EQ(confusion_at({}, {}, 0).precision(), 0.0);
   EXPECT_THROW(roc_auc({kNaN}, {1}), std::invalid_argument);
 }
+
+// ------------------------------------------------------------------ compact in-memory form
+namespace {
+bool same_bits(const CustomerState& a, const CustomerState& b) {
+  // field by field (the struct has padding): every value bit for bit
+  auto eq = [](double x, double y) { return std::memcmp(&x, &y, sizeof x) == 0; };
+  if (a.log_amount.count() != b.log_amount.count() ||
+      !eq(a.log_amount.mean(), b.log_amount.mean()) || !eq(a.log_amount.m2(), b.log_amount.m2()))
+    return false;
+  if (std::memcmp(a.hist, b.hist, sizeof a.hist) != 0 || a.recent_len != b.recent_len) return false;
+  for (int i = 0; i < a.recent_len; ++i) {
+    if (!eq(a.recent[i].time, b.recent[i].time) || !eq(a.recent[i].amount, b.recent[i].amount))
+      return false;
+  }
+  for (int h = 0; h < 24; ++h) {
+    if (!eq(a.hour_profile[h], b.hour_profile[h])) return false;
+  }
+  return eq(a.profile_time, b.profile_time) && a.has_last == b.has_last &&
+         eq(a.last_time, b.last_time) && eq(a.last_amount, b.last_amount) &&
+         a.has_last_loc == b.has_last_loc && eq(a.last_lat, b.last_lat) &&
+         eq(a.last_lon, b.last_lon) && std::memcmp(a.last_country, b.last_country, 3) == 0 &&
+         a.methods == b.methods && eq(a.risk, b.risk) && eq(a.risk_time, b.risk_time);
+}
+}  // namespace
+
+TEST(Compact, RoundTripIsExactAndSmallerForYoungStates) {
+  const StateParams p;
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> amount(0.5, 5000.0), lat(-60, 60), lon(-170, 170);
+  CustomerState s;
+  std::vector<unsigned char> buf(kCompactMaxBytes);
+  std::size_t prev = 0;
+  for (int i = 0; i <= 60; ++i) {
+    const std::size_t n = compact_encode(s, buf.data());
+    EXPECT_EQ(n, compact_size(s));
+    EXPECT_LE(n, kCompactMaxBytes);
+    CustomerState back;
+    back.risk = 123;  // overwritten
+    compact_decode(buf.data(), back);
+    EXPECT_TRUE(same_bits(s, back)) << "after " << i << " transactions";
+    if (i > 0 && i <= kRecent) {
+      EXPECT_GT(n, prev);  // grows by the recent transaction at least
+    }
+    prev = n;
+    FoldInput t = tx_at(kT0 + i * 3517.0, amount(rng), i % 3 ? "DE" : "FR", i % 4);
+    if (i % 2) {
+      t.has_location = true;
+      t.lat = lat(rng);
+      t.lon = lon(rng);
+    }
+    t.score = 40 + i % 60;
+    fold(s, t, p);
+  }
+  CustomerState empty;
+  EXPECT_EQ(compact_size(empty), kCompactHeaderBytes);
+  EXPECT_LT(compact_size(s), sizeof(CustomerState));
+}
+
+TEST(Compact, NegativeZeroAndFullArraysSurvive) {
+  CustomerState s;
+  for (int i = 0; i < kHistBins; ++i) s.hist[i] = i + 1;
+  for (int h = 0; h < 24; ++h) s.hour_profile[h] = h % 2 ? -0.0 : 0.25 * h;  // +0.0 at h = 0
+  s.recent_len = kRecent;
+  for (int i = 0; i < kRecent; ++i) s.recent[i] = RecentTx{kT0 + i, 1.0 + i};
+  std::vector<unsigned char> buf(kCompactMaxBytes);
+  EXPECT_EQ(compact_encode(s, buf.data()), kCompactMaxBytes - sizeof(double));  // hour 0 omitted
+  CustomerState back;
+  compact_decode(buf.data(), back);
+  EXPECT_TRUE(same_bits(s, back));
+  EXPECT_TRUE(std::signbit(back.hour_profile[1]));
+}

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "techmart/core/errors.hpp"
 
@@ -268,6 +269,104 @@ void fold(CustomerState& s, const FoldInput& tx, const StateParams& p) {
       s.risk += excess * decay_factor(s.risk_time - tx.time, p.risk_half_life_days);
     }
   }
+}
+
+// ------------------------------------------------------------------ compact in-memory form
+namespace {
+struct CompactHeader {
+  std::int64_t n;
+  double mean, m2, profile_time, last_time, last_amount, last_lat, last_lon, risk, risk_time;
+  std::uint64_t hist_mask;  // bit i: hist[i] != 0, stored
+  std::uint32_t methods;
+  std::uint32_t hour_mask;  // bit h: hour_profile[h] is not +0.0, stored
+  std::uint8_t recent_len;
+  std::uint8_t flags;  // 1: has_last, 2: has_last_loc
+  char last_country[3];
+};
+static_assert(sizeof(CompactHeader) == kCompactHeaderBytes, "kCompactHeaderBytes");
+static_assert(std::is_trivially_copyable<CompactHeader>::value, "memcpy'd");
+
+bool positive_zero(double x) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits == 0;
+}
+
+int clamped_recent(int len) { return len < 0 ? 0 : (len > kRecent ? kRecent : len); }
+}  // namespace
+
+std::size_t compact_size(const CustomerState& s) noexcept {
+  std::size_t n = sizeof(CompactHeader);
+  for (const std::int32_t c : s.hist) n += c != 0 ? sizeof(std::int32_t) : 0;
+  for (const double h : s.hour_profile) n += positive_zero(h) ? 0 : sizeof(double);
+  return n + static_cast<std::size_t>(clamped_recent(s.recent_len)) * sizeof(RecentTx);
+}
+
+std::size_t compact_encode(const CustomerState& s, unsigned char* out) noexcept {
+  CompactHeader h{};
+  h.n = s.log_amount.count();
+  h.mean = s.log_amount.mean();
+  h.m2 = s.log_amount.m2();
+  h.profile_time = s.profile_time;
+  h.last_time = s.last_time;
+  h.last_amount = s.last_amount;
+  h.last_lat = s.last_lat;
+  h.last_lon = s.last_lon;
+  h.risk = s.risk;
+  h.risk_time = s.risk_time;
+  h.methods = s.methods;
+  h.recent_len = static_cast<std::uint8_t>(clamped_recent(s.recent_len));
+  h.flags = static_cast<std::uint8_t>((s.has_last ? 1 : 0) | (s.has_last_loc ? 2 : 0));
+  std::memcpy(h.last_country, s.last_country, sizeof h.last_country);
+  unsigned char* p = out + sizeof h;
+  for (int i = 0; i < kHistBins; ++i) {
+    if (s.hist[i] == 0) continue;
+    h.hist_mask |= std::uint64_t{1} << i;
+    std::memcpy(p, &s.hist[i], sizeof(std::int32_t));
+    p += sizeof(std::int32_t);
+  }
+  for (int i = 0; i < 24; ++i) {
+    if (positive_zero(s.hour_profile[i])) continue;
+    h.hour_mask |= std::uint32_t{1} << i;
+    std::memcpy(p, &s.hour_profile[i], sizeof(double));
+    p += sizeof(double);
+  }
+  const std::size_t recent = h.recent_len * sizeof(RecentTx);
+  if (recent > 0) std::memcpy(p, s.recent, recent);
+  p += recent;
+  std::memcpy(out, &h, sizeof h);
+  return static_cast<std::size_t>(p - out);
+}
+
+void compact_decode(const unsigned char* in, CustomerState& s) noexcept {
+  CompactHeader h;
+  std::memcpy(&h, in, sizeof h);
+  s = CustomerState{};
+  s.log_amount = Welford::restore(h.n, h.mean, h.m2);
+  s.profile_time = h.profile_time;
+  s.last_time = h.last_time;
+  s.last_amount = h.last_amount;
+  s.last_lat = h.last_lat;
+  s.last_lon = h.last_lon;
+  s.risk = h.risk;
+  s.risk_time = h.risk_time;
+  s.methods = h.methods;
+  s.recent_len = h.recent_len;
+  s.has_last = (h.flags & 1) != 0;
+  s.has_last_loc = (h.flags & 2) != 0;
+  std::memcpy(s.last_country, h.last_country, sizeof s.last_country);
+  const unsigned char* p = in + sizeof h;
+  for (int i = 0; i < kHistBins; ++i) {
+    if ((h.hist_mask >> i & 1) == 0) continue;
+    std::memcpy(&s.hist[i], p, sizeof(std::int32_t));
+    p += sizeof(std::int32_t);
+  }
+  for (int i = 0; i < 24; ++i) {
+    if ((h.hour_mask >> i & 1) == 0) continue;
+    std::memcpy(&s.hour_profile[i], p, sizeof(double));
+    p += sizeof(double);
+  }
+  if (h.recent_len > 0) std::memcpy(s.recent, p, h.recent_len * sizeof(RecentTx));
 }
 
 }  // namespace techmart::core

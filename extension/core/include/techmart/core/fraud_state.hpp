@@ -8,6 +8,7 @@
 // kRecent latest transactions by time, the latest location by time, a bitmask of methods and a
 // time-decayed risk. That is what makes rebuild_state() equal to scoring row by row, and a
 // recomputation after concurrent writers equal to the live state.
+#include <cstddef>
 #include <cstdint>
 
 #include "techmart/core/welford.hpp"
@@ -68,6 +69,22 @@ void fold(CustomerState& s, const FoldInput& tx, const StateParams& p);
 
 // Checks invariants of a state read back from storage; throws std::invalid_argument.
 void validate_state(const CustomerState& s);
+
+// ------------------------------------------------------------------ compact in-memory form
+// A CustomerState in fewer bytes for in-memory caches (the scoring trigger keeps one per customer
+// a statement touched): the fixed fields, then only the non-zero histogram bins and hour weights
+// and the recent_len latest transactions. The round trip is exact, bit for bit. Not a storage
+// format (the layout may change with any build).
+inline constexpr std::size_t kCompactHeaderBytes = 104;
+inline constexpr std::size_t kCompactMaxBytes = kCompactHeaderBytes +
+                                                kHistBins * sizeof(std::int32_t) +
+                                                24 * sizeof(double) + kRecent * 2 * sizeof(double);
+// Bytes compact_encode(s) writes (<= kCompactMaxBytes).
+std::size_t compact_size(const CustomerState& s) noexcept;
+// Writes the compact form of s to out (room for compact_size(s) bytes); returns its size.
+std::size_t compact_encode(const CustomerState& s, unsigned char* out) noexcept;
+// Reads what compact_encode wrote.
+void compact_decode(const unsigned char* in, CustomerState& s) noexcept;
 
 // ------------------------------------------------------------------------------ pieces
 // Great-circle distance in km (haversine, mean Earth radius 6371.0088 km). Latitudes in

@@ -15,6 +15,14 @@ class Welford {
   // Rebuilds an accumulator from stored state; throws std::invalid_argument when the state is
   // impossible (n < 0, non-finite mean/m2, m2 < 0, or n == 0 with a non-zero mean/m2).
   static Welford from_state(std::int64_t n, double mean, double m2);
+  // The same without the checks, for a copy of an accumulator's own count()/mean()/m2().
+  static Welford restore(std::int64_t n, double mean, double m2) noexcept {
+    Welford w;
+    w.n_ = n;
+    w.mean_ = mean;
+    w.m2_ = m2;
+    return w;
+  }
 
   // Adds one observation; throws std::invalid_argument for NaN or infinity.
   void add(double x);
