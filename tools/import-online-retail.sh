@@ -25,38 +25,52 @@ expected='InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,Custome
 header="$(head -n 1 "$file" | tr -d '\r' | sed 's/^\xEF\xBB\xBF//')"
 [ "$header" = "$expected" ] || fail "line 1: the header is \"$header\", expected \"$expected\" (nothing imported)"
 
-if [ "$enc" = UTF8 ] || [ "$enc" = UTF-8 ]; then
+# The checks of every line (encoding, field counts) run while the import runs in its transaction;
+# the transaction is committed only once they have passed, else rolled back (then their report is
+# shown, not the error the import may have met on the same lines).
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+check_encoding() {
+  [ "$enc" = UTF8 ] || [ "$enc" = UTF-8 ] || return 0
+  local bad n
   bad="$(LC_ALL=C.UTF-8 grep -naxv '.*' "$file" | cut -d: -f1 | head -n 20 | paste -sd, -)" || true
   if [ -n "$bad" ]; then
     n="$(LC_ALL=C.UTF-8 grep -caxv '.*' "$file" || true)"
-    fail "$n line(s) are not valid UTF-8 (lines $bad$([ "$n" -gt 20 ] && echo ', ...')); convert the file or pass --encoding LATIN1 (nothing imported)"
+    echo "$n line(s) are not valid UTF-8 (lines $bad$([ "$n" -gt 20 ] && echo ', ...')); convert the file or pass --encoding LATIN1 (nothing imported)"
+    return 1
   fi
-fi
-
+}
 # fields per record: split on commas outside double quotes (records are single lines)
-bad="$(LC_ALL=C awk '
-  NR == 1 { next }
-  {
-    sub(/\r$/, "")
-    if (index($0, "\"") == 0) { n = split($0, f, ","); }
-    else {
-      n = 1; q = 0; s = $0; L = length(s)
-      for (i = 1; i <= L; i++) {
-        c = substr(s, i, 1)
-        if (c == "\"") q = !q
-        else if (c == "," && !q) n++
+check_fields() {
+  local bad
+  bad="$(LC_ALL=C awk '
+    NR == 1 { next }
+    {
+      sub(/\r$/, "")
+      if (index($0, "\"") == 0) { n = split($0, f, ","); }
+      else {
+        n = 1; q = 0; s = $0; L = length(s)
+        for (i = 1; i <= L; i++) {
+          c = substr(s, i, 1)
+          if (c == "\"") q = !q
+          else if (c == "," && !q) n++
+        }
+        if (q) { print NR ": unterminated quoted field"; bad++; next }
       }
-      if (q) { print NR ": unterminated quoted field"; bad++; next }
+      if (n != 8) { print NR ": " n " fields, expected 8" (n < 8 ? " (missing columns)" : " (extra columns)"); bad++ }
     }
-    if (n != 8) { print NR ": " n " fields, expected 8" (n < 8 ? " (missing columns)" : " (extra columns)"); bad++ }
-  }
-  END { exit bad > 0 }' "$file" | head -n 50)" || true
-[ -z "$bad" ] || fail "records with a wrong number of fields (nothing imported):
-$bad"
+    END { exit bad > 0 }' "$file" | head -n 50)" || true
+  [ -z "$bad" ] || { printf 'records with a wrong number of fields (nothing imported):\n%s\n' "$bad"; return 1; }
+}
 
-say "import [checks] header, encoding and field counts checked ($(( ($(date +%s%N) - t_checks) / 1000000 )) ms)"
-say "importing (one transaction: staging copy, validation, import, rollups and fraud state rebuilt)"
-psql -X -q -v ON_ERROR_STOP=1 -v file="$(basename "$file")" -P footer=off <<SQL
+# The SQL, fed to psql as it goes: the import, then COMMIT only when the checks passed. psql
+# stops at the first error (ON_ERROR_STOP); a transaction left open at the end is rolled back.
+feed() {
+  set +e
+  trap '' PIPE  # psql may stop early (an error): keep going until the checks are done
+  check_encoding > "$work/encoding" 2>&1 & local pe=$!
+  check_fields > "$work/fields" 2>&1 & local pf=$!
+  cat <<SQL
 \set QUIET on
 BEGIN;
 LOCK TABLE import.online_retail_raw IN ACCESS EXCLUSIVE MODE;
@@ -66,5 +80,37 @@ SELECT clock_timestamp() AS t_copy \gset
 SELECT round(extract(epoch FROM clock_timestamp() - :'t_copy'::timestamptz) * 1000) AS ms_copy \gset
 \warn 'NOTICE:  import [copy] file staged in import.online_retail_raw (':ms_copy' ms)'
 SELECT section, reason, lines, amount FROM import.online_retail(:'file');
-COMMIT;
 SQL
+  local ok=1
+  wait $pe || ok=0
+  wait $pf || ok=0
+  if [ $ok = 1 ]; then
+    touch "$work/checked"
+    { echo "\\warn 'NOTICE:  import [checks] header, encoding and field counts checked, while importing ($(( ($(date +%s%N) - t_checks) / 1000000 )) ms)'"
+      echo "COMMIT;"; } 2>/dev/null
+  else
+    echo "ROLLBACK;" 2>/dev/null
+  fi
+  return 0
+}
+say "importing (one transaction: staging copy, validation, import, rollups and fraud state rebuilt; the file checks meanwhile)"
+# psql's stdout (the summary) goes to ours; of its stderr, the progress lines are shown as they
+# come and the rest is kept until we know whether the checks passed
+: > "$work/psql.err"
+exec 4>&1
+{ set +e
+  feed 2>/dev/null | psql -X -q -v ON_ERROR_STOP=1 -v file="$(basename "$file")" -P footer=off 2>&1 >&4 4>&-
+  echo "${PIPESTATUS[1]}" > "$work/rc"; } |
+  while IFS= read -r l; do
+    case "$l" in
+      'NOTICE:  import ['*) printf '%s\n' "$l" >&2 ;;
+      *) printf '%s\n' "$l" >> "$work/psql.err" ;;
+    esac
+  done
+if [ ! -f "$work/checked" ]; then
+  report="$(cat "$work/encoding" "$work/fields" 2>/dev/null | grep -v '^$' | head -n 60)" || true
+  [ -n "$report" ] || { cat "$work/psql.err" >&2; fail "the import stopped before the file checks finished (nothing imported)"; }
+  fail "$report"
+fi
+cat "$work/psql.err" >&2
+exit "$(cat "$work/rc" 2>/dev/null || echo 1)"
