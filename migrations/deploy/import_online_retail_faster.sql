@@ -258,8 +258,12 @@ BEGIN
       ALTER TABLE public.transactions DISABLE TRIGGER transactions_rollup_ins;
       v_scoring := 'trigger transactions_score disabled';
     END IF;
-    -- in the staged order (= transaction id = time order): the small tables are hashed, the
-    -- staged lines streamed through, no sort
+    -- in the staged order (= transaction id = time order, which the rollup rebuild and every
+    -- time-range scan read back): the small tables are hashed and the staged lines streamed
+    -- through them (hash joins only: a merge join would write the rows in e-mail order), no sort
+    v_nl := current_setting('enable_nestloop');
+    v_mj := current_setting('enable_mergejoin');
+    PERFORM set_config('enable_nestloop', 'off', true), set_config('enable_mergejoin', 'off', true);
     INSERT INTO transactions (id, customer_id, product_id, quantity, unit_price, amount, transaction_time, status, kind,
                               payment_method, platform, order_number, country, created_at,
                               fraud_score, fraud_reasons, is_suspicious)
@@ -271,6 +275,7 @@ BEGIN
       JOIN products p ON p.sku = s.sku
      WHERE s.outcome IN ('sale', 'refund');
     GET DIAGNOSTICS n_ins = ROW_COUNT;
+    PERFORM set_config('enable_nestloop', v_nl, true), set_config('enable_mergejoin', v_mj, true);
     IF v_fast THEN
       PERFORM set_config('session_replication_role', v_prev, true);
     ELSE
