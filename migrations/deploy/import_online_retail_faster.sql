@@ -191,7 +191,8 @@ BEGIN
       FROM or_cust c JOIN customers cu ON lower(cu.email) = c.email;
 
     -- products: new StockCodes (SKU); name = most frequent description, price = most frequent
-    -- unit price of its sales (of its refunds when it has no sale; ties: the lower price);
+    -- unit price of its sales (ties: the lower price; of its sales and refunds when it has no
+    -- sale, ties: more lines, then the lower price);
     -- category by import.category_rule (as import.category_of() applies it)
     CREATE TEMP TABLE or_new_prod ON COMMIT DROP AS
     WITH g AS (  -- one pass over the lines of the new SKUs
@@ -203,10 +204,12 @@ BEGIN
       SELECT DISTINCT ON (x.sku) x.sku, x.descr
         FROM (SELECT g.sku, g.descr, sum(g.n) AS n FROM g WHERE g.descr IS NOT NULL GROUP BY 1, 2) x
        ORDER BY x.sku, x.n DESC, x.descr
-    ), pr AS (
+    ), pr AS (  -- (with sales: the rule of the refresh in step 5, which then has nothing to change)
       SELECT DISTINCT ON (x.sku) x.sku, x.price
-        FROM (SELECT g.sku, g.price, sum(g.ns) AS ns, sum(g.n) AS n FROM g GROUP BY 1, 2) x
-       ORDER BY x.sku, x.ns DESC, x.n DESC, x.price
+        FROM (SELECT g.sku, g.price, sum(g.ns) AS ns, sum(g.n) AS n,
+                     bool_or(sum(g.ns) > 0) OVER (PARTITION BY g.sku) AS has_sale
+                FROM g GROUP BY 1, 2) x
+       ORDER BY x.sku, x.ns DESC, CASE WHEN x.has_sale THEN 0 ELSE x.n END DESC, x.price
     )
     SELECT pr.sku, coalesce(d.descr, pr.sku) AS name, pr.price, coalesce(cat.category, 'Gifts & Other') AS category
       FROM pr
@@ -306,8 +309,9 @@ BEGIN
 
     -- 5. customers touched: home country = the country of most of their invoices (then lines,
     -- then code), registration = first purchase, total_spent = net spend; only changed rows are
-    -- written (one scan of their transactions, grouped per order first). Products touched: list
-    -- price = most frequent unit price of all their sales.
+    -- written (one scan of their transactions, grouped per order first). Products touched that
+    -- existed before (the new ones got it in step 2): list price = most frequent unit price of all
+    -- their sales.
     WITH y_per_country AS (  -- per customer and country: invoices, lines, first purchase, net spend
       SELECT o.customer_id, o.country, count(o.order_number) AS invoices, sum(o.n) AS n, min(o.first_ts) AS first_ts,
              sum(o.spent) AS spent
@@ -331,7 +335,8 @@ BEGIN
     UPDATE products pr SET price = x.price, updated_at = now()
       FROM (SELECT DISTINCT ON (t.product_id) t.product_id, t.unit_price AS price
               FROM transactions t
-             WHERE t.product_id IN (SELECT p.id FROM products p WHERE p.sku IN (SELECT DISTINCT sku FROM or_stage WHERE outcome = 'sale'))
+             WHERE t.product_id IN (SELECT p.id FROM products p WHERE p.sku IN (SELECT DISTINCT sku FROM or_stage WHERE outcome = 'sale')
+                                                                AND NOT EXISTS (SELECT 1 FROM or_new_prod n WHERE n.sku = p.sku))
                AND t.kind = 'sale'
              GROUP BY t.product_id, t.unit_price
              ORDER BY t.product_id, count(*) DESC, t.unit_price) x
