@@ -466,10 +466,85 @@ void score_row(const Engine& e, const core::CustomerState& state, const core::Tr
   }
   strlcpy(out.top_rules, top.c_str(), sizeof out.top_rules);
   const std::string json = core::reasons_to_json(r.reasons);
+  // one block: the JSON text, the reasons, their strings
+  const size_t n = r.reasons.size();
+  size_t bytes = json.size() + 1 + MAXALIGN(sizeof(PlainReason)) * n + MAXIMUM_ALIGNOF;
+  for (const core::Reason& reason : r.reasons)
+    bytes += reason.rule.size() + reason.detail.size() + 2;
   char* buf = nullptr;
-  pg_call([&] { buf = static_cast<char*>(MemoryContextAlloc(result_ctx, json.size() + 1)); });
-  std::memcpy(buf, json.c_str(), json.size() + 1);
-  out.reasons_json = buf;
+  pg_call([&] { buf = static_cast<char*>(MemoryContextAlloc(result_ctx, bytes)); });
+  PlainReason* plain = reinterpret_cast<PlainReason*>(buf);
+  char* p = buf + MAXALIGN(sizeof(PlainReason)) * n;
+  auto copy = [&p](const std::string& str) {
+    char* dst = p;
+    std::memcpy(dst, str.c_str(), str.size() + 1);
+    p += str.size() + 1;
+    return dst;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const core::Reason& reason = r.reasons[i];
+    plain[i].rule = copy(reason.rule);
+    plain[i].detail = copy(reason.detail);
+    plain[i].observed = reason.observed;
+    plain[i].threshold = reason.threshold;
+    plain[i].contribution = reason.contribution;
+    plain[i].weight = reason.weight;
+  }
+  out.reasons_json = copy(json);
+  out.nreasons = static_cast<int>(n);
+  out.reasons = plain;
+}
+
+namespace {
+void push_key(JsonbParseState** st, const char* key) {
+  JsonbValue v;
+  v.type = jbvString;
+  v.val.string.val = const_cast<char*>(key);
+  v.val.string.len = static_cast<int>(strlen(key));
+  pushJsonbValue(st, WJB_KEY, &v);
+}
+
+void push_string(JsonbParseState** st, const char* key, const char* value) {
+  push_key(st, key);
+  JsonbValue v;
+  v.type = jbvString;
+  v.val.string.val = const_cast<char*>(value);
+  v.val.string.len = static_cast<int>(strlen(value));
+  pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+// the number as reasons_to_json writes it, read back as jsonb_in would (numeric_in: same scale)
+void push_number(JsonbParseState** st, const char* key, double x, int decimals) {
+  push_key(st, key);
+  char text[core::kJsonNumberBytes];
+  JsonbValue v;
+  if (core::format_json_number(x, decimals, text, sizeof text)) {
+    v.type = jbvNumeric;
+    v.val.numeric = DatumGetNumeric(DirectFunctionCall3(
+        numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+  } else {
+    v.type = jbvNull;
+  }
+  pushJsonbValue(st, WJB_VALUE, &v);
+}
+}  // namespace
+
+Datum reasons_jsonb(const ScoreOutput& out) {
+  JsonbParseState* st = nullptr;
+  JsonbValue* res = pushJsonbValue(&st, WJB_BEGIN_ARRAY, nullptr);
+  for (int i = 0; i < out.nreasons; ++i) {
+    const PlainReason& r = out.reasons[i];
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    push_string(&st, "rule", r.rule);
+    push_number(&st, "observed", r.observed, core::kReasonValueDecimals);
+    push_number(&st, "threshold", r.threshold, core::kReasonValueDecimals);
+    push_number(&st, "contribution", r.contribution, core::kReasonContributionDecimals);
+    if (std::isfinite(r.weight)) push_number(&st, "weight", r.weight, core::kReasonValueDecimals);
+    push_string(&st, "detail", r.detail);
+    pushJsonbValue(&st, WJB_END_OBJECT, nullptr);
+  }
+  res = pushJsonbValue(&st, WJB_END_ARRAY, nullptr);
+  return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
 }  // namespace techmart::pg::fraud

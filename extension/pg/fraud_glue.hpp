@@ -125,12 +125,25 @@ struct RowInput {
   int method;
 };
 
+// One reason of a scored row as plain data (core::Reason without std::string).
+struct PlainReason {
+  char* rule;  // palloc'd
+  char* detail;
+  double observed, threshold, contribution, weight;  // weight NaN: not shown
+};
+
 struct ScoreOutput {
   double score;  // rounded to 2 decimals
   bool suspicious;
   char* reasons_json;  // palloc'd in the given context
+  int nreasons;
+  PlainReason* reasons;  // the same reasons, palloc'd in the given context
   char top_rules[160];
 };
+
+// fraud_reasons as jsonb built from out.reasons: the same value as jsonb_in(out.reasons_json)
+// without writing and parsing the text. Plain C; palloc in the current context.
+Datum reasons_jsonb(const ScoreOutput& out);
 
 // C++ (throws): scores the row from `state` (the state before it) and folds it into `next`.
 void score_row(const Engine& e, const core::CustomerState& state, const core::TransactionInput& tx,

@@ -1192,7 +1192,7 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
       DirectFunctionCall3(numeric_in, CStringGetDatum(score_text), ObjectIdGetDatum(InvalidOid),
                           Int32GetDatum(cols.typmod[kScore]));
   colnums[ncols] = cols.attnum[kReasons];
-  values[ncols++] = DirectFunctionCall1(jsonb_in, CStringGetDatum(out.reasons_json));
+  values[ncols++] = fraud::reasons_jsonb(out);  // no text to parse
   colnums[ncols] = cols.attnum[kSuspicious];
   values[ncols++] = BoolGetDatum(out.suspicious);
   if (amount_filled) {

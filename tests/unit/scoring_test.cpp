@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -226,4 +227,23 @@ TEST(ReasonsJson, FormatAndEscaping) {
   const std::string nonfinite = reasons_to_json({Reason{"r", kNaN, -0.0, 1, ""}});
   EXPECT_NE(nonfinite.find("\"observed\": null"), std::string::npos) << nonfinite;
   EXPECT_NE(nonfinite.find("\"threshold\": 0,"), std::string::npos) << nonfinite;
+}
+
+TEST(ReasonsJson, NumbersAsWrittenByReasonsToJson) {
+  char buf[kJsonNumberBytes];
+  ASSERT_TRUE(format_json_number(1.5, 4, buf, sizeof buf));
+  EXPECT_STREQ(buf, "1.5");
+  ASSERT_TRUE(format_json_number(-0.00001, 4, buf, sizeof buf));
+  EXPECT_STREQ(buf, "0");
+  ASSERT_TRUE(format_json_number(12.0, 2, buf, sizeof buf));
+  EXPECT_STREQ(buf, "12");
+  ASSERT_TRUE(format_json_number(1e300, 4, buf, sizeof buf));  // every digit, never truncated
+  EXPECT_EQ(std::strlen(buf), 301u);
+  EXPECT_FALSE(format_json_number(std::numeric_limits<double>::quiet_NaN(), 4, buf, sizeof buf));
+  EXPECT_FALSE(format_json_number(std::numeric_limits<double>::infinity(), 2, buf, sizeof buf));
+  std::vector<Reason> reasons{{"amount_zscore", 3.25, 3, 12.5, "detail", 1.5}};
+  EXPECT_EQ(
+      reasons_to_json(reasons),
+      "[{\"rule\": \"amount_zscore\", \"observed\": 3.25, \"threshold\": 3, \"contribution\": "
+      "12.5, \"weight\": 1.5, \"detail\": \"detail\"}]");
 }

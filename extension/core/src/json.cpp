@@ -1,5 +1,6 @@
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -43,22 +44,25 @@ void append_string(std::string& out, const std::string& s) {
 
 // A JSON number with at most `decimals` decimals (trailing zeros trimmed); null if not finite.
 void append_number(std::string& out, double x, int decimals) {
-  if (!std::isfinite(x)) {
-    out += "null";
-    return;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, x);
-  std::string s(buf);
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  if (s == "-0") s = "0";
-  out += s;
+  char buf[kJsonNumberBytes];
+  out += format_json_number(x, decimals, buf, sizeof buf) ? buf : "null";
 }
 
 }  // namespace
+
+bool format_json_number(double x, int decimals, char* buf, std::size_t size) {
+  if (!std::isfinite(x) || size < 2) return false;
+  const int n = std::snprintf(buf, size, "%.*f", decimals, x);
+  if (n < 0 || static_cast<std::size_t>(n) >= size) return false;
+  std::size_t len = static_cast<std::size_t>(n);
+  if (std::memchr(buf, '.', len) != nullptr) {
+    while (buf[len - 1] == '0') --len;
+    if (buf[len - 1] == '.') --len;
+  }
+  buf[len] = '\0';
+  if (std::strcmp(buf, "-0") == 0) std::strcpy(buf, "0");
+  return true;
+}
 
 std::string reasons_to_json(const std::vector<Reason>& reasons) {
   std::string out = "[";
@@ -68,14 +72,14 @@ std::string reasons_to_json(const std::vector<Reason>& reasons) {
     out += "{\"rule\": ";
     append_string(out, r.rule);
     out += ", \"observed\": ";
-    append_number(out, r.observed, 4);
+    append_number(out, r.observed, kReasonValueDecimals);
     out += ", \"threshold\": ";
-    append_number(out, r.threshold, 4);
+    append_number(out, r.threshold, kReasonValueDecimals);
     out += ", \"contribution\": ";
-    append_number(out, r.contribution, 2);
+    append_number(out, r.contribution, kReasonContributionDecimals);
     if (std::isfinite(r.weight)) {
       out += ", \"weight\": ";
-      append_number(out, r.weight, 4);
+      append_number(out, r.weight, kReasonValueDecimals);
     }
     out += ", \"detail\": ";
     append_string(out, r.detail);

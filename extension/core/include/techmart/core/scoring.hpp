@@ -231,5 +231,12 @@ void register_entity_rules(RuleRegistry& registry);
 // Serialises reasons as a JSON array of {rule, observed, threshold, contribution, detail} plus
 // "weight" when the reason has a finite weight.
 std::string reasons_to_json(const std::vector<Reason>& reasons);
+// The JSON number reasons_to_json writes for x with at most `decimals` decimals (trailing zeros
+// trimmed) into buf; false (nothing written) when x is not finite (written as null).
+bool format_json_number(double x, int decimals, char* buf, std::size_t size);
+inline constexpr std::size_t kJsonNumberBytes = 512;  // room for any finite double, 4 decimals
+// The decimals reasons_to_json uses for observed/threshold/weight and for contribution.
+inline constexpr int kReasonValueDecimals = 4;
+inline constexpr int kReasonContributionDecimals = 2;
 
 }  // namespace techmart::core
