@@ -17,6 +17,9 @@
 #include "techmart/core/qsketch.hpp"
 
 extern "C" {
+#include "access/detoast.h"
+#include "access/transam.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/tuplestore.h"
@@ -481,6 +484,163 @@ bytea* hll_compute(Fn&& fn) {
 }
 }  // namespace
 
+// ------------------------------------------------------------------ HyperLogLog: cache of stored
+// sketches
+//
+// hll_union_agg over stored sketches (the hourly rollup rows' customers_hll) spent its time
+// fetching each TOASTed sketch (a 10,000,000-line table: ~13 KB per hour, 9 TOAST chunks) and
+// decoding it (~25 us per sketch). A sketch stored out of line is identified by its TOAST pointer
+// (TOAST relation, value OID): a TOAST value is never modified, an UPDATE writes a new value with a
+// new OID, and CLUSTER / VACUUM FULL keep each value's OID with its bytes. So the decoded
+// registers of such a sketch can be kept per backend, keyed by the pointer, and merged from memory
+// (one vectorised max over 2^p bytes) the next time the same row version is read; a changed row
+// has a new pointer and misses. Inline sketches (small ones) are merged from their bytes as before.
+//
+// The only way a pointer could name other bytes later is the reuse of a value OID after the
+// cluster-wide OID counter wrapped (2^32 allocations) and the old value was vacuumed away. The
+// cache follows the counter (ShmemVariableCache->nextOid, read at every use): an entry is dropped
+// once the counter has advanced 2^30 since the entry was filled, and the whole cache is dropped
+// when it was not used for 60 s (the counter cannot advance 2^32 in that time). Bounded:
+// kHllCacheSets x kHllCacheWays entries (8 MiB of registers at precision 14), least recently used
+// way evicted; its own memory context under TopMemoryContext.
+namespace {
+constexpr int kHllCacheSets = 256;
+constexpr int kHllCacheWays = 2;
+constexpr uint64 kHllCacheMaxOidAdvance = uint64{1} << 30;
+constexpr long kHllCacheIdleMs = 60 * 1000;
+
+struct HllCacheEntry {
+  Oid toastrel;
+  Oid valueid;
+  int32 rawsize;
+  int32 precision;   // 0: empty way
+  uint64 filled_at;  // oid clock when filled
+  uint64 used_at;    // use counter, for LRU
+  uint8* reg;        // 2^precision registers, in hll_cache_ctx
+};
+
+MemoryContext hll_cache_ctx = nullptr;
+HllCacheEntry hll_cache[kHllCacheSets][kHllCacheWays];
+uint64 hll_oid_clock = 0;  // OIDs assigned cluster-wide since the cache started (at least)
+uint32 hll_last_next_oid = 0;
+TimestampTz hll_last_use = 0;
+uint64 hll_use_counter = 0;
+
+void hll_cache_clear() {
+  for (auto& set : hll_cache) {
+    for (auto& e : set) {
+      if (e.reg != nullptr) pfree(e.reg);
+      e = HllCacheEntry{};
+    }
+  }
+}
+
+// Advances the OID clock; drops everything after a long idle time. Plain C (may not raise).
+void hll_cache_tick() {
+  const uint32 next_oid = ShmemVariableCache->nextOid;  // a benign unlocked read of 4 bytes
+  const TimestampTz now = GetCurrentTimestamp();
+  if (hll_last_use == 0 || TimestampDifferenceExceeds(hll_last_use, now, kHllCacheIdleMs)) {
+    hll_cache_clear();
+  } else {
+    hll_oid_clock +=
+        static_cast<uint32>(next_oid - hll_last_next_oid);  // modulo 2^32: >= the advance
+  }
+  hll_last_next_oid = next_oid;
+  hll_last_use = now;
+}
+
+HllCacheEntry* hll_cache_set(const varatt_external& ext) {
+  const uint32 h = hash_bytes_uint32(ext.va_valueid ^ (ext.va_toastrelid * 0x9E3779B1u));
+  return hll_cache[h % kHllCacheSets];
+}
+
+// The cached registers of the stored sketch ext, or nullptr.
+const HllCacheEntry* hll_cache_lookup(const varatt_external& ext) {
+  HllCacheEntry* set = hll_cache_set(ext);
+  for (int w = 0; w < kHllCacheWays; ++w) {
+    HllCacheEntry& e = set[w];
+    if (e.precision == 0 || e.valueid != ext.va_valueid || e.toastrel != ext.va_toastrelid ||
+        e.rawsize != ext.va_rawsize)
+      continue;
+    if (hll_oid_clock - e.filled_at >= kHllCacheMaxOidAdvance) {  // the OID could come round
+      pfree(e.reg);
+      e = HllCacheEntry{};
+      return nullptr;
+    }
+    e.used_at = ++hll_use_counter;
+    return &e;
+  }
+  return nullptr;
+}
+
+// A way for ext (the empty or least recently used one), its registers allocated for precision p
+// (may raise: call with no C++ object alive). The entry is published by the caller once filled.
+HllCacheEntry* hll_cache_claim(const varatt_external& ext, int p) {
+  if (hll_cache_ctx == nullptr) {
+    hll_cache_ctx =
+        AllocSetContextCreate(TopMemoryContext, "techmart hll cache", ALLOCSET_DEFAULT_SIZES);
+  }
+  HllCacheEntry* set = hll_cache_set(ext);
+  HllCacheEntry* victim = &set[0];
+  for (int w = 0; w < kHllCacheWays; ++w) {
+    if (set[w].precision == 0) {
+      victim = &set[w];
+      break;
+    }
+    if (set[w].used_at < victim->used_at) victim = &set[w];
+  }
+  if (victim->reg != nullptr) pfree(victim->reg);
+  *victim = HllCacheEntry{};
+  victim->reg = static_cast<uint8*>(MemoryContextAlloc(hll_cache_ctx, std::size_t{1} << p));
+  return victim;
+}
+
+// Merges the sketch argument argno of fcinfo into st: from the cache when it is stored out of line
+// (filling the cache on a miss), else from its bytes.
+void hll_merge_arg(FunctionCallInfo fcinfo, int argno, HllState* st) {
+  auto* raw = reinterpret_cast<struct varlena*>(DatumGetPointer(PG_GETARG_DATUM(argno)));
+  ErrorInfo err;
+  if (VARATT_IS_EXTERNAL_ONDISK(raw)) {
+    varatt_external ext;
+    VARATT_EXTERNAL_GET_POINTER(ext, raw);
+    hll_cache_tick();
+    const HllCacheEntry* hit = hll_cache_lookup(ext);
+    if (hit == nullptr) {
+      bytea* b = reinterpret_cast<bytea*>(detoast_attr(raw));
+      const auto* data = reinterpret_cast<const unsigned char*>(VARDATA_ANY(b));
+      const std::size_t len = VARSIZE_ANY_EXHDR(b);
+      const int p = len >= 3 ? data[1] : 0;
+      if (p < core::HyperLogLog::kMinPrecision || p > core::HyperLogLog::kMaxPrecision) {
+        // not a sketch we could cache: merge_serialized() reports what is wrong with it
+        if (!guarded(err, nullptr, [&] { st->merge_serialized(data, len); })) raise(err);
+        return;
+      }
+      HllCacheEntry* e = hll_cache_claim(ext, p);
+      if (!guarded(err, nullptr,
+                   [&] { core::HyperLogLog::deserialize(data, len).copy_registers(e->reg); })) {
+        pfree(e->reg);
+        *e = HllCacheEntry{};
+        raise(err);
+      }
+      e->toastrel = ext.va_toastrelid;
+      e->valueid = ext.va_valueid;
+      e->rawsize = ext.va_rawsize;
+      e->precision = p;
+      e->filled_at = hll_oid_clock;
+      e->used_at = ++hll_use_counter;
+      hit = e;
+    }
+    const std::size_t m = std::size_t{1} << hit->precision;
+    if (!guarded(err, nullptr, [&] { st->merge_registers(hit->reg, m); })) raise(err);
+    return;
+  }
+  bytea* b = PG_GETARG_BYTEA_PP(argno);
+  const char* data = VARDATA_ANY(b);
+  const std::size_t len = VARSIZE_ANY_EXHDR(b);
+  if (!guarded(err, nullptr, [&] { st->merge_serialized(data, len); })) raise(err);
+}
+}  // namespace
+
 // hll_add_trans(internal, bigint) → internal
 extern "C" PGDLLEXPORT Datum techmart_hll_add_trans(PG_FUNCTION_ARGS) {
   MemoryContext ctx = agg_context(fcinfo, "hll_add_trans");
@@ -498,12 +658,8 @@ extern "C" PGDLLEXPORT Datum techmart_hll_union_trans(PG_FUNCTION_ARGS) {
   MemoryContext ctx = agg_context(fcinfo, "hll_union_trans");
   HllState* st = hll_state_arg(fcinfo, 0);
   if (PG_ARGISNULL(1)) return return_state(fcinfo, st);
-  bytea* b = PG_GETARG_BYTEA_PP(1);
-  const char* data = VARDATA_ANY(b);
-  const std::size_t len = VARSIZE_ANY_EXHDR(b);
   if (st == nullptr) st = new_hll_state(ctx);
-  ErrorInfo err;
-  if (!guarded(err, nullptr, [&] { st->merge_serialized(data, len); })) raise(err);
+  hll_merge_arg(fcinfo, 1, st);
   PG_RETURN_POINTER(st);
 }
 

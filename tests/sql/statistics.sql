@@ -1,6 +1,6 @@
 -- pgTAP: statistics aggregates and functions (docs/statistics.md). Needs no application table.
 BEGIN;
-SELECT plan(35);
+SELECT plan(41);
 
 CREATE TEMP TABLE st_u AS SELECT g::float8 AS x FROM generate_series(1, 10000) g;
 CREATE TEMP TABLE st_ln AS SELECT exp(g / 2000.0)::float8 AS x, g % 24 AS grp FROM generate_series(1, 20000) g;
@@ -90,6 +90,32 @@ SELECT is(techmart.hll_cardinality(techmart.hll_empty()), 0::float8, 'empty hll 
 SELECT is(techmart.hll_cardinality(techmart.hll_add(techmart.hll_add(NULL, 42), 42)), techmart.hll_cardinality(techmart.hll_add(techmart.hll_empty(), 42)),
           'hll_add: NULL sketch is empty, duplicates count once');
 SELECT throws_ok($$SELECT techmart.hll_cardinality('\x010e0109'::bytea)$$, '22023', NULL, 'crafted hll bytes are 22023');
+
+-- hll_union_agg keeps the registers of sketches stored out of line per backend, keyed by their TOAST
+-- pointer: the result must always be the union of the bytes stored now (|| '' makes an in-memory copy,
+-- merged from its bytes)
+CREATE TEMP TABLE st_hll (h int PRIMARY KEY, s bytea);
+ALTER TABLE st_hll ALTER s SET STORAGE EXTERNAL;
+INSERT INTO st_hll SELECT h, techmart.hll_add_agg((h * 1000003 + g) % 50000) FROM generate_series(1, 6) h, generate_series(1, 7000) g GROUP BY h;
+INSERT INTO st_hll VALUES (7, techmart.hll_add(NULL, 1)), (8, NULL);  -- inline and NULL beside them
+CREATE FUNCTION pg_temp.st_hll_same() RETURNS boolean LANGUAGE sql AS $$
+  SELECT (SELECT techmart.hll_union_agg(s) FROM st_hll) = (SELECT techmart.hll_union_agg(s || '') FROM st_hll)
+$$;
+SELECT ok((SELECT count(*) = 6 FROM st_hll WHERE pg_column_size(s) > 10000) AND pg_temp.st_hll_same() AND pg_temp.st_hll_same(),
+          'hll_union_agg of sketches stored out of line (twice: the second from the cache) = the union of their bytes');
+UPDATE st_hll SET s = techmart.hll_union(s, (SELECT techmart.hll_add_agg(g) FROM generate_series(100000, 130000) g)) WHERE h = 3;
+SELECT ok(pg_temp.st_hll_same() AND pg_temp.st_hll_same(), 'an updated sketch is read anew (a new TOAST value)');
+SAVEPOINT st_hll_sp;
+UPDATE st_hll SET s = (SELECT techmart.hll_add_agg(g) FROM generate_series(200000, 260000) g) WHERE h IN (1, 2);
+SELECT ok(pg_temp.st_hll_same(), 'sketches written by the current transaction');
+ROLLBACK TO SAVEPOINT st_hll_sp;
+SELECT ok(pg_temp.st_hll_same() AND (SELECT techmart.hll_cardinality(techmart.hll_union_agg(s)) < 100000 FROM st_hll),
+          'after a rollback the stored sketches count again');
+INSERT INTO st_hll VALUES (9, '\x010f01'::bytea || decode(repeat('00', 32768), 'hex'));
+SELECT throws_ok($$SELECT techmart.hll_union_agg(s) FROM st_hll$$, '22023', NULL,
+                 'a stored sketch of another precision is 22023 (merged from the cache or not)');
+UPDATE st_hll SET s = decode(repeat('07', 20000), 'hex') WHERE h = 9;
+SELECT throws_ok($$SELECT techmart.hll_union_agg(s) FROM st_hll$$, '22023', NULL, 'stored garbage out of line is 22023');
 
 -- ------------------------------------------------------------------ moments, ewma, robust z
 SELECT ok((SELECT (m).count = count(x) AND abs((m).mean - avg(x)) < 1e-9 * abs(avg(x))

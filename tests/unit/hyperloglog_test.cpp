@@ -6,6 +6,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using techmart::core::HyperLogLog;
 
@@ -167,4 +168,38 @@ TEST(Hll, MergeSerializedRefusesWhatDeserializeRefuses) {
   const std::string o = other.serialize();
   EXPECT_THROW(h.merge_serialized(o.data(), o.size()), std::invalid_argument);
   EXPECT_EQ(h.serialize(), before);  // unchanged
+}
+
+TEST(Hll, MergeRegistersIsMergeOfTheSketch) {
+  // sparse and dense sources, sparse and dense targets, odd register counts (precision 4: 16)
+  for (const int p : {4, 10, 14}) {
+    for (const int n_src : {30, 100000}) {
+      for (const int n_dst : {0, 20, 100000}) {
+        HyperLogLog src(p), dst(p), expect(p);
+        for (int i = 0; i < n_src; ++i) src.add(i * 31 + 7);
+        for (int i = 0; i < n_dst; ++i) dst.add(-i * 17 - 3);
+        expect.merge(dst);
+        expect.merge(src);
+        std::vector<std::uint8_t> reg(std::size_t{1} << p, 0xAB);
+        src.copy_registers(reg.data());
+        HyperLogLog back(p);
+        back.merge_registers(reg.data(), reg.size());
+        EXPECT_TRUE(back == src) << "copy_registers round trip p=" << p << " n=" << n_src;
+        dst.merge_registers(reg.data(), reg.size());
+        EXPECT_TRUE(dst == expect) << "p=" << p << " src=" << n_src << " dst=" << n_dst;
+        EXPECT_EQ(dst.serialize(), expect.serialize());
+      }
+    }
+  }
+  HyperLogLog h;
+  std::vector<std::uint8_t> small(1024, 0);
+  EXPECT_THROW(h.merge_registers(small.data(), small.size()), std::invalid_argument);
+}
+
+TEST(Hll, MergeWithItselfChangesNothing) {
+  HyperLogLog h;
+  for (int i = 0; i < 50000; ++i) h.add(i);
+  const std::string before = h.serialize();
+  h.merge(h);
+  EXPECT_EQ(h.serialize(), before);
 }

@@ -42,6 +42,12 @@ class HyperLogLog {
   // merge(deserialize(data, size)) without building the temporary sketch; throws
   // std::invalid_argument for what deserialize() refuses (this sketch is then unchanged).
   void merge_serialized(const void* data, std::size_t size);
+  // Register-wise max with 2^p dense registers (copy_registers() of a sketch of the same
+  // precision): one vectorisable pass, no validation beyond the count (the registers come from a
+  // validated sketch). Throws std::invalid_argument when count != 2^p.
+  void merge_registers(const std::uint8_t* reg, std::size_t count);
+  // Writes the 2^p dense registers (also of a sparse sketch) to out[0 .. 2^p).
+  void copy_registers(std::uint8_t* out) const;
   double estimate() const;
   int precision() const noexcept { return p_; }
   bool is_sparse() const noexcept { return reg_.empty(); }
