@@ -76,6 +76,54 @@ void max_into(std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
 #endif
   for (; i < n; ++i) a[i] = std::max(a[i], b[i]);
 }
+
+// the largest of n bytes (SSE2, 16 at a time)
+std::uint8_t max_byte(const std::uint8_t* a, std::size_t n) {
+  std::size_t i = 0;
+  std::uint8_t m = 0;
+#if defined(__SSE2__)
+  __m128i acc = _mm_setzero_si128();
+  for (; i + 16 <= n; i += 16) {
+    acc = _mm_max_epu8(acc, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+  }
+  alignas(16) std::uint8_t lanes[16];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), acc);
+  for (std::uint8_t v : lanes) m = std::max(m, v);
+#endif
+  for (; i < n; ++i) m = std::max(m, a[i]);
+  return m;
+}
+
+// the number of non-zero bytes among n
+std::size_t count_nonzero(const std::uint8_t* a, std::size_t n) {
+  std::size_t i = 0, zeros = 0;
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  for (; i + 16 <= n; i += 16) {
+    const __m128i eq =
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)), zero);
+    zeros +=
+        static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(_mm_movemask_epi8(eq))));
+  }
+#endif
+  for (; i < n; ++i) zeros += (a[i] == 0);
+  return n - zeros;
+}
+
+// histogram of n register values (< 64) into hist: four interleaved tables, so that runs of equal
+// values do not wait on one counter
+void histogram(const std::uint8_t* a, std::size_t n, std::uint32_t* hist, std::size_t size) {
+  std::uint32_t h[4][66] = {};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++h[0][a[i]];
+    ++h[1][a[i + 1]];
+    ++h[2][a[i + 2]];
+    ++h[3][a[i + 3]];
+  }
+  for (; i < n; ++i) ++h[0][a[i]];
+  for (std::size_t k = 0; k < size && k < 66; ++k) hist[k] += h[0][k] + h[1][k] + h[2][k] + h[3][k];
+}
 }  // namespace
 
 void HyperLogLog::compact() const {
@@ -186,9 +234,7 @@ Parsed parse(const void* data, std::size_t size) {
   const std::size_t len = size - 3;
   if (b[2] == kDense) {
     if (len != m) bad("wrong register count");
-    for (std::size_t i = 0; i < m; ++i) {
-      if (body[i] > max_rank) bad("register value out of range");
-    }
+    if (max_byte(body, m) > max_rank) bad("register value out of range");
     return {p, true, body, len};
   }
   if (b[2] == kSparse) {
@@ -267,7 +313,7 @@ double HyperLogLog::estimate() const {
     hist[0] = static_cast<std::uint32_t>(m_regs - sparse_.size());
     for (std::uint32_t e : sparse_) ++hist[entry_rank(e)];
   } else {
-    for (std::uint8_t r : reg_) ++hist[r];
+    histogram(reg_.data(), reg_.size(), hist.data(), hist.size());  // values <= q + 1 < 66
   }
   const double m = static_cast<double>(m_regs);
   if (hist[0] == m_regs) return 0.0;
@@ -301,8 +347,7 @@ std::string HyperLogLog::serialize() const {
     }
     return out;
   }
-  std::size_t nonzero = 0;
-  for (std::uint8_t r : reg_) nonzero += (r != 0);
+  const std::size_t nonzero = count_nonzero(reg_.data(), reg_.size());
   if (nonzero * 3 < m) {
     out.push_back(static_cast<char>(kSparse));
     out.reserve(3 + 3 * nonzero);
