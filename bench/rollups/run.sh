@@ -9,7 +9,11 @@
 #   2. dashboard overview and 30 days of hourly sales latency (median and p95 of 200 calls,
 #      timed in the server) with TRANSACTIONS rows loaded;
 #   3. 4 concurrent single-row writers into one hour: rows spread over 8 slots vs one hot row.
-# Env: GEN (techmart-gen binary), CUSTOMERS [20000], PRODUCTS [500], BATCH [10000].
+# Besides the wall-clock time of each load, the CPU time of the backend that ran it (utime + stime
+# from /proc: the server must run on this host; "-" otherwise): on a shared machine it moves much
+# less between runs than the wall clock.
+# Env: GEN (techmart-gen binary), CUSTOMERS [20000], PRODUCTS [500], BATCH [10000], ROUNDS [3],
+# SQITCH_TO (deploy the migrations up to this change only: the same script measures an earlier state).
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-100000}"
@@ -23,7 +27,7 @@ P=(psql -X -q -v ON_ERROR_STOP=1)
 GENARGS=(--customers "$CUSTOMERS" --products "$PRODUCTS" --transactions "$N")
 
 psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-(cd "$ROOT/migrations" && sqitch --quiet deploy "db:pg:$DB" >/dev/null)
+(cd "$ROOT/migrations" && sqitch --quiet deploy ${SQITCH_TO:+--to "$SQITCH_TO"} "db:pg:$DB" >/dev/null)
 "$GEN" --stdout categories "${GENARGS[@]}" | "${P[@]}" -c "\copy categories (id, name, description) FROM STDIN (FORMAT csv, HEADER)"
 "$GEN" --stdout suppliers "${GENARGS[@]}" | "${P[@]}" -c "\copy suppliers (id, name, reliability_score, country, contact_email) FROM STDIN (FORMAT csv, HEADER)"
 "$GEN" --stdout products "${GENARGS[@]}" | "${P[@]}" -c "\copy products (id, sku, name, description, category_id, price, stock_quantity, low_stock_threshold, supplier_id) FROM STDIN (FORMAT csv, HEADER)"
@@ -53,15 +57,23 @@ rollups() {
   for t in $AROLL; do "${P[@]}" -c "ALTER TABLE alerts $1 TRIGGER $t"; done
 }
 
-load() {  # load all staged rows in BATCH-row statements, print seconds
+load() {  # load all staged rows in BATCH-row statements, print "seconds cpu_seconds"
   "${P[@]}" -c "TRUNCATE transactions CASCADE" 2>/dev/null
   "${P[@]}" -c "TRUNCATE analytics.sales_hourly, analytics.order_registry"
   "${P[@]}" -c "DO \$\$ BEGIN IF to_regclass('analytics.alerts_hourly') IS NOT NULL THEN TRUNCATE analytics.alerts_hourly; END IF; END \$\$"
   "${P[@]}" -c "DO \$\$ BEGIN IF to_regclass('techmart.customer_state') IS NOT NULL THEN TRUNCATE techmart.customer_state; END IF; END \$\$" 2>/dev/null || true
   "${P[@]}" -c "CHECKPOINT"
-  local t0 t1
+  local t0 t1 cpu
   t0=$(date +%s.%N)
-  "${P[@]}" <<SQL
+  cpu="$("${P[@]}" -tA <<SQL
+CREATE FUNCTION pg_temp.cpu_ms() RETURNS bigint LANGUAGE plpgsql AS \$\$
+BEGIN  -- utime + stime of this backend in ms (clock ticks of 10 ms), NULL when /proc is not readable
+  -- the fields after "pid (comm) ": state is 1, utime 12, stime 13
+  RETURN (SELECT (split_part(s, ' ', 12)::bigint + split_part(s, ' ', 13)::bigint) * 10
+            FROM (SELECT split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2) s) x);
+EXCEPTION WHEN OTHERS THEN RETURN NULL;
+END \$\$;
+SELECT coalesce(pg_temp.cpu_ms(), -1) AS c0 \\gset
 DO \$\$
 DECLARE lo bigint; hi bigint; b bigint := $BATCH;
 BEGIN
@@ -76,22 +88,30 @@ BEGIN
     lo := lo + b;
   END LOOP;
 END \$\$;
+SELECT CASE WHEN :c0 < 0 THEN '-' ELSE round((pg_temp.cpu_ms() - :c0) / 1000.0, 2)::text END;
 SQL
+)"
   t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
+  echo "$(echo "$t1 - $t0" | bc) $cpu"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "== rollups bench: $N transactions, $CUSTOMERS customers, $PRODUCTS products, batches of $BATCH =="
-on=(); off=()
-for r in 1 2 3; do
-  rollups DISABLE; off+=("$(load)")
-  rollups ENABLE;  on+=("$(load)")
+on=(); off=(); con=(); coff=()
+for r in $(seq "${ROUNDS:-3}"); do
+  rollups DISABLE; read -r w c <<<"$(load)"; off+=("$w"); coff+=("$c")
+  rollups ENABLE;  read -r w c <<<"$(load)"; on+=("$w"); con+=("$c")
 done
 t_off=$(printf '%s\n' "${off[@]}" | median); t_on=$(printf '%s\n' "${on[@]}" | median)
 echo "bulk insert, fraud trigger only : ${t_off}s  ($(echo "$N / $t_off" | bc) rows/s)  runs: ${off[*]}"
 echo "bulk insert, + rollup triggers  : ${t_on}s  ($(echo "$N / $t_on" | bc) rows/s)  runs: ${on[*]}"
 echo "throughput ratio rollups on/off : $(echo "scale=3; $t_off / $t_on" | bc)  (target >= 0.80)"
+if [ "${coff[0]}" != "-" ]; then
+  c_off=$(printf '%s\n' "${coff[@]}" | median); c_on=$(printf '%s\n' "${con[@]}" | median)
+  echo "backend CPU, fraud trigger only : ${c_off}s  runs: ${coff[*]}"
+  echo "backend CPU, + rollup triggers  : ${c_on}s  runs: ${con[*]}"
+  echo "CPU ratio rollups on/off        : $(echo "scale=3; $c_off / $c_on" | bc)  (upkeep $(echo "$c_on - $c_off" | bc) s CPU per $N lines)"
+fi
 "${P[@]}" -c "ANALYZE"
 echo "rollup_check differences        : $(psql -XtA -c 'SELECT count(*) FROM analytics.rollup_check()')"
 
