@@ -308,7 +308,7 @@ BEGIN
           EXECUTE format('ALTER TABLE public.transactions CLUSTER ON %s', v_idx_clustered[i]);
         END IF;
       END LOOP;
-      v_scoring := v_scoring || format(', %s secondary indexes built after the rows', cardinality(v_idx_name));
+      v_scoring := v_scoring || format(', %s indexes built after', cardinality(v_idx_name));
     END IF;
     IF v_fast THEN
       PERFORM set_config('session_replication_role', v_prev, true);
