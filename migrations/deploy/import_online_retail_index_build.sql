@@ -8,6 +8,8 @@
 -- instead of 100,000 insertions into each (docs/import.md, "Speed"; bench/RESULTS.md). The drop
 -- takes the ACCESS EXCLUSIVE lock of transactions until the import commits. Skipped when an index
 -- is invalid, in another tablespace or the replica identity; comments and CLUSTER marks are kept.
+-- Likewise the primary key and indexes of an empty ledger (import.online_retail_line) are built
+-- after its rows.
 BEGIN;
 
 CREATE OR REPLACE FUNCTION import.online_retail(p_file_name text DEFAULT NULL)
@@ -43,6 +45,10 @@ DECLARE
   v_idx_name      text[];
   v_idx_comment   text[];
   v_idx_clustered text[];
+  v_pk_name       text;
+  v_pk_def        text;
+  v_lidx_def      text[];
+  v_lidx_name     text[];
   v_mj      text;
 BEGIN
   -- one import at a time (the ledger decides what is new)
@@ -406,9 +412,42 @@ BEGIN
                                                              AND NOT tg.tgisinternal) THEN
       PERFORM set_config('session_replication_role', 'replica', true);
     END IF;
+    -- into an empty ledger (a first import, bulk path): its primary key and indexes built after
+    -- the rows
+    IF v_fast AND NOT EXISTS (SELECT 1 FROM import.online_retail_line)
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = 'import.online_retail_line'::regclass) THEN
+      SELECT k.conname, pg_get_constraintdef(k.oid) INTO v_pk_name, v_pk_def
+        FROM pg_constraint k WHERE k.conrelid = 'import.online_retail_line'::regclass AND k.contype = 'p';
+      IF v_pk_name IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE import.online_retail_line DROP CONSTRAINT %I', v_pk_name);
+      END IF;
+      -- and its other plain indexes (as for transactions above)
+      IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                      WHERE i.indrelid = 'import.online_retail_line'::regclass
+                        AND (NOT i.indisvalid OR NOT i.indisready OR ic.reltablespace <> 0 OR i.indisreplident
+                             OR i.indisclustered OR obj_description(i.indexrelid, 'pg_class') IS NOT NULL)) THEN
+        SELECT array_agg(pg_get_indexdef(i.indexrelid) ORDER BY i.indexrelid),
+               array_agg(format('%I.%I', n.nspname, ic.relname) ORDER BY i.indexrelid)
+          INTO v_lidx_def, v_lidx_name
+          FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+         WHERE i.indrelid = 'import.online_retail_line'::regclass AND NOT i.indisunique
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid);
+        IF v_lidx_name IS NOT NULL THEN
+          EXECUTE 'DROP INDEX ' || array_to_string(v_lidx_name, ', ');
+        END IF;
+      END IF;
+    END IF;
     INSERT INTO import.online_retail_line (invoice_no, line_no, batch_id, raw_hash, outcome, transaction_id)
     SELECT s.inv, s.line_no, v_batch, s.raw_hash, s.outcome, s.tx_id FROM or_stage s
      WHERE s.outcome NOT IN ('already_imported', 'changed_since_import');
+    IF v_pk_name IS NOT NULL THEN
+      EXECUTE format('ALTER TABLE import.online_retail_line ADD CONSTRAINT %I %s', v_pk_name, v_pk_def);
+    END IF;
+    IF v_lidx_def IS NOT NULL THEN
+      FOREACH v_tmp IN ARRAY v_lidx_def LOOP
+        EXECUTE v_tmp;
+      END LOOP;
+    END IF;
     IF v_fast THEN
       PERFORM set_config('session_replication_role', v_prev, true);
     END IF;
