@@ -360,6 +360,7 @@ bool begin(Oid nsp, bool check_access) {
   }
   if (!access_ok || access_user != GetUserId()) return false;
   PushActiveSnapshot(GetTransactionSnapshot());
+  UpdateActiveSnapshotCommandId();  // as SPI does (a REPEATABLE READ snapshot is the xact's)
   return true;
 }
 

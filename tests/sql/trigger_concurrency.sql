@@ -6,7 +6,7 @@
 -- committed change of the state gets 40001, a role without the table privileges 42501, and a
 -- role with them scores.
 BEGIN;
-SELECT plan(9);
+SELECT plan(10);
 
 CREATE EXTENSION IF NOT EXISTS dblink;
 CREATE FUNCTION pg_temp.conninfo() RETURNS text LANGUAGE sql AS $$
@@ -73,6 +73,20 @@ SELECT dblink_exec('rr', 'ROLLBACK') AS rr_rollback \gset
 SELECT dblink_disconnect('rr') AS rr_disconnected \gset
 SELECT is((SELECT n FROM techmart.customer_state WHERE customer_id = 900201), 161::bigint,
           'the state counts the committed insert only');
+
+-- REPEATABLE READ, several statements in one transaction: each sees the state the previous wrote
+SELECT dblink_connect('rr2', pg_temp.conninfo()) AS rr2_connected \gset
+SELECT dblink_exec('rr2', 'BEGIN ISOLATION LEVEL REPEATABLE READ') AS rr2_begin \gset
+SELECT dblink_exec('rr2', $$INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+                            VALUES (900201, 900201, 1, 5, 'paypal')$$) AS rr2_1 \gset
+SELECT dblink_exec('rr2', $$INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+                            SELECT 900201, 900201, 1, 5 + g, 'paypal' FROM generate_series(1, 3) g$$) AS rr2_2 \gset
+SELECT dblink_exec('rr2', $$INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+                            VALUES (900201, 900201, 1, 9, 'paypal')$$) AS rr2_3 \gset
+SELECT is((SELECT n FROM dblink('rr2', 'SELECT n FROM techmart.customer_state WHERE customer_id = 900201') AS r(n bigint)),
+          166::bigint, 'REPEATABLE READ: three statements of one transaction add their 5 rows to the state');
+SELECT dblink_exec('rr2', 'ROLLBACK') AS rr2_rollback \gset
+SELECT dblink_disconnect('rr2') AS rr2_disconnected \gset
 
 -- privileges: the engine reads and locks customer_state only as the SPI query would be allowed to
 -- (a customer of this transaction only: the cleanup below runs in another session)
