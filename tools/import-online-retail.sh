@@ -67,9 +67,9 @@ check_fields() {
 # stops at the first error (ON_ERROR_STOP); a transaction left open at the end is rolled back.
 feed() {
   set +e
-  trap '' PIPE  # psql may stop early (an error): keep going until the checks are done
   check_encoding > "$work/encoding" 2>&1 & local pe=$!
   check_fields > "$work/fields" 2>&1 & local pf=$!
+  trap '' PIPE  # (after starting the checks) psql may stop early, on an error: go on until the checks are done
   cat <<SQL
 \set QUIET on
 BEGIN;
