@@ -30,8 +30,8 @@ enum class TouchResult {
   kNoCustomer,  // no such customer: nothing locked
   kNoState,     // the customer has no state row yet (or it was deleted concurrently under READ
                 // COMMITTED): create it and touch again
-  kUnavailable  // the tables are not the expected ones, row-level security is on, or the user
-                // lacks a privilege the SPI query needs: use the SPI query (it reports it)
+  kUnavailable  // the tables are not the expected ones, row-level security is on, Citus is
+                // loaded, or the user lacks a privilege the SPI query needs: use the SPI query
 };
 
 // Locks and reads the state of customer_id (FOR UPDATE: waits for a concurrent holder and, under
