@@ -133,12 +133,46 @@ void format_milli(__int128 v, int scale, char* buf, std::size_t size) {
   buf[k] = '\0';
 }
 
+// A rollup amount for the output: the integer of the numeric (thousandths divided by 10^(3 -
+// scale), exact: the terms had at most scale decimals) when it fits an int64, else its text. Plain
+// data (palloc'd arrays are only 8-byte aligned: no __int128 member).
+struct Amount {
+  int64 q;
+  int scale;  // -1: no term (SQL coalesce(..., 0): 0 of scale 0)
+  bool fits;
+  char text[48];
+};
+
+void to_amount(__int128 v, int scale, Amount* a) {
+  a->scale = scale;
+  a->fits = true;
+  a->q = 0;
+  a->text[0] = '\0';
+  if (scale < 0) return;
+  __int128 q = v;
+  for (int d = scale; d < 3; ++d) q /= 10;
+  if (q >= PG_INT64_MIN && q <= PG_INT64_MAX) {
+    a->q = static_cast<int64>(q);
+  } else {
+    a->fits = false;
+    format_milli(v, scale, a->text, sizeof a->text);
+  }
+}
+
+// the numeric of an Amount: from the integer (int64_div_fast_to_numeric) when it fits, else its
+// text
+Datum amount_numeric(const Amount& a) {
+  if (a.scale < 0) return NumericGetDatum(int64_to_numeric(0));
+  if (a.fits) return NumericGetDatum(int64_div_fast_to_numeric(a.q, a.scale));
+  return DirectFunctionCall3(numeric_in, CStringGetDatum(a.text), ObjectIdGetDatum(InvalidOid),
+                             Int32GetDatum(-1));
+}
+
 struct PlainDelta {
   const char* dim;
   int64 hour;
   char* key;  // palloc'd
-  char revenue[48];
-  char refunded_amount[48];
+  Amount revenue, refunded_amount;
   int64 orders, units, transactions, completed, refunded, blocked, failed, pending, suspicious;
   bytea* hll;  // palloc'd or nullptr
 };
@@ -216,9 +250,8 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_deltas(PG_FUNCTION_ARGS) {
           p.dim = rollup::dim_name(d.dim);
           p.hour = d.hour_us;
           pg_call([&] { p.key = pnstrdup(d.key.data(), d.key.size()); });
-          format_milli(d.revenue_milli, d.revenue_scale, p.revenue, sizeof p.revenue);
-          format_milli(d.refunded_amount_milli, d.refunded_amount_scale, p.refunded_amount,
-                       sizeof p.refunded_amount);
+          to_amount(d.revenue_milli, d.revenue_scale, &p.revenue);
+          to_amount(d.refunded_amount_milli, d.refunded_amount_scale, &p.refunded_amount);
           p.orders = d.orders;
           p.units = d.units;
           p.transactions = d.transactions;
@@ -250,15 +283,13 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_deltas(PG_FUNCTION_ARGS) {
     v[0] = CStringGetTextDatum(p.dim);
     v[1] = TimestampTzGetDatum(p.hour);
     v[2] = CStringGetTextDatum(p.key);
-    v[3] = DirectFunctionCall3(numeric_in, CStringGetDatum(p.revenue), ObjectIdGetDatum(InvalidOid),
-                               Int32GetDatum(-1));
+    v[3] = amount_numeric(p.revenue);
     v[4] = Int64GetDatum(p.orders);
     v[5] = Int64GetDatum(p.units);
     v[6] = Int64GetDatum(p.transactions);
     v[7] = Int64GetDatum(p.completed);
     v[8] = Int64GetDatum(p.refunded);
-    v[9] = DirectFunctionCall3(numeric_in, CStringGetDatum(p.refunded_amount),
-                               ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+    v[9] = amount_numeric(p.refunded_amount);
     v[10] = Int64GetDatum(p.blocked);
     v[11] = Int64GetDatum(p.failed);
     v[12] = Int64GetDatum(p.pending);
