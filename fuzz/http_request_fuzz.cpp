@@ -58,10 +58,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t max_body = 4096;
   {
     // Pistache 0.0.5 reserves Content-Length bytes before reading the body (a 400 GB reserve ->
-    // bad_alloc -> ApiHandler::onInput's 400 problem; tests/security checks the server survives). Beyond our
-    // code and beyond libFuzzer's malloc limit, so such inputs are skipped here.
+    // bad_alloc -> ApiHandler::onInput's 400 problem; tests/security checks the server survives).
+    // Beyond our code and beyond libFuzzer's malloc limit, so such inputs are skipped here.
     const std::string_view in(reinterpret_cast<const char*>(data), size);
-    for (std::size_t pos = 0; (pos = in.find("ength:", pos)) != std::string_view::npos; pos += 6) {
+    // header names are case-insensitive ("Content-LengtH:" is read as well): compare lowercased
+    std::string lower(in);
+    for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    for (std::size_t pos = 0; (pos = lower.find("ength:", pos)) != std::string::npos; pos += 6) {
       std::size_t i = pos + 6, digits = 0;
       while (i < in.size() && (in[i] == ' ' || in[i] == '\t')) ++i;
       while (i < in.size() && in[i] >= '0' && in[i] <= '9') ++i, ++digits;
@@ -88,7 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // routing, as ApiHandler::dispatch does it
   const auto m = world->router.match(req.method(), ctx.path());
   for (const auto& [k, v] : m.params) {
-    FUZZ_CHECK(!v.empty() && v.find('/') == std::string::npos, "path parameters are single segments");
+    FUZZ_CHECK(!v.empty() && v.find('/') == std::string::npos,
+               "path parameters are single segments");
   }
   if (m.handler) {
     ctx.set_params(m.params);
