@@ -71,6 +71,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rapidjson::Document h, b;
   h.Parse(header.c_str(), header.size());
   b.Parse(payload.c_str(), payload.size());
+  // Valid JSON that RapidJSON refuses for its range ("0E412": jansson reads 0.0, RapidJSON says
+  // kParseErrorNumberTooBig; fuzz/regressions/jwt/zero-with-huge-exponent): this harness cannot
+  // read what such a token says. Only the holder of the secret can sign one.
+  if (h.GetParseError() == rapidjson::kParseErrorNumberTooBig ||
+      b.GetParseError() == rapidjson::kParseErrorNumberTooBig) {
+    return 0;
+  }
   if (h.HasParseError() || !h.IsObject() || b.HasParseError() || !b.IsObject()) {
     FUZZ_CHECK(false, "accepted tokens have a JSON object header and payload");
   }
