@@ -1,0 +1,301 @@
+// import.online_retail_parse(raw regclass, country_names text[], country_codes text[],
+// special_patterns text[], special_reasons text[]): the staged lines of an Online Retail file
+// parsed, validated, numbered and classified in one pass by core::online_retail::parse()
+// (extension/core/.../online_retail.hpp; the rules of import.online_retail_parsed and
+// import.uk_time). Declared by the sqitch change import_online_retail_c (migrations), not by the
+// extension script: the extension's version is left alone.
+//
+// Reads the table raw (eight text columns: InvoiceNo, StockCode, Description, Quantity,
+// InvoiceDate, UnitPrice, CustomerID, Country) in physical order (line = row_number() OVER (ORDER
+// BY ctid) + 1, as the view numbers them; no synchronized scan). The countries (name -> ISO code)
+// and the special StockCode patterns (LIKE patterns in priority order, with their reasons) come as
+// arrays. Returns SETOF (line, inv, line_no, sku, descr, qty, ts, price, cust, cc, email, raw_hash,
+// outcome) sorted by (ts, line), invalid lines (outcome 'invalid') last; raw_hash =
+// hashtextextended(concat_ws(E'\x1f', the eight fields), 0). InvoiceDate is UK local time:
+// timestamp AT TIME ZONE 'Europe/London' (PostgreSQL's timestamp_zone, once per distinct value).
+//
+// Boundary: the arrays and the table are read into plain palloc'd memory before any C++ object
+// lives; the C++ part runs under guarded(); its PostgreSQL calls (the time zone, upper() of
+// non-ASCII text, the output rows) go through pg_call().
+#include "boundary.hpp"
+#include "techmart/core/online_retail.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "common/hashfn.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/fmgrprotos.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+}
+
+namespace orr = techmart::core::online_retail;
+using techmart::pg::ErrorInfo;
+using techmart::pg::guarded;
+using techmart::pg::pg_call;
+using techmart::pg::raise;
+
+extern "C" {
+PG_FUNCTION_INFO_V1(techmart_online_retail_parse);
+}
+
+namespace {
+
+constexpr int kFields = orr::kFields;
+constexpr int kOutColumns = 13;
+
+// a text[] argument as palloc'd C strings (no NULL element allowed)
+char** read_text_array(FunctionCallInfo fcinfo, int i, int* n) {
+  *n = 0;
+  if (PG_ARGISNULL(i)) return nullptr;
+  ArrayType* arr = PG_GETARG_ARRAYTYPE_P(i);
+  if (ARR_NDIM(arr) > 1 || ARR_ELEMTYPE(arr) != TEXTOID) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("online_retail_parse: argument %d must be a one-dimensional text array",
+                           i + 1)));
+  }
+  Datum* values;
+  bool* nulls;
+  deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &values, &nulls, n);
+  char** out = static_cast<char**>(palloc0(sizeof(char*) * (*n > 0 ? *n : 1)));
+  for (int k = 0; k < *n; ++k) {
+    if (nulls[k]) {
+      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                      errmsg("online_retail_parse: argument %d has a NULL element", i + 1)));
+    }
+    out[k] = text_to_cstring(DatumGetTextPP(values[k]));
+  }
+  return out;
+}
+
+// The staged table in plain memory: the bytes of every field in one buffer, per line and field
+// its offset and length (-1: NULL), per line the raw hash.
+struct Staged {
+  StringInfoData bytes;
+  int64* offset;
+  int32* length;
+  int64* hash;
+  int64 n;
+  int64 cap;
+};
+
+void read_staged(Oid relid, Staged* s) {
+  Relation rel = table_open(relid, AccessShareLock);
+  AclResult acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+  if (acl != ACLCHECK_OK) {
+    aclcheck_error(acl, get_relkind_objtype(rel->rd_rel->relkind), RelationGetRelationName(rel));
+  }
+  if (rel->rd_rel->relkind != RELKIND_RELATION) {
+    ereport(ERROR,
+            (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+             errmsg("online_retail_parse: \"%s\" is not a table", RelationGetRelationName(rel))));
+  }
+  // the first eight columns, all text
+  TupleDesc td = RelationGetDescr(rel);
+  int att[kFields];
+  int found = 0;
+  for (int a = 0; a < td->natts && found < kFields; ++a) {
+    Form_pg_attribute f = TupleDescAttr(td, a);
+    if (f->attisdropped) continue;
+    if (f->atttypid != TEXTOID) {
+      ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                      errmsg("online_retail_parse: column \"%s\" of \"%s\" is not of type text",
+                             NameStr(f->attname), RelationGetRelationName(rel))));
+    }
+    att[found++] = a;
+  }
+  if (found < kFields) {
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("online_retail_parse: \"%s\" must have eight text columns",
+                           RelationGetRelationName(rel))));
+  }
+
+  initStringInfo(&s->bytes);
+  s->n = 0;
+  s->cap = 1024;
+  s->offset = static_cast<int64*>(palloc(sizeof(int64) * kFields * s->cap));
+  s->length = static_cast<int32*>(palloc(sizeof(int32) * kFields * s->cap));
+  s->hash = static_cast<int64*>(palloc(sizeof(int64) * s->cap));
+  StringInfoData joined;  // concat_ws(E'\x1f', the fields) of one line
+  initStringInfo(&joined);
+
+  // physical order = ctid order (no synchronized scan: it could start mid-table)
+  TableScanDesc scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, nullptr, true, false);
+  TupleTableSlot* slot = table_slot_create(rel, nullptr);
+  while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+    if ((s->n & 1023) == 0) CHECK_FOR_INTERRUPTS();
+    if (s->n == s->cap) {
+      s->cap *= 2;
+      s->offset = static_cast<int64*>(repalloc_huge(s->offset, sizeof(int64) * kFields * s->cap));
+      s->length = static_cast<int32*>(repalloc_huge(s->length, sizeof(int32) * kFields * s->cap));
+      s->hash = static_cast<int64*>(repalloc_huge(s->hash, sizeof(int64) * s->cap));
+    }
+    slot_getallattrs(slot);
+    resetStringInfo(&joined);
+    bool first = true;
+    for (int f = 0; f < kFields; ++f) {
+      const int64 k = s->n * kFields + f;
+      if (slot->tts_isnull[att[f]]) {
+        s->offset[k] = 0;
+        s->length[k] = -1;
+        continue;
+      }
+      Datum d = slot->tts_values[att[f]];
+      struct varlena* v = PG_DETOAST_DATUM_PACKED(d);
+      const char* p = VARDATA_ANY(v);
+      const int len = VARSIZE_ANY_EXHDR(v);
+      s->offset[k] = s->bytes.len;
+      s->length[k] = len;
+      appendBinaryStringInfo(&s->bytes, p, len);
+      if (!first) appendStringInfoChar(&joined, '\x1f');
+      appendBinaryStringInfo(&joined, p, len);
+      first = false;
+      if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
+    }
+    s->hash[s->n] = DatumGetInt64(
+        hash_any_extended(reinterpret_cast<const unsigned char*>(joined.data), joined.len, 0));
+    ++s->n;
+  }
+  ExecDropSingleTupleTableSlot(slot);
+  table_endscan(scan);
+  table_close(rel, NoLock);
+  pfree(joined.data);
+}
+
+// UK local time -> timestamptz: timestamp AT TIME ZONE 'Europe/London' (may raise: pg_call)
+TimestampTz uk_time_pg(const orr::LocalTime& t, Datum zone) {
+  struct pg_tm tm;
+  std::memset(&tm, 0, sizeof tm);
+  tm.tm_year = t.year;
+  tm.tm_mon = t.month;
+  tm.tm_mday = t.day;
+  tm.tm_hour = t.hour;
+  tm.tm_min = t.minute;
+  tm.tm_sec = t.second;
+  Timestamp ts;
+  if (tm2timestamp(&tm, 0, nullptr, &ts) != 0) {
+    ereport(ERROR,
+            (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE), errmsg("timestamp out of range")));
+  }
+  return DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, zone, TimestampGetDatum(ts)));
+}
+
+Datum text_datum(std::string_view s) {
+  return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
+}
+
+}  // namespace
+
+extern "C" PGDLLEXPORT Datum techmart_online_retail_parse(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("online_retail_parse: the staging table must not be NULL")));
+  }
+  int n_names, n_codes, n_patterns, n_reasons;
+  char** names = read_text_array(fcinfo, 1, &n_names);
+  char** codes = read_text_array(fcinfo, 2, &n_codes);
+  char** patterns = read_text_array(fcinfo, 3, &n_patterns);
+  char** reasons = read_text_array(fcinfo, 4, &n_reasons);
+  if (n_names != n_codes || n_patterns != n_reasons) {
+    ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                    errmsg("online_retail_parse: country names and codes, special patterns and "
+                           "reasons must come in arrays of the same length")));
+  }
+  for (int k = 0; k < n_codes; ++k) {  // the domain country_code: ^[A-Z]{2}$
+    const char* c = codes[k];
+    if (!(c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c[2] == '\0')) {
+      ereport(ERROR,
+              (errcode(ERRCODE_CHECK_VIOLATION),
+               errmsg("online_retail_parse: country code \"%s\" is not two letters A-Z", c)));
+    }
+  }
+  Staged staged;
+  read_staged(PG_GETARG_OID(0), &staged);
+  Datum zone = PointerGetDatum(cstring_to_text("Europe/London"));
+  InitMaterializedSRF(fcinfo, 0);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  MemoryContext row_ctx = AllocSetContextCreate(CurrentMemoryContext, "online_retail_parse row",
+                                                ALLOCSET_DEFAULT_SIZES);
+
+  ErrorInfo err;
+  if (!guarded(err, "online_retail_parse", [&] {
+        std::vector<orr::RawLine> raw(static_cast<std::size_t>(staged.n));
+        for (int64 i = 0; i < staged.n; ++i) {
+          orr::RawLine& r = raw[static_cast<std::size_t>(i)];
+          for (int f = 0; f < kFields; ++f) {
+            const int64 k = i * kFields + f;
+            r.null[f] = staged.length[k] < 0;
+            if (!r.null[f]) {
+              r.field[f] = std::string_view(staged.bytes.data + staged.offset[k],
+                                            static_cast<std::size_t>(staged.length[k]));
+            }
+          }
+        }
+        orr::Rules rules;
+        for (int k = 0; k < n_names; ++k) rules.countries.emplace_back(names[k], codes[k]);
+        for (int k = 0; k < n_patterns; ++k) rules.specials.emplace_back(patterns[k], reasons[k]);
+        orr::Hooks hooks;
+        hooks.uk_time = [&](const orr::LocalTime& t) {
+          TimestampTz ts = 0;
+          pg_call([&] { ts = uk_time_pg(t, zone); });
+          return static_cast<std::int64_t>(ts);
+        };
+        hooks.upper = [&](std::string_view s) {
+          const char* u = nullptr;
+          int len = 0;
+          pg_call([&] {
+            text* t = DatumGetTextPP(
+                DirectFunctionCall1Coll(upper, DEFAULT_COLLATION_OID, text_datum(s)));
+            u = VARDATA_ANY(t);
+            len = VARSIZE_ANY_EXHDR(t);
+          });
+          return std::string(u, static_cast<std::size_t>(len));
+        };
+        const orr::Parsed parsed = orr::parse(raw, rules, hooks);
+
+        for (const orr::ParsedLine& p : parsed.lines) {
+          pg_call([&] {
+            MemoryContext old = MemoryContextSwitchTo(row_ctx);
+            Datum v[kOutColumns];
+            bool nulls[kOutColumns] = {false};
+            v[0] = Int64GetDatum(p.line);
+            v[1] = text_datum(p.inv);
+            v[2] = Int32GetDatum(p.line_no);
+            v[3] = text_datum(p.sku);
+            v[4] = p.has_descr ? text_datum(p.descr) : 0;
+            nulls[4] = !p.has_descr;
+            v[5] = Int32GetDatum(p.qty);
+            nulls[5] = !p.has_qty;
+            v[6] = TimestampTzGetDatum(p.ts);
+            nulls[6] = !p.has_ts;
+            v[7] = p.has_price
+                       ? NumericGetDatum(int64_div_fast_to_numeric(p.price.units, p.price.scale))
+                       : 0;
+            nulls[7] = !p.has_price;
+            v[8] = Int64GetDatum(p.cust);
+            nulls[8] = !p.has_cust;
+            v[9] = p.has_cc ? text_datum(p.cc) : 0;
+            nulls[9] = !p.has_cc;
+            v[10] = p.has_email ? text_datum(p.email) : 0;
+            nulls[10] = !p.has_email;
+            v[11] = Int64GetDatum(staged.hash[p.index]);
+            v[12] = text_datum(p.outcome);
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+            MemoryContextSwitchTo(old);
+            MemoryContextReset(row_ctx);
+          });
+        }
+      })) {
+    raise(err);
+  }
+  MemoryContextDelete(row_ctx);
+  return static_cast<Datum>(0);
+}
