@@ -17,6 +17,8 @@
 // Boundary: the arrays and the table are read into plain palloc'd memory before any C++ object
 // lives; the C++ part runs under guarded(); its PostgreSQL calls (the time zone, upper() of
 // non-ASCII text, the output rows) go through pg_call().
+#include <algorithm>
+
 #include "boundary.hpp"
 #include "techmart/core/online_retail.hpp"
 
@@ -30,6 +32,7 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/fmgrprotos.h"
@@ -118,14 +121,15 @@ void read_staged(Oid relid, Staged* s) {
                            RelationGetRelationName(rel))));
   }
 
+  // the fields' bytes: at most the table's size (one allocation, no copies as it grows)
   initStringInfo(&s->bytes);
+  const int64 table_bytes = static_cast<int64>(RelationGetNumberOfBlocks(rel)) * BLCKSZ;
+  enlargeStringInfo(&s->bytes, static_cast<int>(std::min<int64>(table_bytes, MaxAllocSize / 2)));
   s->n = 0;
   s->cap = 1024;
   s->offset = static_cast<int64*>(palloc(sizeof(int64) * kFields * s->cap));
   s->length = static_cast<int32*>(palloc(sizeof(int32) * kFields * s->cap));
   s->hash = static_cast<int64*>(palloc(sizeof(int64) * s->cap));
-  StringInfoData joined;  // concat_ws(E'\x1f', the fields) of one line
-  initStringInfo(&joined);
 
   // physical order = ctid order (no synchronized scan: it could start mid-table)
   TableScanDesc scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, nullptr, true, false);
@@ -139,7 +143,9 @@ void read_staged(Oid relid, Staged* s) {
       s->hash = static_cast<int64*>(repalloc_huge(s->hash, sizeof(int64) * s->cap));
     }
     slot_getallattrs(slot);
-    resetStringInfo(&joined);
+    // a line's fields are stored as concat_ws(E'\x1f', the fields) (NULLs skipped): the raw
+    // hash is taken over those bytes, the fields are views into them
+    const int start = s->bytes.len;
     bool first = true;
     for (int f = 0; f < kFields; ++f) {
       const int64 k = s->n * kFields + f;
@@ -152,22 +158,20 @@ void read_staged(Oid relid, Staged* s) {
       struct varlena* v = PG_DETOAST_DATUM_PACKED(d);
       const char* p = VARDATA_ANY(v);
       const int len = VARSIZE_ANY_EXHDR(v);
+      if (!first) appendStringInfoChar(&s->bytes, '\x1f');
+      first = false;
       s->offset[k] = s->bytes.len;
       s->length[k] = len;
       appendBinaryStringInfo(&s->bytes, p, len);
-      if (!first) appendStringInfoChar(&joined, '\x1f');
-      appendBinaryStringInfo(&joined, p, len);
-      first = false;
       if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
     }
-    s->hash[s->n] = DatumGetInt64(
-        hash_any_extended(reinterpret_cast<const unsigned char*>(joined.data), joined.len, 0));
+    s->hash[s->n] = DatumGetInt64(hash_any_extended(
+        reinterpret_cast<const unsigned char*>(s->bytes.data + start), s->bytes.len - start, 0));
     ++s->n;
   }
   ExecDropSingleTupleTableSlot(slot);
   table_endscan(scan);
   table_close(rel, NoLock);
-  pfree(joined.data);
 }
 
 // UK local time -> timestamptz: timestamp AT TIME ZONE 'Europe/London' (may raise: pg_call)
@@ -261,34 +265,41 @@ extern "C" PGDLLEXPORT Datum techmart_online_retail_parse(PG_FUNCTION_ARGS) {
         };
         const orr::Parsed parsed = orr::parse(raw, rules, hooks);
 
-        for (const orr::ParsedLine& p : parsed.lines) {
+        // the rows, 256 at a time under one PG_TRY (no C++ object is created inside)
+        const std::size_t n = parsed.order.size();
+        for (std::size_t from = 0; from < n; from += 256) {
+          const std::size_t to = std::min(n, from + 256);
           pg_call([&] {
             MemoryContext old = MemoryContextSwitchTo(row_ctx);
-            Datum v[kOutColumns];
-            bool nulls[kOutColumns] = {false};
-            v[0] = Int64GetDatum(p.line);
-            v[1] = text_datum(p.inv);
-            v[2] = Int32GetDatum(p.line_no);
-            v[3] = text_datum(p.sku);
-            v[4] = p.has_descr ? text_datum(p.descr) : 0;
-            nulls[4] = !p.has_descr;
-            v[5] = Int32GetDatum(p.qty);
-            nulls[5] = !p.has_qty;
-            v[6] = TimestampTzGetDatum(p.ts);
-            nulls[6] = !p.has_ts;
-            v[7] = p.has_price
-                       ? NumericGetDatum(int64_div_fast_to_numeric(p.price.units, p.price.scale))
-                       : 0;
-            nulls[7] = !p.has_price;
-            v[8] = Int64GetDatum(p.cust);
-            nulls[8] = !p.has_cust;
-            v[9] = p.has_cc ? text_datum(p.cc) : 0;
-            nulls[9] = !p.has_cc;
-            v[10] = p.has_email ? text_datum(p.email) : 0;
-            nulls[10] = !p.has_email;
-            v[11] = Int64GetDatum(staged.hash[p.index]);
-            v[12] = text_datum(p.outcome);
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+            for (std::size_t k = from; k < to; ++k) {
+              const std::uint32_t idx = parsed.order[k];
+              const orr::ParsedLine& p = parsed.lines[idx];
+              Datum v[kOutColumns];
+              bool nulls[kOutColumns] = {false};
+              v[0] = Int64GetDatum(p.line);
+              v[1] = text_datum(p.inv);
+              v[2] = Int32GetDatum(p.line_no);
+              v[3] = text_datum(p.sku);
+              v[4] = p.has_descr ? text_datum(p.descr) : 0;
+              nulls[4] = !p.has_descr;
+              v[5] = Int32GetDatum(p.qty);
+              nulls[5] = !p.has_qty;
+              v[6] = TimestampTzGetDatum(p.ts);
+              nulls[6] = !p.has_ts;
+              v[7] = p.has_price
+                         ? NumericGetDatum(int64_div_fast_to_numeric(p.price.units, p.price.scale))
+                         : 0;
+              nulls[7] = !p.has_price;
+              v[8] = Int64GetDatum(p.cust);
+              nulls[8] = !p.has_cust;
+              v[9] = p.has_cc ? text_datum(p.cc) : 0;
+              nulls[9] = !p.has_cc;
+              v[10] = p.has_email ? text_datum(p.email) : 0;
+              nulls[10] = !p.has_email;
+              v[11] = Int64GetDatum(staged.hash[idx]);
+              v[12] = text_datum(p.outcome);
+              tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+            }
             MemoryContextSwitchTo(old);
             MemoryContextReset(row_ctx);
           });

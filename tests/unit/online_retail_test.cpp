@@ -256,12 +256,13 @@ TEST(OnlineRetail, ClassifiesNumbersAndSorts) {
   EXPECT_EQ(by_line(p, 13).cc, "XC");
   EXPECT_FALSE(by_line(p, 13).has_descr);
   // sorted by (time, line)
-  for (std::size_t i = 1; i < p.lines.size(); ++i) {
-    const ParsedLine& a = p.lines[i - 1];
-    const ParsedLine& b = p.lines[i];
+  ASSERT_EQ(p.order.size(), p.lines.size());
+  for (std::size_t i = 1; i < p.order.size(); ++i) {
+    const ParsedLine& a = p.lines[p.order[i - 1]];
+    const ParsedLine& b = p.lines[p.order[i]];
     EXPECT_TRUE(a.ts < b.ts || (a.ts == b.ts && a.line < b.line)) << a.line << " before " << b.line;
   }
-  EXPECT_EQ(p.lines.front().line, 8);
+  EXPECT_EQ(p.lines[p.order.front()].line, 8);
   EXPECT_EQ(by_line(p, 2).ts, fake_uk_time(LocalTime{2010, 12, 1, 8, 26, 0}));
 }
 
@@ -295,9 +296,11 @@ TEST(OnlineRetail, InvalidLinesLastAndNothingGuessed) {
   EXPECT_EQ(by_line(p, 8).email, "guest-gb@online-retail.example");  // as the SQL builds it
   EXPECT_FALSE(by_line(p, 9).has_cc);
   EXPECT_FALSE(by_line(p, 9).has_email);
-  // the line without a time sorts after the valid ones
-  EXPECT_EQ(p.lines.front().line, 2);
-  EXPECT_FALSE(p.lines.back().has_ts);
+  // sorted by (time, line): lines without a time (NULL) last
+  EXPECT_EQ(p.lines[p.order.front()].line, 2);
+  EXPECT_FALSE(p.lines[p.order.back()].has_ts);
+  EXPECT_EQ(p.lines[p.order.back()].line, 11);  // the lines without a time last, in line order
+  EXPECT_EQ(p.lines[p.order[p.order.size() - 2]].line, 3);
 }
 
 TEST(OnlineRetail, NonAsciiGoesThroughUpper) {
@@ -322,5 +325,6 @@ TEST(OnlineRetail, LineNumbersPerInvoiceInFileOrder) {
   EXPECT_EQ(by_line(p, 3).line_no, 1);
   EXPECT_EQ(by_line(p, 4).line_no, 2);
   EXPECT_EQ(by_line(p, 5).line_no, 3);
-  EXPECT_EQ(p.lines.front().line, 4);
+  EXPECT_EQ(p.lines[p.order.front()].line, 4);
+  EXPECT_EQ(p.lines[p.order.back()].line, 5);  // same time as line 2: after it
 }

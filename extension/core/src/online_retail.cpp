@@ -215,6 +215,7 @@ Parsed::Parsed(Parsed&&) noexcept = default;
 Parsed& Parsed::operator=(Parsed&&) noexcept = default;
 
 Parsed parse(const std::vector<RawLine>& raw, const Rules& rules, const Hooks& hooks) {
+  if (raw.size() >= UINT32_MAX) throw std::length_error("online_retail: too many lines");
   Parsed out;
   Parsed::Storage& st = *out.storage;
   for (const auto& [name, code] : rules.countries) st.country_code.emplace(name, code);
@@ -237,23 +238,36 @@ Parsed parse(const std::vector<RawLine>& raw, const Rules& rules, const Hooks& h
 
   std::unordered_map<std::string_view, std::int32_t> line_nos;  // by inv
   out.lines.resize(raw.size());
+  // the lines of an invoice usually follow each other: the previous line's lookups are reused
+  // when a field has the same text
+  const RawLine* prev = nullptr;
+  decltype(st.invoices)::iterator inv_it;
+  std::int32_t* line_no = nullptr;
+  decltype(st.dates)::iterator d_it;
+  decltype(st.countries)::iterator c_it;
+  Customer cu;
+  const auto same = [&](const RawLine& r, int f) {
+    return prev != nullptr && field(r, f) == field(*prev, f);
+  };
   for (std::size_t i = 0; i < raw.size(); ++i) {
     const RawLine& r = raw[i];
     ParsedLine& p = out.lines[i];
-    p.index = i;
     p.line = static_cast<std::int64_t>(i) + 2;
     bool ok = true;
 
-    auto inv_it = st.invoices.find(field(r, kInvoiceNo));
-    if (inv_it == st.invoices.end()) {
-      Parsed::Storage::Invoice v;
-      v.inv = upper(trim_spaces(field(r, kInvoiceNo)));
-      v.ok = invoice_valid(v.inv);
-      inv_it = st.invoices.emplace(field(r, kInvoiceNo), std::move(v)).first;
+    if (!same(r, kInvoiceNo)) {
+      inv_it = st.invoices.find(field(r, kInvoiceNo));
+      if (inv_it == st.invoices.end()) {
+        Parsed::Storage::Invoice v;
+        v.inv = upper(trim_spaces(field(r, kInvoiceNo)));
+        v.ok = invoice_valid(v.inv);
+        inv_it = st.invoices.emplace(field(r, kInvoiceNo), std::move(v)).first;
+      }
+      line_no = &line_nos[inv_it->second.inv];
     }
     p.inv = inv_it->second.inv;
     ok = ok && inv_it->second.ok;
-    p.line_no = ++line_nos[p.inv];
+    p.line_no = ++*line_no;
 
     auto sku_it = st.skus.find(field(r, kStockCode));
     if (sku_it == st.skus.end()) {
@@ -284,14 +298,16 @@ Parsed parse(const std::vector<RawLine>& raw, const Rules& rules, const Hooks& h
       ok = false;
     }
 
-    auto d_it = st.dates.find(field(r, kInvoiceDate));
-    if (d_it == st.dates.end()) {
-      Parsed::Storage::Date v;
-      if (const auto t = parse_invoice_date(field(r, kInvoiceDate))) {
-        v.ok = true;
-        v.ts = hooks.uk_time(*t);
+    if (!same(r, kInvoiceDate)) {
+      d_it = st.dates.find(field(r, kInvoiceDate));
+      if (d_it == st.dates.end()) {
+        Parsed::Storage::Date v;
+        if (const auto t = parse_invoice_date(field(r, kInvoiceDate))) {
+          v.ok = true;
+          v.ts = hooks.uk_time(*t);
+        }
+        d_it = st.dates.emplace(field(r, kInvoiceDate), v).first;
       }
-      d_it = st.dates.emplace(field(r, kInvoiceDate), v).first;
     }
     p.has_ts = d_it->second.ok;
     p.ts = d_it->second.ts;
@@ -304,25 +320,30 @@ Parsed parse(const std::vector<RawLine>& raw, const Rules& rules, const Hooks& h
       ok = false;
     }
 
-    const Customer cu = parse_customer_id(field(r, kCustomerId));
+    if (!same(r, kCustomerId)) cu = parse_customer_id(field(r, kCustomerId));
     ok = ok && cu.valid;
     p.has_cust = cu.id.has_value();
     if (p.has_cust) p.cust = *cu.id;
 
-    auto c_it = st.countries.find(field(r, kCountry));
-    if (c_it == st.countries.end()) {
-      Parsed::Storage::Country v;
-      const std::string_view name = trim_spaces(field(r, kCountry));
-      const auto m = st.country_code.find(std::string(name));
-      v.ok = !name.empty() && m != st.country_code.end();
-      if (m != st.country_code.end()) v.code = m->second;
-      c_it = st.countries.emplace(field(r, kCountry), v).first;
+    if (!same(r, kCountry)) {
+      c_it = st.countries.find(field(r, kCountry));
+      if (c_it == st.countries.end()) {
+        Parsed::Storage::Country v;
+        const std::string_view name = trim_spaces(field(r, kCountry));
+        const auto m = st.country_code.find(std::string(name));
+        v.ok = !name.empty() && m != st.country_code.end();
+        if (m != st.country_code.end()) v.code = m->second;
+        c_it = st.countries.emplace(field(r, kCountry), v).first;
+      }
     }
     p.has_cc = !c_it->second.code.empty();  // (the glue checks that codes are not empty)
     p.cc = c_it->second.code;
     ok = ok && c_it->second.ok;
 
-    if (p.has_cust) {
+    if (same(r, kCustomerId) && same(r, kCountry)) {  // (the e-mail depends on these two only)
+      p.has_email = out.lines[i - 1].has_email;
+      p.email = out.lines[i - 1].email;
+    } else if (p.has_cust) {
       auto e = st.cust_email.find(p.cust);
       if (e == st.cust_email.end()) {
         st.texts.push_back("c" + std::to_string(p.cust) + std::string(kDomain));
@@ -363,13 +384,18 @@ Parsed parse(const std::vector<RawLine>& raw, const Rules& rules, const Hooks& h
     } else {
       p.outcome = "sale";
     }
+    prev = &r;
   }
-  // (ts, line): the input is in line order, so a stable sort by time; no time (invalid) last
-  std::stable_sort(out.lines.begin(), out.lines.end(),
-                   [](const ParsedLine& a, const ParsedLine& b) {
-                     if (a.has_ts != b.has_ts) return a.has_ts;
-                     return a.has_ts && a.ts < b.ts;
-                   });
+  // (ts, line), no time (invalid) last: the keys sorted (16 bytes each, not the lines), the
+  // position in the input (= line order) breaking ties
+  std::vector<std::pair<std::int64_t, std::uint32_t>> keys(out.lines.size());
+  for (std::size_t i = 0; i < out.lines.size(); ++i) {
+    const ParsedLine& p = out.lines[i];
+    keys[i] = {p.has_ts ? p.ts : INT64_MAX, static_cast<std::uint32_t>(i)};
+  }
+  if (!std::is_sorted(keys.begin(), keys.end())) std::sort(keys.begin(), keys.end());
+  out.order.resize(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) out.order[i] = keys[i].second;
   return out;
 }
 

@@ -117,13 +117,13 @@ struct ParsedLine {
   bool has_email = false;
   std::string_view email;    // c<id>@online-retail.example or guest-<cc>@online-retail.example
   std::string_view outcome;  // invalid, non_product:<reason>, ..., sale
-  std::size_t index = 0;     // position in the input
 };
 
 // The parsed lines and the storage their views point into (besides the input's bytes).
 class Parsed {
  public:
-  std::vector<ParsedLine> lines;  // sorted by (ts, line), invalid lines last
+  std::vector<ParsedLine> lines;     // in input (= line) order
+  std::vector<std::uint32_t> order;  // indexes into lines sorted by (ts, line), invalid lines last
   std::size_t invalid = 0;
 
   Parsed();
