@@ -23,11 +23,13 @@
 #include "techmart/core/online_retail.hpp"
 
 extern "C" {
+#include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
+#include "commands/sequence.h"
 #include "common/hashfn.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -36,6 +38,7 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/fmgrprotos.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 }
@@ -48,6 +51,7 @@ using techmart::pg::raise;
 
 extern "C" {
 PG_FUNCTION_INFO_V1(techmart_online_retail_parse);
+PG_FUNCTION_INFO_V1(techmart_online_retail_stage);
 }
 
 namespace {
@@ -196,41 +200,48 @@ Datum text_datum(std::string_view s) {
   return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
 }
 
-}  // namespace
+// The parsed lines, in (ts, line) order, as output rows: emit(v, nulls, line index) is called for
+// each from inside pg_call() (PostgreSQL code only, no C++ object), 256 rows per call, in a
+// memory context reset after each batch. Arguments from first_arg: the staging table, then the
+// four arrays.
+struct Batch {
+  Datum v[kOutColumns];
+  bool nulls[kOutColumns];
+};
 
-extern "C" PGDLLEXPORT Datum techmart_online_retail_parse(PG_FUNCTION_ARGS) {
-  if (PG_ARGISNULL(0)) {
+template <typename Emit>
+void parse_staged(FunctionCallInfo fcinfo, int table_arg, int first_array_arg, const char* what,
+                  Emit&& emit) {
+  if (PG_ARGISNULL(table_arg)) {
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                    errmsg("online_retail_parse: the staging table must not be NULL")));
+                    errmsg("%s: the staging table must not be NULL", what)));
   }
   int n_names, n_codes, n_patterns, n_reasons;
-  char** names = read_text_array(fcinfo, 1, &n_names);
-  char** codes = read_text_array(fcinfo, 2, &n_codes);
-  char** patterns = read_text_array(fcinfo, 3, &n_patterns);
-  char** reasons = read_text_array(fcinfo, 4, &n_reasons);
+  char** names = read_text_array(fcinfo, first_array_arg, &n_names);
+  char** codes = read_text_array(fcinfo, first_array_arg + 1, &n_codes);
+  char** patterns = read_text_array(fcinfo, first_array_arg + 2, &n_patterns);
+  char** reasons = read_text_array(fcinfo, first_array_arg + 3, &n_reasons);
   if (n_names != n_codes || n_patterns != n_reasons) {
     ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-                    errmsg("online_retail_parse: country names and codes, special patterns and "
-                           "reasons must come in arrays of the same length")));
+                    errmsg("%s: country names and codes, special patterns and reasons must come in "
+                           "arrays of the same length",
+                           what)));
   }
   for (int k = 0; k < n_codes; ++k) {  // the domain country_code: ^[A-Z]{2}$
     const char* c = codes[k];
     if (!(c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c[2] == '\0')) {
-      ereport(ERROR,
-              (errcode(ERRCODE_CHECK_VIOLATION),
-               errmsg("online_retail_parse: country code \"%s\" is not two letters A-Z", c)));
+      ereport(ERROR, (errcode(ERRCODE_CHECK_VIOLATION),
+                      errmsg("%s: country code \"%s\" is not two letters A-Z", what, c)));
     }
   }
   Staged staged;
-  read_staged(PG_GETARG_OID(0), &staged);
+  read_staged(PG_GETARG_OID(table_arg), &staged);
   Datum zone = PointerGetDatum(cstring_to_text("Europe/London"));
-  InitMaterializedSRF(fcinfo, 0);
-  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  MemoryContext row_ctx = AllocSetContextCreate(CurrentMemoryContext, "online_retail_parse row",
-                                                ALLOCSET_DEFAULT_SIZES);
+  MemoryContext row_ctx =
+      AllocSetContextCreate(CurrentMemoryContext, "online_retail rows", ALLOCSET_DEFAULT_SIZES);
 
   ErrorInfo err;
-  if (!guarded(err, "online_retail_parse", [&] {
+  if (!guarded(err, what, [&] {
         std::vector<orr::RawLine> raw(static_cast<std::size_t>(staged.n));
         for (int64 i = 0; i < staged.n; ++i) {
           orr::RawLine& r = raw[static_cast<std::size_t>(i)];
@@ -274,8 +285,10 @@ extern "C" PGDLLEXPORT Datum techmart_online_retail_parse(PG_FUNCTION_ARGS) {
             for (std::size_t k = from; k < to; ++k) {
               const std::uint32_t idx = parsed.order[k];
               const orr::ParsedLine& p = parsed.lines[idx];
-              Datum v[kOutColumns];
-              bool nulls[kOutColumns] = {false};
+              Batch b;
+              Datum* v = b.v;
+              bool* nulls = b.nulls;
+              std::memset(nulls, 0, sizeof b.nulls);
               v[0] = Int64GetDatum(p.line);
               v[1] = text_datum(p.inv);
               v[2] = Int32GetDatum(p.line_no);
@@ -298,7 +311,7 @@ extern "C" PGDLLEXPORT Datum techmart_online_retail_parse(PG_FUNCTION_ARGS) {
               nulls[10] = !p.has_email;
               v[11] = Int64GetDatum(staged.hash[idx]);
               v[12] = text_datum(p.outcome);
-              tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+              emit(b, p);
             }
             MemoryContextSwitchTo(old);
             MemoryContextReset(row_ctx);
@@ -308,5 +321,105 @@ extern "C" PGDLLEXPORT Datum techmart_online_retail_parse(PG_FUNCTION_ARGS) {
     raise(err);
   }
   MemoryContextDelete(row_ctx);
+}
+
+}  // namespace
+
+extern "C" PGDLLEXPORT Datum techmart_online_retail_parse(PG_FUNCTION_ARGS) {
+  InitMaterializedSRF(fcinfo, 0);
+  auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+  parse_staged(fcinfo, 0, 1, "online_retail_parse", [&](Batch& b, const orr::ParsedLine&) {
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, b.v, b.nulls);
+  });
   return static_cast<Datum>(0);
+}
+
+// import.online_retail_stage(raw regclass, target regclass, seq regclass, the four arrays): the
+// rows of online_retail_parse(raw, ...) written straight into target (the temporary table
+// or_stage of import.online_retail(): the same thirteen columns, then tx_id bigint = nextval(seq)
+// for the outcomes sale and refund, drawn in the rows' order; no index, trigger or constraint
+// allowed on it) instead of going through a tuplestore and CREATE TABLE AS; returns (lines,
+// invalid, transactions, ts_from, ts_to, id_from, id_to) of what it wrote.
+extern "C" PGDLLEXPORT Datum techmart_online_retail_stage(PG_FUNCTION_ARGS) {
+  static const char* kWhat = "online_retail_stage";
+  if (PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("%s: the target table and the sequence must not be NULL", kWhat)));
+  }
+  TupleDesc result_desc;
+  if (get_call_result_type(fcinfo, nullptr, &result_desc) != TYPEFUNC_COMPOSITE) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("%s: must be called in a context that accepts a record", kWhat)));
+  }
+  const Oid seq = PG_GETARG_OID(2);
+  Relation target = table_open(PG_GETARG_OID(1), RowExclusiveLock);
+  AclResult acl = pg_class_aclcheck(RelationGetRelid(target), GetUserId(), ACL_INSERT);
+  if (acl != ACLCHECK_OK) {
+    aclcheck_error(acl, get_relkind_objtype(target->rd_rel->relkind),
+                   RelationGetRelationName(target));
+  }
+  // exactly the columns of the rows plus tx_id, and nothing that an INSERT would have to check or
+  // maintain
+  static const Oid kTypes[kOutColumns + 1] = {
+      INT8OID,    TEXTOID, INT4OID,   TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID,
+      NUMERICOID, INT8OID, BPCHAROID, TEXTOID, INT8OID, TEXTOID, INT8OID};
+  TupleDesc td = RelationGetDescr(target);
+  bool shape = target->rd_rel->relkind == RELKIND_RELATION && td->natts == kOutColumns + 1 &&
+               target->trigdesc == nullptr && target->rd_rel->relhasindex == false &&
+               (td->constr == nullptr || (td->constr->num_check == 0 && !td->constr->has_not_null &&
+                                          td->constr->num_defval == 0));
+  for (int a = 0; shape && a < td->natts; ++a) {
+    Form_pg_attribute f = TupleDescAttr(td, a);
+    shape = !f->attisdropped && getBaseType(f->atttypid) == kTypes[a];
+  }
+  if (!shape || RelationGetIndexList(target) != NIL) {
+    ereport(ERROR,
+            (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+             errmsg("%s: \"%s\" must be a table of the rows' fourteen columns without index, "
+                    "trigger, constraint or default",
+                    kWhat, RelationGetRelationName(target))));
+  }
+  TupleTableSlot* slot = table_slot_create(target, nullptr);
+  BulkInsertState bistate = GetBulkInsertState();
+  const CommandId cid = GetCurrentCommandId(true);
+  int64 n_lines = 0, n_invalid = 0, n_tx = 0;
+  TimestampTz ts_from = 0, ts_to = 0;
+  int64 id_from = 0, id_to = 0;
+
+  parse_staged(fcinfo, 0, 3, kWhat, [&](Batch& b, const orr::ParsedLine& p) {
+    ExecClearTuple(slot);
+    std::memcpy(slot->tts_values, b.v, sizeof(Datum) * kOutColumns);
+    std::memcpy(slot->tts_isnull, b.nulls, sizeof(bool) * kOutColumns);
+    const bool tx = p.outcome == "sale" || p.outcome == "refund";
+    slot->tts_isnull[kOutColumns] = !tx;
+    slot->tts_values[kOutColumns] = 0;
+    ++n_lines;
+    if (p.outcome == "invalid") ++n_invalid;
+    if (tx) {
+      const int64 id = nextval_internal(seq, true);
+      slot->tts_values[kOutColumns] = Int64GetDatum(id);
+      if (n_tx == 0 || p.ts < ts_from) ts_from = p.ts;
+      if (n_tx == 0 || p.ts > ts_to) ts_to = p.ts;
+      if (n_tx == 0 || id < id_from) id_from = id;
+      if (n_tx == 0 || id > id_to) id_to = id;
+      ++n_tx;
+    }
+    ExecStoreVirtualTuple(slot);
+    table_tuple_insert(target, slot, cid, 0, bistate);
+  });
+  FreeBulkInsertState(bistate);
+  ExecDropSingleTupleTableSlot(slot);
+  table_close(target, NoLock);
+
+  Datum v[7];
+  bool nulls[7] = {false, false, false, n_tx == 0, n_tx == 0, n_tx == 0, n_tx == 0};
+  v[0] = Int64GetDatum(n_lines);
+  v[1] = Int64GetDatum(n_invalid);
+  v[2] = Int64GetDatum(n_tx);
+  v[3] = TimestampTzGetDatum(ts_from);
+  v[4] = TimestampTzGetDatum(ts_to);
+  v[5] = Int64GetDatum(id_from);
+  v[6] = Int64GetDatum(id_to);
+  result_desc = BlessTupleDesc(result_desc);
+  return HeapTupleGetDatum(heap_form_tuple(result_desc, v, nulls));
 }

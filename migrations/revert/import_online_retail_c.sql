@@ -484,6 +484,7 @@ COMMENT ON FUNCTION import.online_retail(text) IS
   'reason, lines and amount (sum of |quantity| * price). Runs in the caller''s transaction; one import at a time';
 REVOKE EXECUTE ON FUNCTION import.online_retail(text) FROM PUBLIC;
 
+DROP FUNCTION import.online_retail_stage(regclass, regclass, regclass, text[], text[], text[], text[]);
 DROP FUNCTION import.online_retail_parse(regclass, text[], text[], text[], text[]);
 
 COMMIT;
