@@ -4,7 +4,7 @@
 -- aliases, non-product and zero-price lines, UK summer time, product rules, idempotence, and
 -- invalid files reported with line numbers and nothing imported.
 BEGIN;
-SELECT plan(36);
+SELECT plan(44);
 SET client_min_messages = warning;  -- the import's progress notices
 
 SELECT has_function('import', 'online_retail', ARRAY['text'], 'import.online_retail(file_name)');
@@ -122,6 +122,62 @@ SELECT results_eq($$SELECT line, split_part(message, ':', 1) FROM import.online_
                   'every invalid field with its line number');
 SELECT is((SELECT count(*)::int FROM transactions WHERE order_number IN ('990101', '990102', '990103', '990104')), 0,
           'nothing imported from an invalid file (not even its valid lines)');
+
+-- the C parser (change import_online_retail_c) against the view's SQL rules, line by line, on
+-- lines that probe every rule: spaces and other white space, signs, scales, NULL fields, dates at
+-- the edges, non-ASCII text, unknown names
+TRUNCATE import.online_retail_raw;
+INSERT INTO import.online_retail_raw VALUES
+  (' c990201 ', ' TAP001 ', '  RED MUG  ', E' -3\t', '2009-06-01T10:00', ' +.5 ', ' 99901. ', ' EIRE '),
+  ('990202', 'gift_0001_10', NULL, '+7', '2009-06-01 10:00:59', '2.500', E'\t99902.000\t', 'RSA'),
+  ('990203', 'post', '', '0', '2008-02-29 00:00', '0', '', 'Channel Islands'),
+  ('990203', 'TAP002', 'ıx', '999999999', '2009-10-25 01:30:00', '99999999999.999', '   ', 'USA'),
+  ('ı990204', 'TAP003', 'x', '1', '2009-03-29 01:30', '-1', '1', 'Unspecified'),
+  ('990205', '', 'x', '1000000000', '2009-02-29 00:00', '1.2345', '1.5', 'Atlantis'),
+  (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  ('990206', 'TAP001', 'x', '1.0', '1899-12-31 23:59', '.', E'\t', ''),
+  ('C', 'TAP001', 'x', '- 1', '2009-06-01 24:00', '1,5', '-5', 'Eire'),
+  ('990207', 'TAP001', 'x', '2', '2009-06-01 09:59:60', '3.', '123456789012345', 'United Kingdom'),
+  ('990203', 'TAP002', 'x', '-2', '2009-06-01 09:00', '1', '', 'United Kingdom');
+CREATE TEMP TABLE c_parsed AS
+SELECT o.*
+  FROM (SELECT array_agg(name ORDER BY name) AS n, array_agg(code::text ORDER BY name) AS c FROM import.country) co,
+       (SELECT array_agg(pattern ORDER BY length(pattern) DESC, pattern) AS pp,
+               array_agg(reason ORDER BY length(pattern) DESC, pattern) AS rr FROM import.special_code) sc,
+       LATERAL import.online_retail_parse('import.online_retail_raw'::regclass, co.n, co.c, sc.pp, sc.rr)
+         WITH ORDINALITY o;
+SELECT is((SELECT count(*)::int FROM c_parsed), 11, 'online_retail_parse: one row per staged line');
+SELECT is_empty($$
+  SELECT v.line FROM import.online_retail_parsed v JOIN c_parsed p ON p.line = v.line
+   WHERE (p.outcome = 'invalid') <> (cardinality(v.errors) > 0)
+      OR row(p.inv, p.sku, p.descr, p.qty, p.ts, p.price::text, p.cust, p.cc)::text
+         IS DISTINCT FROM row(coalesce(v.inv, ''), coalesce(v.sku, ''), v.descr, v.qty, v.ts, v.price::text, v.cust, v.cc)::text
+  $$, 'online_retail_parse: the values and the validity of import.online_retail_parsed, line by line');
+SELECT results_eq($$SELECT line FROM c_parsed WHERE outcome <> 'invalid' ORDER BY line$$,
+                  $$VALUES (2::bigint), (3), (4), (5), (6), (12)$$, 'online_retail_parse: the valid lines');
+SELECT results_eq($$SELECT line, outcome, email FROM c_parsed WHERE outcome <> 'invalid' ORDER BY line$$,
+                  $$VALUES (2::bigint, 'refund', 'c99901@online-retail.example'),
+                           (3, 'non_product:gift_voucher', 'c99902@online-retail.example'),
+                           (4, 'non_product:postage', 'guest-xc@online-retail.example'),
+                           (5, 'sale', 'guest-us@online-retail.example'),
+                           (6, 'negative_price', 'c1@online-retail.example'),
+                           (12, 'negative_quantity', 'guest-gb@online-retail.example')$$,
+                  'online_retail_parse: outcome and e-mail of each valid line');
+SELECT is((SELECT array_agg(line_no ORDER BY line) FROM c_parsed WHERE inv = '990203'), ARRAY[1, 2, 3],
+          'online_retail_parse: lines numbered within their invoice in file order');
+SELECT is((SELECT array_agg(line ORDER BY ordinality) FROM c_parsed),
+          (SELECT array_agg(line ORDER BY ts, line) FROM c_parsed), 'online_retail_parse: rows in (time, line) order');
+SELECT is((SELECT array_agg(raw_hash ORDER BY line) FROM c_parsed),
+          (SELECT array_agg(hashtextextended(concat_ws(E'\x1f', r.invoice_no, r.stock_code, r.description, r.quantity,
+                                                       r.invoice_date, r.unit_price, r.customer_id, r.country), 0)
+                            ORDER BY r.line)
+             FROM (SELECT row_number() OVER (ORDER BY ctid) + 1 AS line, * FROM import.online_retail_raw) r),
+          'online_retail_parse: raw_hash = hashtextextended of the fields joined by \x1f');
+CREATE TEMP TABLE c_target (a int);
+CREATE INDEX ON c_target (a);
+SELECT throws_ok($$SELECT * FROM import.online_retail_stage('import.online_retail_raw', 'c_target', 'transactions_id_seq',
+                                                            '{}', '{}', '{}', '{}')$$,
+                 '42809', NULL, 'online_retail_stage: refuses a target that is not a bare table of the rows');
 
 SELECT * FROM finish();
 ROLLBACK;
