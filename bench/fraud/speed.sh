@@ -8,7 +8,7 @@
 # Env: ROWS (200000), SECONDS_PER_RUN (15), WAL_TX (2000), CPU_TX (3000), CPU_ROUNDS (3).
 set -Eeuo pipefail
 ROWS="${ROWS:-200000}"
-SECS="${SECONDS_PER_RUN:-15}"
+SECS="${SECONDS_PER_RUN:-3}"
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 "${PSQL[@]}" <<'SQL'
 DROP TABLE IF EXISTS bench_plain, bench_scored;
@@ -24,33 +24,102 @@ gen="SELECT 1 + (g * 7919) % (SELECT max(id) FROM customers), 1 + (g * 104729) %
        FROM generate_series(1::bigint, $ROWS) g"
 cols="(customer_id, product_id, quantity, unit_price, amount, payment_method, country, transaction_time)"
 t() { local s e; s=$(date +%s%N); "${PSQL[@]}" -c "$1"; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-plain=$(t "INSERT INTO bench_plain $cols $gen")
-scored=$(t "INSERT INTO bench_scored $cols $gen")
-echo "bulk INSERT...SELECT of $ROWS rows: plain ${plain} ms, scored ${scored} ms, scored throughput = $(awk "BEGIN{printf \"%.0f\", 100*$plain/$scored}")% of plain"
+if [ "${BULK:-1}" = 1 ]; then
+  plain=$(t "INSERT INTO bench_plain $cols $gen")
+  scored=$(t "INSERT INTO bench_scored $cols $gen")
+  echo "bulk INSERT...SELECT of $ROWS rows: plain ${plain} ms, scored ${scored} ms, scored throughput = $(awk "BEGIN{printf \"%.0f\", 100*$plain/$scored}")% of plain"
+fi
 maxc=$("${PSQL[@]}" -tA -c "SELECT max(id) FROM customers")
 maxp=$("${PSQL[@]}" -tA -c "SELECT max(id) FROM products")
-for sc in off on; do
-  for tbl in bench_plain bench_scored; do
-    echo "\\set c random(1, $maxc)
+for tbl in bench_plain bench_scored; do
+  echo "\\set c random(1, $maxc)
 \\set p random(1, $maxp)
 INSERT INTO $tbl (customer_id, product_id, quantity, unit_price, amount, payment_method) VALUES (:c, :p, 1, 19.99, 19.99, 'paypal');" > /tmp/bench_fraud_$tbl.sql
-    tps=$(PGOPTIONS="-c synchronous_commit=$sc" pgbench -n -c 2 -j 2 -T "$SECS" -f /tmp/bench_fraud_$tbl.sql 2>/dev/null | awk '/^tps/ {print $3}')
-    eval "tps_$tbl=$tps"
+done
+# Single-row INSERTs (bench/README.md, "Fraud engine: the single-row protocol"): per
+# synchronous_commit setting, one warm-up run of each table, then SINGLE_ROUNDS pairs of
+# SECONDS_PER_RUN-second pgbench runs (2 clients) of plain and scored, the order alternating
+# from pair to pair (plain first in odd pairs, scored first in even ones) so a drift of the
+# machine hits both sides alike. Before each pair both tables, customer_state and customers are
+# vacuumed; before each run a CHECKPOINT, so every run starts from the same WAL position relative
+# to a checkpoint (the same full-page images) and no checkpoint starts during a run (needs
+# max_wal_size well above a run's WAL and checkpoint_timeout above a pair's time: printed below).
+# Same session settings for both sides. Per pair the ratio scored/plain of tps; printed: the
+# median ratio and its spread (min-max, and the interquartile range), the median tps of each
+# side, and per transaction (pg_stat_wal differences over each run / its transactions: the
+# cluster's, so nothing else may write to it meanwhile) the WAL bytes, records, full-page images
+# and WAL syncs, medians.
+SINGLE_ROUNDS="${SINGLE_ROUNDS:-15}"
+"${PSQL[@]}" -tA -F' ' -c "SELECT 'settings: ' || string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name)
+  FROM pg_settings WHERE name IN ('max_wal_size', 'checkpoint_timeout', 'wal_compression', 'full_page_writes',
+    'wal_sync_method', 'commit_delay', 'shared_buffers', 'wal_buffers', 'fsync', 'autovacuum')"
+wal_now() { "${PSQL[@]}" -tA -F' ' -c "SELECT pg_current_wal_insert_lsn() - '0/0', wal_records, wal_fpi, wal_sync FROM pg_stat_wal"; }
+# CPU ticks of the whole server (utime + stime of the postmaster's live children, plus cutime +
+# cstime of the postmaster: its exited children, e.g. the pgbench backends once gone); "NA" when
+# the server is not on this host
+pm=$(awk '{sub(/^.*\) /, ""); print $2}' "/proc/$("${PSQL[@]}" -tA -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")/stat" 2>/dev/null || true)
+server_ticks() {
+  [ -n "$pm" ] && [ -r "/proc/$pm/stat" ] || { echo NA; return; }
+  # fields after the command name "(...)": 2 = ppid, 12/13 = utime/stime, 14/15 = cutime/cstime
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$pm" '{pid = $1; sub(/^.*\) /, "")}
+    pid == pm {s += $14 + $15} $2 == pm {s += $12 + $13} END {print s}'
+}
+single_run() {  # single_run TABLE SYNC SECONDS: one pgbench run; prints "tps transactions
+  local tbl=$1 sc=$2 secs=$3 out w0 w1 c0 c1 n tps  # bytes records fpi syncs cpu_us" (per transaction)
+  w0=$(wal_now); c0=$(server_ticks)
+  out=$(PGOPTIONS="-c synchronous_commit=$sc" PGAPPNAME=bench_fraud_single pgbench -n -c 2 -j 2 -T "$secs" \
+        -f /tmp/bench_fraud_$tbl.sql 2>&1) || { echo "$out" >&2; return 1; }
+  # the backends report their WAL counters as they exit: wait until they are gone
+  for _ in $(seq 1 50); do
+    [ "$("${PSQL[@]}" -tA -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bench_fraud_single'")" = 0 ] && break
+    sleep 0.1
   done
-  echo "pgbench 2 clients, synchronous_commit=$sc: plain $tps_bench_plain tps, scored $tps_bench_scored tps = $(awk "BEGIN{printf \"%.0f\", 100*$tps_bench_scored/$tps_bench_plain}")% of plain"
+  sleep 0.2
+  w1=$(wal_now); c1=$(server_ticks)
+  n=$(awk '/number of transactions actually processed/ {print $NF}' <<<"$out" | cut -d/ -f1)
+  tps=$(awk '/^tps/ {print $3; exit}' <<<"$out")
+  awk -v tps="$tps" -v n="$n" -v a="$w0" -v b="$w1" -v c0="$c0" -v c1="$c1" -v tck="$(getconf CLK_TCK)" 'BEGIN {
+    split(a, x, " "); split(b, y, " ");
+    printf "%s %d %.0f %.2f %.3f %.3f %s\n", tps, n, (y[1] - x[1]) / n, (y[2] - x[2]) / n, (y[3] - x[3]) / n,
+      (y[4] - x[4]) / n, (c0 == "NA" ? "NA" : sprintf("%.1f", (c1 - c0) * 1e6 / tck / n))}'
+}
+# quantile Q of the numbers on stdin (linear interpolation)
+quantile() { sort -g | awk -v q="$1" '{v[NR] = $1} END {p = 1 + (NR - 1) * q; i = int(p); f = p - i;
+  printf "%.4f", (i < NR) ? v[i] + f * (v[i + 1] - v[i]) : v[i]}'; }
+ckpts() { "${PSQL[@]}" -tA -c "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
+for sc in $([ "${SINGLE:-1}" = 1 ] && echo "${SINGLE_SYNC:-off on}"); do
+  "${PSQL[@]}" -c "VACUUM bench_plain, bench_scored, techmart.customer_state, customers" -c "CHECKPOINT"
+  single_run bench_plain "$sc" 3 >/dev/null; single_run bench_scored "$sc" 3 >/dev/null  # warm-up
+  f="/tmp/bench_fraud_single_$sc.txt"; : >"$f"
+  k0=$(ckpts); t0=$(date +%s); l0=$(cut -d' ' -f1 /proc/loadavg)
+  for r in $(seq 1 "$SINGLE_ROUNDS"); do
+    "${PSQL[@]}" -c "VACUUM bench_plain, bench_scored, techmart.customer_state, customers"
+    order="bench_plain bench_scored"; [ $((r % 2)) -eq 0 ] && order="bench_scored bench_plain"
+    for tbl in $order; do echo "$r $tbl $(single_run "$tbl" "$sc" "$SECS")" >>"$f"; done
+  done
+  k1=$(ckpts); t1=$(date +%s); l1=$(cut -d' ' -f1 /proc/loadavg)
+  # per pair: 100 * scored/plain of tps (column 3) and 100 * plain/scored of server CPU per transaction (column 9)
+  pairs() { awk -v c="$1" -v inv="$2" '{t[$1 " " $2] = $c} END {for (r = 1; (r " bench_plain") in t; r++) {
+    p = t[r " bench_plain"]; s = t[r " bench_scored"]; if (p == "NA" || s == "NA" || p == 0 || s == 0) continue;
+    print (inv ? 100 * p / s : 100 * s / p)}}' "$f"; }
+  col() { awk -v t="$1" -v c="$2" '$2 == t {print $c}' "$f" | quantile 0.5; }
+  ratios=$(pairs 3 0)
+  label=$([ $sc = off ] && echo "synchronous_commit=off" || echo "durable (synchronous_commit=on)")
+  printf 'pgbench single-row, 2 clients, %s, %d pairs of %ss: scored = %.0f%% of plain tps (median of the pairs; IQR %.0f-%.0f%%, min-max %.0f-%.0f%%); median tps plain %.0f, scored %.0f\n' \
+    "$label" "$SINGLE_ROUNDS" "$SECS" "$(quantile 0.5 <<<"$ratios")" "$(quantile 0.25 <<<"$ratios")" "$(quantile 0.75 <<<"$ratios")" \
+    "$(quantile 0 <<<"$ratios")" "$(quantile 1 <<<"$ratios")" "$(col bench_plain 3)" "$(col bench_scored 3)"
+  echo "  pairs (scored % of plain tps): $(pairs 3 0 | awk '{printf "%s%.0f", (NR > 1 ? " " : ""), $1}')"
+  if ! grep -q NA "$f"; then
+    cratios=$(pairs 9 1)
+    printf '  server CPU per transaction (all backends and server processes), medians: plain %.0f us, scored %.0f us; plain/scored = %.0f%% (median of the pairs; IQR %.0f-%.0f%%)\n' \
+      "$(col bench_plain 9)" "$(col bench_scored 9)" "$(quantile 0.5 <<<"$cratios")" "$(quantile 0.25 <<<"$cratios")" "$(quantile 0.75 <<<"$cratios")"
+  fi
+  echo "  $((k1 - k0)) checkpoints during the $((t1 - t0)) s of the pairs (0 expected: see checkpoint_timeout, max_wal_size); load average $l0 -> $l1"
+  printf '  WAL per transaction, medians: plain %.0f bytes, %.2f records, %.3f FPI, %.3f syncs; scored %.0f bytes, %.2f records, %.3f FPI, %.3f syncs; bytes scored/plain %.2fx\n' \
+    "$(col bench_plain 5)" "$(col bench_plain 6)" "$(col bench_plain 7)" "$(col bench_plain 8)" \
+    "$(col bench_scored 5)" "$(col bench_scored 6)" "$(col bench_scored 7)" "$(col bench_scored 8)" \
+    "$(awk "BEGIN {printf \"%.4f\", $(col bench_scored 5) / $(col bench_plain 5)}")"
 done
-# WAL written per single-row INSERT (the durable case pays one WAL flush per commit either way;
-# what the trigger adds is the state row's new version, its row lock, the customers.risk_score
-# update and alerts): WAL_TX statements on one connection, LSN difference / WAL_TX. The LSN is
-# the cluster's: the figure is only meaningful on a cluster nothing else writes to meanwhile.
-WAL_TX="${WAL_TX:-2000}"
-for tbl in bench_plain bench_scored; do
-  a=$("${PSQL[@]}" -tA -c "SELECT pg_current_wal_insert_lsn()")
-  PGOPTIONS="-c synchronous_commit=off" pgbench -n -c 1 -t "$WAL_TX" -f /tmp/bench_fraud_$tbl.sql >/dev/null 2>&1
-  b=$("${PSQL[@]}" -tA -c "SELECT pg_current_wal_insert_lsn()")
-  eval "wal_$tbl=$("${PSQL[@]}" -tA -c "SELECT round(pg_wal_lsn_diff('$b', '$a') / $WAL_TX)")"
-done
-echo "WAL per single-row INSERT ($WAL_TX statements): plain $wal_bench_plain bytes, scored $wal_bench_scored bytes = $(awk "BEGIN{printf \"%.2f\", $wal_bench_scored/$wal_bench_plain}")x"
 # Backend CPU time (utime + stime of the one backend running the statements, /proc/PID/stat: needs
 # the server on this host; skipped otherwise). On a shared, loaded machine the wall-clock ratios
 # above move by tens of points between runs; the CPU time of the backend much less. CPU_TX
@@ -58,6 +127,7 @@ echo "WAL per single-row INSERT ($WAL_TX statements): plain $wal_bench_plain byt
 # the bulk INSERT ... SELECT of ROWS rows into each table (emptied first), alternating, CPU_ROUNDS
 # rounds, median. Env: CPU_TX (3000), CPU_ROUNDS (3).
 CPU_TX="${CPU_TX:-3000}"; CPU_ROUNDS="${CPU_ROUNDS:-3}"
+[ "${CPU:-1}" = 1 ] || { "${PSQL[@]}" -c "DROP TABLE bench_plain, bench_scored"; exit 0; }
 tck=$(getconf CLK_TCK)
 cpu_ms() {  # cpu_ms FILE: runs the statements of FILE in one new session, prints its backend CPU ms
   local pid c0 c1 l
