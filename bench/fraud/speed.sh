@@ -50,6 +50,7 @@ done
 # cluster's, so nothing else may write to it meanwhile) the WAL bytes, records, full-page images
 # and WAL syncs, medians.
 SINGLE_ROUNDS="${SINGLE_ROUNDS:-15}"
+MIXED_ROUNDS="${MIXED_ROUNDS:-5}"; MIXED_SECONDS="${MIXED_SECONDS:-10}"
 "${PSQL[@]}" -tA -F' ' -c "SELECT 'settings: ' || string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name)
   FROM pg_settings WHERE name IN ('max_wal_size', 'checkpoint_timeout', 'wal_compression', 'full_page_writes',
     'wal_sync_method', 'commit_delay', 'shared_buffers', 'wal_buffers', 'fsync', 'autovacuum')"
@@ -119,6 +120,23 @@ for sc in $([ "${SINGLE:-1}" = 1 ] && echo "${SINGLE_SYNC:-off on}"); do
     "$(col bench_plain 5)" "$(col bench_plain 6)" "$(col bench_plain 7)" "$(col bench_plain 8)" \
     "$(col bench_scored 5)" "$(col bench_scored 6)" "$(col bench_scored 7)" "$(col bench_scored 8)" \
     "$(awk "BEGIN {printf \"%.4f\", $(col bench_scored 5) / $(col bench_plain 5)}")"
+  # mixed runs: both scripts in the same pgbench run (each client picks plain or scored at random
+  # per transaction), so both see the same moment of the machine and its disk; the ratio of the
+  # mean latencies (plain/scored) is the throughput ratio of two separate 2-client runs
+  # (tps = clients / mean latency) without the drift between them
+  if [ "$MIXED_ROUNDS" -gt 0 ]; then
+    for r in $(seq 1 "$MIXED_ROUNDS"); do
+      PGOPTIONS="-c synchronous_commit=$sc" pgbench -n -c 2 -j 2 -T "$MIXED_SECONDS" \
+        -f /tmp/bench_fraud_bench_plain.sql@1 -f /tmp/bench_fraud_bench_scored.sql@1 2>&1 |
+        awk '/^SQL script [0-9]+:/ {k = $3 + 0} /latency average/ {lat[k] = $(NF - 1)} /^ - [0-9]+ transactions/ {n[k] = $2}
+             END {printf "%.0f %s %s %s %s\n", 100 * lat[1] / lat[2], lat[1], lat[2], n[1], n[2]}'
+    done >"/tmp/bench_fraud_mixed_$sc.txt"
+    m="/tmp/bench_fraud_mixed_$sc.txt"
+    printf '  mixed runs (%d x %ss, plain and scored transactions interleaved in one pgbench run): scored = %.0f%% of plain (median; min-max %.0f-%.0f%%) = mean latency plain/scored, medians %.3f / %.3f ms; runs: %s\n' \
+      "$MIXED_ROUNDS" "$MIXED_SECONDS" "$(awk '{print $1}' "$m" | quantile 0.5)" "$(awk '{print $1}' "$m" | quantile 0)" \
+      "$(awk '{print $1}' "$m" | quantile 1)" "$(awk '{print $2}' "$m" | quantile 0.5)" "$(awk '{print $3}' "$m" | quantile 0.5)" \
+      "$(awk '{printf "%s%s", (NR > 1 ? " " : ""), $1}' "$m")"
+  fi
 done
 # Backend CPU time (utime + stime of the one backend running the statements, /proc/PID/stat: needs
 # the server on this host; skipped otherwise). On a shared, loaded machine the wall-clock ratios

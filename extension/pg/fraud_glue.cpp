@@ -450,7 +450,8 @@ Engine* build_engine(const ConfigSnapshot& cfg) {
 }
 
 void score_row(const Engine& e, const core::CustomerState& state, const core::TransactionInput& tx,
-               core::CustomerState& next, ScoreOutput& out, MemoryContext result_ctx) {
+               core::CustomerState& next, ScoreOutput& out, MemoryContext result_ctx,
+               ReasonsText text) {
   const core::ScoreResult r = e.scorer.score({tx, state, &e.env}, e.min_contribution);
   out.score = std::round(r.score * 100.0) / 100.0;
   out.suspicious = out.score >= e.suspicious_threshold;
@@ -465,7 +466,9 @@ void score_row(const Engine& e, const core::CustomerState& state, const core::Tr
     top += r.reasons[i].rule;
   }
   strlcpy(out.top_rules, top.c_str(), sizeof out.top_rules);
-  const std::string json = core::reasons_to_json(r.reasons);
+  const bool no_json =
+      text == ReasonsText::kNever || (text == ReasonsText::kIfSuspicious && !out.suspicious);
+  const std::string json = no_json ? std::string() : core::reasons_to_json(r.reasons);
   // one block: the JSON text, the reasons, their strings
   const size_t n = r.reasons.size();
   size_t bytes = json.size() + 1 + MAXALIGN(sizeof(PlainReason)) * n + MAXIMUM_ALIGNOF;
@@ -490,7 +493,7 @@ void score_row(const Engine& e, const core::CustomerState& state, const core::Tr
     plain[i].contribution = reason.contribution;
     plain[i].weight = reason.weight;
   }
-  out.reasons_json = copy(json);
+  out.reasons_json = no_json ? nullptr : copy(json);
   out.nreasons = static_cast<int>(n);
   out.reasons = plain;
 }

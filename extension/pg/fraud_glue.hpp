@@ -135,7 +135,7 @@ struct PlainReason {
 struct ScoreOutput {
   double score;  // rounded to 2 decimals
   bool suspicious;
-  char* reasons_json;  // palloc'd in the given context
+  char* reasons_json;  // palloc'd in the given context (NULL: not asked for, see score_row)
   int nreasons;
   PlainReason* reasons;  // the same reasons, palloc'd in the given context
   char top_rules[160];
@@ -145,9 +145,14 @@ struct ScoreOutput {
 // without writing and parsing the text. Plain C; palloc in the current context.
 Datum reasons_jsonb(const ScoreOutput& out);
 
+// Which rows get out.reasons_json (otherwise NULL): the trigger needs the text for an alert only
+// (fraud_reasons is built by reasons_jsonb()).
+enum class ReasonsText { kAlways, kIfSuspicious, kNever };
+
 // C++ (throws): scores the row from `state` (the state before it) and folds it into `next`.
 void score_row(const Engine& e, const core::CustomerState& state, const core::TransactionInput& tx,
-               core::CustomerState& next, ScoreOutput& out, MemoryContext result_ctx);
+               core::CustomerState& next, ScoreOutput& out, MemoryContext result_ctx,
+               ReasonsText text = ReasonsText::kAlways);
 
 // SPI_prepare + SPI_keepplan. generic: always the generic plan (e.g. a statement over an array
 // parameter, whose custom plans for a large array would scan a whole table).

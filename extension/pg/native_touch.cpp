@@ -12,22 +12,30 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/relscan.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "nodes/primnodes.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
+
+// the CHECK function of customer_state (fraud_functions.cpp)
+Datum techmart_customer_state_valid(PG_FUNCTION_ARGS);
 }
 
 namespace fraud = techmart::pg::fraud;
@@ -53,6 +61,9 @@ struct Lookups {
   bool country_bpchar;                         // char(n): trailing blanks are not part of it
   AttrNumber price, category;                  // products
   AttrNumber config_version, entity_version;
+  // the write-back without the executor (write_state): the state table as the engine knows it
+  bool write_ok;
+  AttrNumber updated_at;
 };
 Lookups L;
 bool callback_registered = false;
@@ -144,6 +155,49 @@ bool citus_loaded() {
   return libs != nullptr && strstr(libs, "citus") != nullptr;
 }
 
+// Arguments of techmart.customer_state_valid(n, mean, m2, risk, amount_hist, hour_profile,
+// recent_t, recent_a): indices into the state columns (kStateNames)
+constexpr int kValidArgs[8] = {0, 1, 2, 14, 3, 6, 4, 5};
+
+// Can write_state() update the state row of rel as the executor's UPDATE would? Only for the table
+// as the engine's migrations make it: the state columns of exactly their types (no domain), an
+// updated_at timestamptz, no trigger, no rule, no generated column, one index (the primary key:
+// never changed, so an update is HOT whenever the page has room) and one CHECK constraint,
+// customer_state_valid, a call of the engine's own C function with the state columns. Anything
+// else (a DBA's extra index, trigger or constraint) keeps the write-back an SPI UPDATE.
+bool writable(Relation rel, Lookups* n) {
+  TupleDesc d = RelationGetDescr(rel);
+  if (rel->trigdesc != nullptr || rel->rd_rules != nullptr) return false;
+  for (int i = 0; i < fraud::kStateColumns; ++i) {
+    if (TupleDescAttr(d, n->state_att[i] - 1)->atttypid != kStateTypes[i]) return false;
+  }
+  n->updated_at = column(rel, "updated_at", {TIMESTAMPTZOID});
+  if (n->updated_at <= 0 || TupleDescAttr(d, n->updated_at - 1)->atttypid != TIMESTAMPTZOID) {
+    return false;
+  }
+  const TupleConstr* c = d->constr;
+  if (c == nullptr || c->has_generated_stored || c->num_check != 1) return false;
+  const ConstrCheck& check = c->check[0];
+  if (!check.ccvalid || strcmp(check.ccname, "customer_state_valid") != 0) return false;
+  Node* expr = static_cast<Node*>(stringToNode(check.ccbin));
+  if (!IsA(expr, FuncExpr)) return false;
+  const FuncExpr* f = reinterpret_cast<FuncExpr*>(expr);
+  if (list_length(f->args) != 8) return false;
+  for (int i = 0; i < 8; ++i) {
+    const Node* a = static_cast<Node*>(list_nth(f->args, i));
+    if (!IsA(a, Var) || reinterpret_cast<const Var*>(a)->varattno != n->state_att[kValidArgs[i]]) {
+      return false;
+    }
+  }
+  FmgrInfo fi;
+  fmgr_info(f->funcid, &fi);
+  if (fi.fn_addr != techmart_customer_state_valid) return false;
+  List* indexes = RelationGetIndexList(rel);
+  const bool one_index = list_length(indexes) == 1 && linitial_oid(indexes) == n->index[kStateKey];
+  list_free(indexes);
+  return one_index;
+}
+
 // Resolves everything for schema nsp (the relations stay locked until the transaction ends,
 // as the SPI query's would). False: not the expected tables.
 bool compute(Oid nsp) {
@@ -197,6 +251,7 @@ bool compute(Oid nsp) {
         bigint_primary_key(rels[kProducts], column(rels[kProducts], "id", {INT8OID}));
     for (Oid i : n.index) ok = ok && OidIsValid(i);
   }
+  if (ok) n.write_ok = writable(rels[kState], &n);
   for (int i = 0; i < kNRels; ++i) table_close(rels[i], NoLock);
   if (!ok) return false;
   n.valid = true;
@@ -344,6 +399,7 @@ TouchResult lock_state(int64 customer_id, Snapshot snap, Touch* out) {
         for (int i = 0; i < fraud::kStateColumns; ++i)
           d[i] = slot_getattr(slot, L.state_att[i], &n[i]);
         fraud::decode_state_values(d, n, &out->state);
+        out->tid = slot->tts_tid;
         r = TouchResult::kOk;
       }
     }
@@ -400,6 +456,85 @@ TouchResult product(Oid nsp, int64 product_id, Touch* out) {
   read_product(product_id, GetActiveSnapshot(), out);
   PopActiveSnapshot();
   return TouchResult::kOk;
+}
+
+bool write_state(int64 customer_id, ItemPointerData tid, const Datum* values, const char* nulls) {
+  if (!L.valid || !L.write_ok || !access_ok || access_user != GetUserId()) return false;
+  Relation rel = table_open(L.rel[kState], RowExclusiveLock);
+  if (!L.valid || !L.write_ok) {  // invalidated by taking the lock
+    table_close(rel, NoLock);
+    return false;
+  }
+  CheckCmdReplicaIdentity(rel, CMD_UPDATE);  // as the executor checks an UPDATE's target
+  TupleDesc d = RelationGetDescr(rel);
+  // the version locked by the touch (this transaction's lock keeps it from being pruned)
+  HeapTupleData old;
+  old.t_self = tid;
+  Buffer buf = InvalidBuffer;
+  if (!heap_fetch(rel, SnapshotAny, &old, &buf, false)) {
+    table_close(rel, NoLock);
+    return false;
+  }
+  HeapTuple oldcopy = heap_copytuple(&old);
+  ReleaseBuffer(buf);
+  bool isnull;
+  const Datum key = heap_getattr(oldcopy, L.state_key, d, &isnull);
+  if (isnull || DatumGetInt64(key) != customer_id) {
+    table_close(rel, NoLock);
+    return false;
+  }
+  const int natts = d->natts;
+  Datum* v = static_cast<Datum*>(palloc0(sizeof(Datum) * natts));
+  bool* nul = static_cast<bool*>(palloc0(sizeof(bool) * natts));
+  bool* repl = static_cast<bool*>(palloc0(sizeof(bool) * natts));
+  for (int i = 0; i < fraud::kStateColumns; ++i) {
+    const int a = L.state_att[i] - 1;
+    v[a] = values[i];
+    nul[a] = nulls[i] == 'n';
+    repl[a] = true;
+    if (nul[a] && TupleDescAttr(d, a)->attnotnull) {  // the SPI UPDATE raises 23502
+      table_close(rel, NoLock);
+      return false;
+    }
+  }
+  v[L.updated_at - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());  // now()
+  repl[L.updated_at - 1] = true;
+  // the CHECK constraint (writable() made sure it is this call; STRICT: NULL passes)
+  bool any_null = false;
+  for (int i : kValidArgs) any_null = any_null || nulls[i] == 'n';
+  if (!any_null && !DatumGetBool(DirectFunctionCall8(
+                       techmart_customer_state_valid, values[kValidArgs[0]], values[kValidArgs[1]],
+                       values[kValidArgs[2]], values[kValidArgs[3]], values[kValidArgs[4]],
+                       values[kValidArgs[5]], values[kValidArgs[6]], values[kValidArgs[7]]))) {
+    ereport(ERROR, (errcode(ERRCODE_CHECK_VIOLATION),
+                    errmsg("new row for relation \"%s\" violates check constraint \"%s\"",
+                           RelationGetRelationName(rel), "customer_state_valid"),
+                    errtableconstraint(rel, "customer_state_valid")));
+  }
+  HeapTuple tup = heap_modify_tuple(oldcopy, d, v, nul, repl);
+  CommandCounterIncrement();  // as SPI does before an UPDATE
+  TM_FailureData tmfd;
+  LockTupleMode lockmode;
+  const TM_Result res = heap_update(rel, &tid, tup, GetCurrentCommandId(true), InvalidSnapshot,
+                                    true, &tmfd, &lockmode);
+  if (res != TM_Ok) {  // not the version locked by this transaction: the SPI UPDATE decides
+    table_close(rel, NoLock);
+    return false;
+  }
+  if (!HeapTupleIsHeapOnly(tup)) {  // not HOT: the primary key's entry for the new version
+    Relation ix = index_open(L.index[kStateKey], RowExclusiveLock);
+    Datum kv[1] = {key};
+    bool kn[1] = {false};
+    index_insert(ix, kv, kn, &tup->t_self, rel, UNIQUE_CHECK_YES, true, BuildIndexInfo(ix));
+    index_close(ix, NoLock);
+  }
+  heap_freetuple(tup);
+  heap_freetuple(oldcopy);
+  pfree(v);
+  pfree(nul);
+  pfree(repl);
+  table_close(rel, NoLock);
+  return true;
 }
 
 }  // namespace techmart::pg::native

@@ -23,6 +23,7 @@ struct Touch {
   int64 category_id;
   char token[64];         // techmart.config_version (xmin/version), want_tokens only
   char entity_token[64];  // techmart.entity_version (xmin/version), want_tokens only
+  ItemPointerData tid;    // the state row's version locked (kOk)
 };
 
 enum class TouchResult {
@@ -44,5 +45,14 @@ TouchResult touch(Oid nsp, int64 customer_id, int64 product_id, bool want_tokens
 
 // The product alone (its customer already cached in this statement).
 TouchResult product(Oid nsp, int64 product_id, Touch* out);
+
+// The write-back of one state without the executor: the version `tid` this transaction locked at
+// the touch (same statement) becomes the state of values/nulls (the 16 state columns in the order
+// of fraud::encode_state, updated_at = now()), by heap_update() after the table's CHECK
+// (customer_state_valid(), raising 23514 as the executor would), with the primary key's index
+// entry when the update is not HOT. False, with nothing written: the table is not exactly the
+// engine's (see writable() in native_touch.cpp), the statement's privileges/RLS check did not
+// pass, or the version is not the locked one any more -- the caller writes by SPI.
+bool write_state(int64 customer_id, ItemPointerData tid, const Datum* values, const char* nulls);
 
 }  // namespace techmart::pg::native

@@ -18,6 +18,8 @@
 //
 // Boundary: phases in plain C (checks, SPI) and C++ (scoring) alternate; C++ runs only under
 // guarded(), errors are raised after it returns.
+#include <utility>
+
 #include "entity_glue.hpp"
 #include "fraud_glue.hpp"
 #include "metrics.hpp"
@@ -61,6 +63,7 @@ struct StateEntry {
   uint16 size;           // bytes of the compact state
   uint16 cap;            // bytes of its block
   char risk_text[16];    // customers.risk_score as read/written (the UPDATE is skipped when equal)
+  ItemPointerData tid;   // the state row's version locked by the touch (invalid: SPI touch)
   double registered;     // epoch seconds, NaN when unknown
   unsigned char* state;  // compact state, a block of blob_alloc()
 };
@@ -118,6 +121,8 @@ SPIPlanPtr plan_write_state = nullptr;  // the state only: no customers.risk_sco
 // the same two for one state, with scalar parameters (a single-row statement builds no array)
 SPIPlanPtr plan_write1 = nullptr;
 SPIPlanPtr plan_write_state1 = nullptr;
+// customers.risk_score alone (the states written by native::write_state)
+SPIPlanPtr plan_write_risk = nullptr;
 Oid state_elem_type = InvalidOid;  // techmart.customer_state (the row type)
 SPIPlanPtr plan_alert = nullptr;
 
@@ -394,6 +399,11 @@ void prepare_plans(Oid nsp) {
       fraud::prepare_kept(psprintf("UPDATE techmart.customer_state SET %s WHERE customer_id = $1",
                                    fraud::kStateSetList),
                           17, wargs1);
+  SPIPlanPtr write_risk = fraud::prepare_kept(
+      psprintf("UPDATE %s.customers c SET risk_score = r.risk FROM unnest($1, $2) r(id, risk) "
+               "WHERE c.id = r.id AND c.risk_score IS DISTINCT FROM r.risk",
+               q),
+      2, wargs + 1, true);
   Oid aargs[6] = {TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
   SPIPlanPtr alert = fraud::prepare_kept(
       psprintf("INSERT INTO %s.alerts (type, severity, message, transaction_id, customer_id, "
@@ -402,7 +412,7 @@ void prepare_plans(Oid nsp) {
       6, aargs);
   for (SPIPlanPtr* p : {&plan_touch_first, &plan_touch_product, &plan_touch, &plan_customer,
                         &plan_state_create, &plan_product, &plan_write, &plan_write_state,
-                        &plan_write1, &plan_write_state1, &plan_alert}) {
+                        &plan_write1, &plan_write_state1, &plan_write_risk, &plan_alert}) {
     if (*p != nullptr) SPI_freeplan(*p);
   }
   plan_touch_first = touch_first;
@@ -415,6 +425,7 @@ void prepare_plans(Oid nsp) {
   plan_write_state = write_state;
   plan_write1 = write1;
   plan_write_state1 = write_state1;
+  plan_write_risk = write_risk;
   plan_alert = alert;
   state_elem_type = state_elem;
   plans_nsp = nsp;
@@ -433,33 +444,11 @@ int compare_entries(const void* a, const void* b) {
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-// Writes states [0, n) of `dirty` with one UPDATE (and the changed customers.risk_score with it).
-// The state rows are locked by this transaction since their first touch, so every one of them
-// must be updated. Plain C, SPI connected, in a temporary memory context.
-void write_chunk(StateEntry** dirty, int n) {
-  int64* ids = static_cast<int64*>(palloc(sizeof(int64) * n));
-  const core::CustomerState** sts =
-      static_cast<const core::CustomerState**>(palloc(sizeof(core::CustomerState*) * n));
-  char(*risk)[16] = static_cast<char(*)[16]>(palloc(16 * n));
-  bool* changed = static_cast<bool*>(palloc(sizeof(bool) * n));
-  Datum* risk_ids = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-  Datum* risk_values = static_cast<Datum*>(palloc(sizeof(Datum) * n));
-  core::CustomerState* decoded =
-      static_cast<core::CustomerState*>(palloc(sizeof(core::CustomerState) * n));
-  for (int i = 0; i < n; ++i) new (&decoded[i]) core::CustomerState();
-  int nrisk = 0;
-  for (int i = 0; i < n; ++i) {
-    ids[i] = dirty[i]->customer_id;
-    core::compact_decode(dirty[i]->state, decoded[i]);
-    sts[i] = &decoded[i];
-    fraud::risk_text(decoded[i], engine->params, risk[i], sizeof risk[i]);
-    changed[i] = strcmp(risk[i], dirty[i]->risk_text) != 0;  // unchanged at 2 decimals: skipped
-    if (changed[i]) {
-      risk_ids[nrisk] = Int64GetDatum(ids[i]);
-      risk_values[nrisk++] = DirectFunctionCall3(numeric_in, CStringGetDatum(risk[i]),
-                                                 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-    }
-  }
+// The SPI UPDATE of the n states of ids/sts, with the nrisk customers.risk_score of
+// risk_ids/risk_values (n == 1: risk_values[0] is that customer's). Plain C, SPI connected.
+void write_states_spi(const int64* ids, const core::CustomerState** sts, int n, int nrisk,
+                      Datum* risk_ids, Datum* risk_values) {
+  if (n == 0) return;
   uint64 written = 0;
   if (n == 1) {  // scalar parameters
     Datum v[18];
@@ -503,6 +492,70 @@ void write_chunk(StateEntry** dirty, int n) {
   if (written != static_cast<uint64>(n)) {
     elog(ERROR, "techmart: %llu of %d customer_state rows written back (rows vanished?)",
          static_cast<unsigned long long>(written), n);
+  }
+}
+
+// Writes states [0, n) of `dirty` and the changed customers.risk_score. A state locked by the
+// native touch is written by native::write_state() (heap_update of the locked version, no
+// executor); the others (SPI touch, or a table the native write does not handle) with one SPI
+// UPDATE, together with the risk scores, as before. The state rows are locked by this transaction
+// since their first touch, so every one of them must be updated. Plain C, SPI connected, in a
+// temporary memory context.
+void write_chunk(StateEntry** dirty, int n) {
+  int64* ids = static_cast<int64*>(palloc(sizeof(int64) * n));
+  const core::CustomerState** sts =
+      static_cast<const core::CustomerState**>(palloc(sizeof(core::CustomerState*) * n));
+  char(*risk)[16] = static_cast<char(*)[16]>(palloc(16 * n));
+  bool* changed = static_cast<bool*>(palloc(sizeof(bool) * n));
+  Datum* risk_ids = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+  Datum* risk_values = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+  core::CustomerState* decoded =
+      static_cast<core::CustomerState*>(palloc(sizeof(core::CustomerState) * n));
+  for (int i = 0; i < n; ++i) new (&decoded[i]) core::CustomerState();
+  int nrisk = 0;
+  for (int i = 0; i < n; ++i) {
+    ids[i] = dirty[i]->customer_id;
+    core::compact_decode(dirty[i]->state, decoded[i]);
+    sts[i] = &decoded[i];
+    fraud::risk_text(decoded[i], engine->params, risk[i], sizeof risk[i]);
+    changed[i] = strcmp(risk[i], dirty[i]->risk_text) != 0;  // unchanged at 2 decimals: skipped
+    if (changed[i]) {
+      risk_ids[nrisk] = Int64GetDatum(ids[i]);
+      risk_values[nrisk++] = DirectFunctionCall3(numeric_in, CStringGetDatum(risk[i]),
+                                                 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+    }
+  }
+  // each state locked by the native touch: written without the executor (native::write_state)
+  int rest = 0;  // the others, moved to the front of ids/sts/dirty, by the SPI UPDATE below
+  for (int i = 0; i < n; ++i) {
+    bool done = false;
+    if (ItemPointerIsValid(&dirty[i]->tid)) {
+      Datum v[fraud::kStateParams];
+      char nulls[fraud::kStateParams];
+      fraud::encode_state(*sts[i], v, nulls);
+      done = native::write_state(ids[i], dirty[i]->tid, v, nulls);
+    }
+    if (!done) {
+      ids[rest] = ids[i];
+      sts[rest] = sts[i];
+      std::swap(dirty[rest], dirty[i]);  // dirty[rest..i] are all written: any order
+      std::swap(changed[rest], changed[i]);
+      std::swap(risk[rest], risk[i]);
+      ++rest;
+    }
+  }
+  if (rest < n) {  // customers.risk_score alone, then the states left, if any
+    if (nrisk > 0) {
+      Datum v[2] = {PointerGetDatum(construct_array(risk_ids, nrisk, INT8OID, 8, FLOAT8PASSBYVAL,
+                                                    TYPALIGN_DOUBLE)),
+                    PointerGetDatum(
+                        construct_array(risk_values, nrisk, NUMERICOID, -1, false, TYPALIGN_INT))};
+      exec_plan(plan_write_risk, v, nullptr, SPI_OK_UPDATE, 0);
+      nrisk = 0;
+    }
+    write_states_spi(ids, sts, rest, 0, nullptr, nullptr);
+  } else {
+    write_states_spi(ids, sts, n, nrisk, risk_ids, risk_values);
   }
   for (int i = 0; i < n; ++i) {
     if (changed[i]) strlcpy(dirty[i]->risk_text, risk[i], sizeof dirty[i]->risk_text);
@@ -811,6 +864,8 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id,
   char risk_text[16] = "";
   char home[3] = {0, 0, 0};
   double registered = std::numeric_limits<double>::quiet_NaN();
+  ItemPointerData tid;
+  ItemPointerSetInvalid(&tid);
   const Oid nsp = RelationGetNamespace(rel);
   native::Touch* nt = static_cast<native::Touch*>(palloc(sizeof(native::Touch)));
   native::TouchResult nr =
@@ -834,6 +889,7 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id,
     memcpy(risk_text, nt->risk_text, sizeof risk_text);
     memcpy(home, nt->home_country, sizeof home);
     if (nt->has_registered) registered = fraud::ts_to_epoch(nt->registered);
+    tid = nt->tid;
     if (want_product) {
       if (!nt->product_found) product_missing(rel, cols, product_id);
       enter_product(product_id, nt->null_price, Float8GetDatum(nt->price), nt->null_category,
@@ -864,6 +920,7 @@ StateEntry* touch_customer(Relation rel, const Columns& cols, int64 customer_id,
   memcpy(e->home_country, home, sizeof home);
   memcpy(e->risk_text, risk_text, sizeof risk_text);
   e->registered = registered;
+  e->tid = tid;
   e->state = blob;
   e->size = static_cast<uint16>(size);
   e->cap = cap;
@@ -1124,10 +1181,14 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   unsigned char compact[core::kCompactMaxBytes];
   size_t size = 0;
   fraud::ScoreOutput out{};
+  // alerts reference <schema>.transactions: only rows of that table (or its partitions) raise
+  // them, and only an alert needs the reasons as JSON text (fraud_reasons is built as jsonb)
+  const bool alertable = !isnull[kId] && fraud::is_transactions_table(rel);
   ErrorInfo err;
   guarded(err, "techmart.score_transaction", [&] {
     core::compact_decode(entry->state, cur);
-    fraud::score_row(*engine, cur, tx, next, out, caller_ctx);
+    fraud::score_row(*engine, cur, tx, next, out, caller_ctx,
+                     alertable ? fraud::ReasonsText::kIfSuspicious : fraud::ReasonsText::kNever);
     size = core::compact_encode(next, compact);
   });
   // ---------------------------------------------------------------- 4. plain C again
@@ -1156,8 +1217,7 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   const int level = GetCurrentTransactionNestLevel();
   if (dirty_min_level == 0 || level < dirty_min_level) dirty_min_level = level;
 
-  // alerts reference <schema>.transactions: only rows of that table (or its partitions) raise them
-  if (out.suspicious && !isnull[kId] && fraud::is_transactions_table(rel)) {
+  if (out.suspicious && alertable) {
     if (nalerts == alerts_cap) {
       const int cap = alerts_cap == 0 ? 16 : alerts_cap * 2;
       PendingAlert* grown =

@@ -2,7 +2,7 @@
 -- (docs/architecture.md, "The scoring trigger"). Self-contained: it creates its own customers
 -- and product (ids 900001+) and pins the configuration, all inside the rolled-back transaction.
 BEGIN;
-SELECT plan(60);
+SELECT plan(67);
 
 -- a known configuration, whatever a DBA did to this database
 UPDATE techmart.rule_config SET enabled = (rule = 'amount_zscore');
@@ -258,6 +258,57 @@ SELECT is((SELECT count(*)
             WHERE abs(s.mean - r.m) < 1e-9 AND s.last_transaction_time = r.last
               AND cardinality(s.recent_t) = 3),
           6000::bigint, 'and its mean, latest time and recent transactions equal the recomputation');
+
+-- ------------------------------------------------------------------ the write-back without SPI
+-- The state row locked by the touch is written with heap_update() (native_touch.cpp,
+-- write_state): one HOT update per customer and statement, updated_at = now(). Anything the
+-- native write does not handle -- a DBA's trigger, index or extra CHECK on customer_state --
+-- keeps the SPI UPDATE, which honours it.
+INSERT INTO customers (id, email, name, country) VALUES (900011, 'trigger-test-900011@example.com', 'Trigger test 900011', 'DE');
+SELECT n_tup_upd AS u0, n_tup_hot_upd AS h0 FROM pg_stat_xact_user_tables
+ WHERE relid = 'techmart.customer_state'::regclass \gset
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+VALUES (900011, 900001, 1, 12, 'paypal');
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+VALUES (900011, 900001, 1, 13, 'paypal');
+SELECT is((SELECT array[n_tup_upd - :u0, n_tup_hot_upd - :h0] FROM pg_stat_xact_user_tables
+            WHERE relid = 'techmart.customer_state'::regclass), array[2, 2]::bigint[],
+          'two single-row statements: two HOT updates of the state row');
+SELECT is((SELECT (n, updated_at) FROM techmart.customer_state WHERE customer_id = 900011),
+          (2::bigint, now()), 'the state counts both rows, updated_at = now()');
+
+CREATE TEMP TABLE state_trigger_calls (customer_id bigint);
+CREATE FUNCTION pg_temp.count_state_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO state_trigger_calls VALUES (NEW.customer_id); RETURN NEW; END $$;
+CREATE TRIGGER dba_audit AFTER UPDATE ON techmart.customer_state
+  FOR EACH ROW EXECUTE FUNCTION pg_temp.count_state_update();
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+VALUES (900011, 900001, 1, 14, 'paypal');
+SELECT is((SELECT array_agg(customer_id) FROM state_trigger_calls), array[900011]::bigint[],
+          'a DBA''s UPDATE trigger on customer_state fires for the write-back (SPI UPDATE)');
+DROP TRIGGER dba_audit ON techmart.customer_state;
+
+CREATE INDEX customer_state_n_test ON techmart.customer_state (n);
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+VALUES (900011, 900001, 1, 15, 'paypal');
+SET LOCAL enable_seqscan = off;
+SELECT is((SELECT customer_id FROM techmart.customer_state WHERE n = 4 AND customer_id = 900011),
+          900011::bigint, 'with a DBA''s index on customer_state the write-back maintains it');
+RESET enable_seqscan;
+DROP INDEX techmart.customer_state_n_test;
+
+ALTER TABLE techmart.customer_state ADD CONSTRAINT dba_n_limit CHECK (n < 5) NOT VALID;
+SELECT throws_ok($$INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+                   VALUES (900011, 900001, 1, 16, 'paypal')$$, '23514', NULL,
+                 'a DBA''s extra CHECK on customer_state is enforced on the write-back (23514)');
+ALTER TABLE techmart.customer_state DROP CONSTRAINT dba_n_limit;
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+VALUES (900011, 900001, 1, 17, 'paypal');
+SELECT is((SELECT array[n_tup_upd - :u0, n_tup_hot_upd - :h0] FROM pg_stat_xact_user_tables
+            WHERE relid = 'techmart.customer_state'::regclass), array[5, 4]::bigint[],
+          'back to the engine''s own table: the next write is HOT again (the indexed one was not)');
+SELECT is((SELECT n FROM techmart.customer_state WHERE customer_id = 900011), 5::bigint,
+          'and the state counts the 5 rows of its customer');
 
 SELECT * FROM finish();
 ROLLBACK;
