@@ -11,13 +11,14 @@
 # figure to compare is that share, before vs after. The after runs also print the histogram of
 # the run (per-row time of the trigger: mean and the bucket holding p50/p99). First, the hot path
 # alone (bench/fraud/histogram_micro.cpp: ns per observation, 1 and 2 threads).
-# Env: ROUNDS (2), ROWS (100000), SECONDS_PER_RUN (10), as for speed.sh.
+# Env: ROUNDS (2), ROWS (100000), SECONDS_PER_RUN (speed.sh's default), as for speed.sh.
 set -Eeuo pipefail
 : "${BEFORE_BIN:?BEFORE_BIN: bin dir of the PostgreSQL with the previous techmart.so}"
 : "${AFTER_BIN:?AFTER_BIN: bin dir of the PostgreSQL with this build}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ROUNDS="${ROUNDS:-2}"
-export ROWS="${ROWS:-100000}" SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
+export ROWS="${ROWS:-100000}"
+[ -n "${SECONDS_PER_RUN:-}" ] && export SECONDS_PER_RUN  # else speed.sh's default
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { local p; for _ in $(seq 1 100); do p=$((20000 + RANDOM % 30000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; exit 1; }
 T="$(mktemp -d /tmp/techmart-histbench.XXXXXX)"; chmod 755 "$T"
@@ -54,7 +55,7 @@ psql -X -q -d postgres -c "CREATE DATABASE techmart"
 (cd "$ROOT/migrations" && sqitch --quiet deploy db:pg:techmart) >/dev/null
 (cd "$ROOT/data" && psql -X -q -1 -v ON_ERROR_STOP=1 -f load.sql) >/dev/null
 stop
-echo "# $(date -u +%FT%TZ) $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores, ROWS=$ROWS SECONDS_PER_RUN=$SECONDS_PER_RUN"
+echo "# $(date -u +%FT%TZ) $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores, ROWS=$ROWS SECONDS_PER_RUN=${SECONDS_PER_RUN:-default}"
 for r in $(seq 1 "$ROUNDS"); do
   for v in before after; do
     if [ $v = before ]; then start "$BEFORE_BIN" off; else start "$AFTER_BIN" on; fi

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Speed of the fraud engine as ratios within one run: bulk INSERT ... SELECT of ROWS generated
 # rows into (a) a copy of transactions with the same columns, indexes, constraints and foreign
-# keys and no trigger, (b) the same copy with the two scoring triggers; then pgbench single-row
-# inserts (2 clients, synchronous_commit off and on) into each. Needs a database with the
-# migrations and seed data (PGHOST/PGPORT/PGDATABASE). Then WAL bytes per single-row INSERT into
-# each. Then the backend CPU time of both, single-row and bulk (see below).
-# Env: ROWS (200000), SECONDS_PER_RUN (15), WAL_TX (2000), CPU_TX (3000), CPU_ROUNDS (3).
+# keys and no trigger, (b) the same copy with the two scoring triggers; then single-row INSERTs
+# from pgbench (2 clients, synchronous_commit off and on) into each, by the protocol of
+# bench/README.md (alternating pairs of short runs, mixed runs; WAL and server CPU per
+# transaction). Then the backend CPU time of both, single-row and bulk (see below). Needs a
+# database with the migrations and seed data (PGHOST/PGPORT/PGDATABASE, a superuser).
+# Env: ROWS (200000), SECONDS_PER_RUN (3), SINGLE_ROUNDS (15), MIXED_ROUNDS (5), MIXED_SECONDS
+# (10), SINGLE_SYNC ("off on"), CPU_TX (3000), CPU_ROUNDS (3); BULK, SINGLE, CPU (1; 0 skips).
 set -Eeuo pipefail
 ROWS="${ROWS:-200000}"
 SECS="${SECONDS_PER_RUN:-3}"
@@ -36,19 +38,17 @@ for tbl in bench_plain bench_scored; do
 \\set p random(1, $maxp)
 INSERT INTO $tbl (customer_id, product_id, quantity, unit_price, amount, payment_method) VALUES (:c, :p, 1, 19.99, 19.99, 'paypal');" > /tmp/bench_fraud_$tbl.sql
 done
-# Single-row INSERTs (bench/README.md, "Fraud engine: the single-row protocol"): per
-# synchronous_commit setting, one warm-up run of each table, then SINGLE_ROUNDS pairs of
+# Single-row INSERTs (bench/README.md, "The single-row protocol"): per synchronous_commit
+# setting, VACUUM + one CHECKPOINT + a warm-up run of each table, then SINGLE_ROUNDS pairs of
 # SECONDS_PER_RUN-second pgbench runs (2 clients) of plain and scored, the order alternating
 # from pair to pair (plain first in odd pairs, scored first in even ones) so a drift of the
-# machine hits both sides alike. Before each pair both tables, customer_state and customers are
-# vacuumed; before each run a CHECKPOINT, so every run starts from the same WAL position relative
-# to a checkpoint (the same full-page images) and no checkpoint starts during a run (needs
-# max_wal_size well above a run's WAL and checkpoint_timeout above a pair's time: printed below).
+# machine hits both sides alike, a VACUUM before each pair and no checkpoint during the pairs
+# (counted: needs checkpoint_timeout and max_wal_size above the pairs' time and WAL; printed).
 # Same session settings for both sides. Per pair the ratio scored/plain of tps; printed: the
-# median ratio and its spread (min-max, and the interquartile range), the median tps of each
-# side, and per transaction (pg_stat_wal differences over each run / its transactions: the
-# cluster's, so nothing else may write to it meanwhile) the WAL bytes, records, full-page images
-# and WAL syncs, medians.
+# median ratio and its spread (interquartile range, min-max), the median tps of each side, the
+# server CPU per transaction, and per transaction (differences over each run / its transactions:
+# the cluster's, so nothing else may write to it meanwhile) the WAL bytes, records, full-page
+# images and WAL syncs, medians. Then MIXED_ROUNDS mixed runs (both scripts in one pgbench run).
 SINGLE_ROUNDS="${SINGLE_ROUNDS:-15}"
 MIXED_ROUNDS="${MIXED_ROUNDS:-5}"; MIXED_SECONDS="${MIXED_SECONDS:-10}"
 "${PSQL[@]}" -tA -F' ' -c "SELECT 'settings: ' || string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name)

@@ -2,7 +2,7 @@
 -- (docs/architecture.md, "The scoring trigger"). Self-contained: it creates its own customers
 -- and product (ids 900001+) and pins the configuration, all inside the rolled-back transaction.
 BEGIN;
-SELECT plan(67);
+SELECT plan(69);
 
 -- a known configuration, whatever a DBA did to this database
 UPDATE techmart.rule_config SET enabled = (rule = 'amount_zscore');
@@ -309,6 +309,21 @@ SELECT is((SELECT array[n_tup_upd - :u0, n_tup_hot_upd - :h0] FROM pg_stat_xact_
           'back to the engine''s own table: the next write is HOT again (the indexed one was not)');
 SELECT is((SELECT n FROM techmart.customer_state WHERE customer_id = 900011), 5::bigint,
           'and the state counts the 5 rows of its customer');
+
+-- rows read again in a later statement are their current versions (nothing of a customer is kept
+-- from one statement to the next)
+UPDATE techmart.rule_config SET enabled = true, weight = 2 WHERE rule = 'foreign_country';
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country)
+VALUES (900011, 900001, 1, 18, 'paypal', 'FR');
+SELECT ok((SELECT fraud_reasons @> '[{"rule": "foreign_country"}]' FROM transactions
+            WHERE customer_id = 900011 AND unit_price = 18),
+          'a purchase from FR by a customer at home in DE: foreign_country');
+UPDATE customers SET country = 'FR' WHERE id = 900011;
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country)
+VALUES (900011, 900001, 1, 19, 'paypal', 'FR');
+SELECT ok((SELECT NOT fraud_reasons @> '[{"rule": "foreign_country"}]' FROM transactions
+            WHERE customer_id = 900011 AND unit_price = 19),
+          'after the customer moved to FR, the next statement reads the new home country');
 
 SELECT * FROM finish();
 ROLLBACK;
