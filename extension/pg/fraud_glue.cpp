@@ -521,7 +521,13 @@ void push_number(JsonbParseState** st, const char* key, double x, int decimals) 
   push_key(st, key);
   char text[core::kJsonNumberBytes];
   JsonbValue v;
-  if (core::format_json_number(x, decimals, text, sizeof text)) {
+  std::int64_t mantissa = 0;
+  int scale = 0;
+  if (core::json_number_fixed(x, decimals, &mantissa, &scale)) {
+    // the same numeric (value and scale) without printing and parsing the text
+    v.type = jbvNumeric;
+    v.val.numeric = int64_div_fast_to_numeric(mantissa, scale);
+  } else if (core::format_json_number(x, decimals, text, sizeof text)) {
     v.type = jbvNumeric;
     v.val.numeric = DatumGetNumeric(DirectFunctionCall3(
         numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));

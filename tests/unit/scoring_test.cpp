@@ -229,6 +229,59 @@ TEST(ReasonsJson, FormatAndEscaping) {
   EXPECT_NE(nonfinite.find("\"threshold\": 0,"), std::string::npos) << nonfinite;
 }
 
+// json_number_fixed (the trigger builds fraud_reasons' numerics from it) must say exactly what
+// format_json_number prints, or decline: checked on values of every magnitude it accepts, on
+// exact ties of the binary value (0.125 at 2 decimals: printf rounds half to even) and next to
+// them, negative values and values that round to zero.
+TEST(ReasonsJson, FixedNumbersEqualThePrintedOnes) {
+  auto printed = [](std::int64_t m, int scale) {
+    std::string digits = std::to_string(m < 0 ? -m : m);
+    if (scale > 0) {
+      if (digits.size() <= static_cast<std::size_t>(scale))
+        digits.insert(0, static_cast<std::size_t>(scale) + 1 - digits.size(), '0');
+      digits.insert(digits.size() - static_cast<std::size_t>(scale), ".");
+    }
+    return (m < 0 ? "-" : "") + digits;
+  };
+  std::vector<double> xs = {0.0,         -0.0, 1.5, -0.00001,   12.0,       0.125,     0.375,
+                            2.5,         -2.5, 0.5, 1e-5,       5e-5,       4.99995,   56.055,
+                            99999.99995, 3.25, 1e8, 123456.789, -987.65432, 0.1 + 0.2, 1.0 / 3.0};
+  std::uint64_t seed = 12345;
+  for (int i = 0; i < 200000; ++i) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    const double u = static_cast<double>(seed >> 11) / 9007199254740992.0;  // [0, 1)
+    const double magnitude = std::pow(10.0, static_cast<int>(seed % 13) - 6);
+    xs.push_back((seed & 1 ? -1 : 1) * u * magnitude);
+    xs.push_back(std::round(u * 1e6) / 1e4 + 0.00005 * ((seed >> 3) & 1));  // near ties
+  }
+  int fixed = 0;
+  for (double x : xs) {
+    for (int decimals : {0, 2, 4, 6, 9}) {
+      std::int64_t m = 0;
+      int scale = -1;
+      char buf[kJsonNumberBytes];
+      ASSERT_TRUE(format_json_number(x, decimals, buf, sizeof buf));
+      if (!json_number_fixed(x, decimals, &m, &scale)) continue;
+      ++fixed;
+      ASSERT_GE(scale, 0);
+      ASSERT_LE(scale, decimals);
+      ASSERT_EQ(printed(m, scale), std::string(buf)) << x << " at " << decimals << " decimals";
+    }
+  }
+  EXPECT_GT(fixed, 1500000);  // almost every value takes the fixed path
+  std::int64_t m;
+  int scale;
+  EXPECT_FALSE(json_number_fixed(0.125, 2, &m, &scale));  // an exact tie: printf decides
+  EXPECT_FALSE(json_number_fixed(1e300, 4, &m, &scale));
+  EXPECT_FALSE(json_number_fixed(std::numeric_limits<double>::quiet_NaN(), 4, &m, &scale));
+  ASSERT_TRUE(json_number_fixed(-0.00001, 4, &m, &scale));
+  EXPECT_EQ(m, 0);
+  EXPECT_EQ(scale, 0);
+  ASSERT_TRUE(json_number_fixed(56.05, 2, &m, &scale));
+  EXPECT_EQ(m, 5605);
+  EXPECT_EQ(scale, 2);
+}
+
 TEST(ReasonsJson, NumbersAsWrittenByReasonsToJson) {
   char buf[kJsonNumberBytes];
   ASSERT_TRUE(format_json_number(1.5, 4, buf, sizeof buf));

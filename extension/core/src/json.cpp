@@ -50,6 +50,28 @@ void append_number(std::string& out, double x, int decimals) {
 
 }  // namespace
 
+bool json_number_fixed(double x, int decimals, std::int64_t* mantissa, int* scale) {
+  static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  if (!std::isfinite(x) || decimals < 0 || decimals > 9) return false;
+  // y carries a rounding error below 2.3e-7 (1e9 * 2^-52): where the fraction is further than
+  // 1e-6 from .5, y rounds to the same integer as the exact value printf rounds
+  const double y = std::fabs(x) * kPow10[decimals];
+  if (!(y < 1e9)) return false;
+  const double whole = std::floor(y);
+  const double frac = y - whole;
+  if (std::fabs(frac - 0.5) <= 1e-6) return false;
+  std::int64_t m = static_cast<std::int64_t>(whole) + (frac > 0.5 ? 1 : 0);
+  int s = decimals;
+  while (s > 0 && m % 10 == 0) {  // trailing zeros trimmed, as format_json_number does
+    m /= 10;
+    --s;
+  }
+  if (m == 0) s = 0;  // "-0.00" is written "0"
+  *mantissa = x < 0 ? -m : m;
+  *scale = s;
+  return true;
+}
+
 bool format_json_number(double x, int decimals, char* buf, std::size_t size) {
   if (!std::isfinite(x) || size < 2) return false;
   const int n = std::snprintf(buf, size, "%.*f", decimals, x);

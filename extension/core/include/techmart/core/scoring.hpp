@@ -235,6 +235,11 @@ std::string reasons_to_json(const std::vector<Reason>& reasons);
 // trimmed) into buf; false (nothing written) when x is not finite (written as null).
 bool format_json_number(double x, int decimals, char* buf, std::size_t size);
 inline constexpr std::size_t kJsonNumberBytes = 512;  // room for any finite double, 4 decimals
+// The same number as an integer and a scale: the value format_json_number writes is
+// *mantissa / 10^*scale with exactly *scale decimals (0 <= *scale <= decimals). Only where that is
+// certain without printing -- |x| * 10^decimals below 1e9, decimals <= 9, and x * 10^decimals not
+// within 1e-6 of a rounding tie --, false otherwise (then format_json_number decides).
+bool json_number_fixed(double x, int decimals, std::int64_t* mantissa, int* scale);
 // The decimals reasons_to_json uses for observed/threshold/weight and for contribution.
 inline constexpr int kReasonValueDecimals = 4;
 inline constexpr int kReasonContributionDecimals = 2;
