@@ -179,15 +179,15 @@ struct PlainDelta {
 
 char* text_cstring(Datum d) { return text_to_cstring(DatumGetTextPP(d)); }
 
-}  // namespace
-
-extern "C" PGDLLEXPORT Datum techmart_rollup_deltas(PG_FUNCTION_ARGS) {
+// The deltas of the 15 line arrays given as arguments first .. first + 14 (plain data, palloc'd,
+// sorted by (dim, hour, key) in byte order).
+void compute_deltas(FunctionCallInfo fcinfo, int first, PlainDelta** out_p, std::size_t* n_out_p) {
   static const Oid kTypes[kArgs] = {INT4OID,    INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID,
                                     NUMERICOID, INT4OID, BOOLOID, TEXTOID,        TEXTOID,
                                     TEXTOID,    TEXTOID, TEXTOID, TEXTOID,        INT8OID};
   Column col[kArgs];
   for (int i = 0; i < kArgs; ++i) {
-    col[i] = read_array(fcinfo, i, kTypes[i]);
+    col[i] = read_array(fcinfo, first + i, kTypes[i]);
     if (col[i].n != col[0].n) {
       ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
                       errmsg("rollup_deltas: the arrays must have the same length")));
@@ -273,7 +273,16 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_deltas(PG_FUNCTION_ARGS) {
       })) {
     raise(err);
   }
+  *out_p = out;
+  *n_out_p = n_out;
+}
 
+}  // namespace
+
+extern "C" PGDLLEXPORT Datum techmart_rollup_deltas(PG_FUNCTION_ARGS) {
+  PlainDelta* out = nullptr;
+  std::size_t n_out = 0;
+  compute_deltas(fcinfo, 0, &out, &n_out);
   InitMaterializedSRF(fcinfo, 0);
   auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
   for (std::size_t k = 0; k < n_out; ++k) {
@@ -303,4 +312,290 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_deltas(PG_FUNCTION_ARGS) {
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   }
   return static_cast<Datum>(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// analytics.rollup_apply(slot int2, the fifteen line arrays of rollup_deltas) -> int8: adds the
+// statement's per-bucket deltas to analytics.sales_hourly, slot `slot`, directly through the heap
+// and its primary key instead of an INSERT ... SELECT ... ON CONFLICT DO UPDATE over the rows of
+// rollup_deltas() (sqitch change rollup_apply_c). Returns the buckets written, or -1 when the
+// direct path does not apply (the caller then runs the SQL upsert): isolation above READ
+// COMMITTED, a table that is not as the rollup changes made it (columns, its one unique index on
+// (dim, hour, key, slot), its three CHECK constraints), triggers, row security, publications, a
+// slot outside the CHECK's 0..63.
+//
+// Per bucket, in (dim, hour, key) order (the lock order of the SQL path): a probe of the primary
+// key with a dirty snapshot; an existing row version is locked (FOR NO KEY UPDATE, waiting as ON
+// CONFLICT does; changed meanwhile: probe again) and updated to old + delta (numeric and bigint
+// sums, techmart.hll_union of the sketches: the same values as the SQL upsert); a version still
+// being inserted by another transaction is waited for, then probed again; no version: the row is
+// inserted and its index entry checked for uniqueness. A concurrent insert of the same bucket
+// (another backend with the same slot) between the probe and the insert raises unique_violation:
+// the caller runs this in a subtransaction and redoes the statement with the SQL upsert.
+// Plain C: Postgres calls only, no C++ object lives here.
+extern "C" {
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_publication.h"
+#include "common/int.h"
+#include "executor/tuptable.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/fmgroids.h"
+#include "utils/snapmgr.h"
+
+PG_FUNCTION_INFO_V1(techmart_rollup_apply);
+Datum techmart_hll_union(PG_FUNCTION_ARGS);  // stat_aggregates.cpp
+}
+
+namespace {
+
+constexpr int kCols = 16;
+enum Col {
+  kDim,
+  kHour,
+  kKey,
+  kSlot,
+  kRevenue,
+  kOrders,
+  kUnits,
+  kTransactions,
+  kCompleted,
+  kRefunded,
+  kRefundedAmount,
+  kBlocked,
+  kFailed,
+  kPending,
+  kSuspicious,
+  kHll
+};
+const char* const kColName[kCols] = {
+    "dim",    "hour",         "key",        "slot",         "revenue",         "orders",
+    "units",  "transactions", "completed",  "refunded",     "refunded_amount", "blocked",
+    "failed", "pending",      "suspicious", "customers_hll"};
+const Oid kColType[kCols] = {TEXTOID, TIMESTAMPTZOID, TEXTOID, INT2OID, NUMERICOID, INT8OID,
+                             INT8OID, INT8OID,        INT8OID, INT8OID, NUMERICOID, INT8OID,
+                             INT8OID, INT8OID,        INT8OID, BYTEAOID};
+
+// Is analytics.sales_hourly as the rollup changes made it? Fills att (attribute numbers, 1-based)
+// and the primary key's OID.
+bool direct_applies(Relation rel, int att[kCols], Oid* pkey) {
+  if (IsolationUsesXactSnapshot() || rel->trigdesc != nullptr || rel->rd_rel->relrowsecurity ||
+      rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID) {
+    return false;
+  }
+  TupleDesc desc = RelationGetDescr(rel);
+  if (desc->natts != kCols) return false;
+  for (int c = 0; c < kCols; ++c) {
+    att[c] = SPI_fnumber(desc, kColName[c]);
+    if (att[c] <= 0 || TupleDescAttr(desc, att[c] - 1)->atttypid != kColType[c] ||
+        TupleDescAttr(desc, att[c] - 1)->attisdropped) {
+      return false;
+    }
+  }
+  // the CHECK constraints: the three of the rollup changes (dim in the seven names, hour on a whole
+  // hour, slot 0..63), which the values built here satisfy
+  const TupleConstr* constr = desc->constr;
+  if (constr == nullptr || constr->num_check != 3) return false;
+  for (int i = 0; i < constr->num_check; ++i) {
+    const char* n = constr->check[i].ccname;
+    if (strcmp(n, "sales_hourly_dim_check") != 0 && strcmp(n, "sales_hourly_hour_check") != 0 &&
+        strcmp(n, "sales_hourly_slot_check") != 0) {
+      return false;
+    }
+  }
+  if (GetRelationPublications(RelationGetRelid(rel)) != NIL) return false;
+  List* idx = RelationGetIndexList(rel);
+  const Oid only = list_length(idx) == 1 ? linitial_oid(idx) : InvalidOid;
+  list_free(idx);
+  if (!OidIsValid(only)) return false;
+  Relation ir = index_open(only, AccessShareLock);
+  const Form_pg_index ix = ir->rd_index;
+  bool ok = ix->indisunique && ix->indisvalid && ix->indnkeyatts == 4 && ix->indnatts == 4 &&
+            ir->rd_rel->relam == BTREE_AM_OID &&
+            heap_attisnull(ir->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
+            heap_attisnull(ir->rd_indextuple, Anum_pg_index_indpred, nullptr);
+  for (int i = 0; ok && i < 4; ++i) {
+    static const int kKeyCol[4] = {kDim, kHour, kKey, kSlot};
+    ok = ix->indkey.values[i] == att[kKeyCol[i]] &&
+         (i % 2 == 1 || ir->rd_indcollation[i] == C_COLLATION_OID);
+  }
+  index_close(ir, AccessShareLock);
+  *pkey = only;
+  return ok;
+}
+
+int64 add_int8(int64 a, int64 b) {
+  int64 r;
+  if (pg_add_s64_overflow(a, b, &r)) {
+    ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("bigint out of range")));
+  }
+  return r;
+}
+
+// techmart.hll_union(a, b) as SQL calls it (NULL on one side: the other, re-serialized)
+Datum hll_union(Datum a, bool a_null, Datum b, bool b_null, bool* is_null) {
+  LOCAL_FCINFO(fc, 2);
+  InitFunctionCallInfoData(*fc, nullptr, 2, InvalidOid, nullptr, nullptr);
+  fc->args[0].value = a;
+  fc->args[0].isnull = a_null;
+  fc->args[1].value = b;
+  fc->args[1].isnull = b_null;
+  Datum r = techmart_hll_union(fc);
+  *is_null = fc->isnull;
+  return r;
+}
+
+}  // namespace
+
+extern "C" PGDLLEXPORT Datum techmart_rollup_apply(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("rollup_apply: the slot must not be NULL")));
+  }
+  const int16 slot = PG_GETARG_INT16(0);
+  const Oid relid = get_relname_relid("sales_hourly", get_namespace_oid("analytics", false));
+  if (!OidIsValid(relid)) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                    errmsg("rollup_apply: analytics.sales_hourly does not exist")));
+  }
+  Relation rel = table_open(relid, RowExclusiveLock);
+  int att[kCols];
+  Oid pkey = InvalidOid;
+  if (slot < 0 || slot > 63 || !direct_applies(rel, att, &pkey)) {
+    table_close(rel, NoLock);
+    PG_RETURN_INT64(-1);
+  }
+  PlainDelta* out = nullptr;
+  std::size_t n_out = 0;
+  compute_deltas(fcinfo, 1, &out, &n_out);
+
+  Relation idx = index_open(pkey, RowExclusiveLock);
+  IndexInfo* ii = BuildIndexInfo(idx);
+  TupleDesc desc = RelationGetDescr(rel);
+  SnapshotData dirty;
+  InitDirtySnapshot(dirty);
+  IndexScanDesc scan = index_beginscan(rel, idx, &dirty, 4, 0);
+  TupleTableSlot* found = table_slot_create(rel, nullptr);
+  const CommandId cid = GetCurrentCommandId(true);
+  MemoryContext row_ctx =
+      AllocSetContextCreate(CurrentMemoryContext, "rollup_apply bucket", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext caller_ctx = CurrentMemoryContext;
+
+  for (std::size_t k = 0; k < n_out; ++k) {
+    const PlainDelta& p = out[k];
+    MemoryContextSwitchTo(row_ctx);
+    Datum v[kCols];
+    bool nl[kCols] = {false};
+    v[att[kDim] - 1] = CStringGetTextDatum(p.dim);
+    v[att[kHour] - 1] = TimestampTzGetDatum(p.hour);
+    v[att[kKey] - 1] = CStringGetTextDatum(p.key);
+    v[att[kSlot] - 1] = Int16GetDatum(slot);
+    v[att[kRevenue] - 1] = amount_numeric(p.revenue);
+    v[att[kOrders] - 1] = Int64GetDatum(p.orders);
+    v[att[kUnits] - 1] = Int64GetDatum(p.units);
+    v[att[kTransactions] - 1] = Int64GetDatum(p.transactions);
+    v[att[kCompleted] - 1] = Int64GetDatum(p.completed);
+    v[att[kRefunded] - 1] = Int64GetDatum(p.refunded);
+    v[att[kRefundedAmount] - 1] = amount_numeric(p.refunded_amount);
+    v[att[kBlocked] - 1] = Int64GetDatum(p.blocked);
+    v[att[kFailed] - 1] = Int64GetDatum(p.failed);
+    v[att[kPending] - 1] = Int64GetDatum(p.pending);
+    v[att[kSuspicious] - 1] = Int64GetDatum(p.suspicious);
+    v[att[kHll] - 1] = p.hll != nullptr ? PointerGetDatum(p.hll) : static_cast<Datum>(0);
+    nl[att[kHll] - 1] = p.hll == nullptr;
+    Datum iv[4] = {v[att[kDim] - 1], v[att[kHour] - 1], v[att[kKey] - 1], v[att[kSlot] - 1]};
+    bool inl[4] = {false, false, false, false};
+
+    for (;;) {
+      ScanKeyData sk[4];
+      ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, iv[0]);
+      ScanKeyInit(&sk[1], 2, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, iv[1]);
+      ScanKeyInit(&sk[2], 3, BTEqualStrategyNumber, F_TEXTEQ, iv[2]);
+      ScanKeyInit(&sk[3], 4, BTEqualStrategyNumber, F_INT2EQ, iv[3]);
+      // the scan allocates state lazily (killed items): in the function's context, not the bucket's
+      MemoryContextSwitchTo(caller_ctx);
+      index_rescan(scan, sk, 4, nullptr, 0);
+      const bool exists = index_getnext_slot(scan, ForwardScanDirection, found);
+      MemoryContextSwitchTo(row_ctx);
+      if (!exists) {
+        // a new bucket; unique_violation if another transaction inserted it since the probe
+        HeapTuple tup = heap_form_tuple(desc, v, nl);
+        heap_insert(rel, tup, cid, 0, nullptr);
+        index_insert(idx, iv, inl, &tup->t_self, rel, UNIQUE_CHECK_YES, false, ii);
+        break;
+      }
+      ItemPointerData tid = found->tts_tid;
+      const TransactionId inserter = dirty.xmin;
+      ExecClearTuple(found);
+      if (TransactionIdIsValid(inserter)) {  // being inserted by another transaction
+        XactLockTableWait(inserter, rel, &tid, XLTW_InsertIndex);
+        continue;
+      }
+      HeapTupleData old;
+      old.t_self = tid;
+      Buffer buf = InvalidBuffer;
+      TM_FailureData tmfd;
+      const TM_Result r = heap_lock_tuple(rel, &old, cid, LockTupleNoKeyExclusive, LockWaitBlock,
+                                          false, &buf, &tmfd);
+      if (r == TM_Updated || r == TM_Deleted) {  // changed since the probe: again
+        if (BufferIsValid(buf)) ReleaseBuffer(buf);
+        continue;
+      }
+      if (r != TM_Ok) {
+        if (BufferIsValid(buf)) ReleaseBuffer(buf);
+        ereport(ERROR, (errcode(ERRCODE_CARDINALITY_VIOLATION),
+                        errmsg("rollup_apply: a rollup row was changed twice by one command")));
+      }
+      Datum ov[kCols];
+      bool on[kCols];
+      heap_deform_tuple(&old, desc, ov, on);  // by-reference values point into buf (pinned)
+      Datum nv[kCols];
+      bool nn[kCols] = {false};
+      for (int c = 0; c < kCols; ++c) {
+        const int a = att[c] - 1;
+        switch (c) {
+          case kDim:
+          case kHour:
+          case kKey:
+          case kSlot:
+            nv[a] = v[a];
+            break;
+          case kRevenue:
+          case kRefundedAmount:
+            nv[a] = DirectFunctionCall2(numeric_add, ov[a], v[a]);
+            break;
+          case kHll:
+            nv[a] = hll_union(ov[a], on[a], v[a], nl[a], &nn[a]);
+            break;
+          default:
+            nv[a] = Int64GetDatum(add_int8(DatumGetInt64(ov[a]), DatumGetInt64(v[a])));
+        }
+      }
+      HeapTuple tup = heap_form_tuple(desc, nv, nn);
+      ReleaseBuffer(buf);
+      simple_heap_update(rel, &old.t_self, tup);
+      if (!HeapTupleIsHeapOnly(tup)) {
+        index_insert(idx, iv, inl, &tup->t_self, rel, UNIQUE_CHECK_NO, true, ii);
+      }
+      break;
+    }
+    MemoryContextSwitchTo(caller_ctx);
+    MemoryContextReset(row_ctx);
+  }
+  ExecDropSingleTupleTableSlot(found);
+  index_endscan(scan);
+  index_close(idx, NoLock);
+  table_close(rel, NoLock);
+  MemoryContextDelete(row_ctx);
+  PG_RETURN_INT64(static_cast<int64>(n_out));
 }

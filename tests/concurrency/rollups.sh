@@ -87,8 +87,37 @@ if [ "${slots:-0}" -gt 1 ]; then
 else
   echo "not ok 2 - only ${slots:-0} slot rows for an hour"; fail=1
 fi
+# bulk statements (80 lines: the rollup insert trigger's C apply, change rollup_apply_c) into the same
+# hours, first with per-backend slots, then with every writer in slot 0: new buckets inserted by two
+# writers at once (unique_violation in the C apply, redone by the SQL upsert) and waits on each other's rows
+cat > "$DIR/bulk.sql" <<'SQL'
+\set c random(0, 39)
+\set s random(1, 1000000)
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, order_number, country)
+SELECT 960001 + (i * 7 + :c) % 40, 960001 + i % 4, 1 + i % 3, 1.5, '2020-06-01 10:00Z'::timestamptz + ((i * 37 + :s) % 10800) * interval '1 second',
+       (ARRAY['completed','completed','refunded','pending'])[1 + i % 4], 'paypal', (ARRAY['web','ios_app'])[1 + i % 2],
+       CASE WHEN i % 3 = 0 THEN NULL ELSE 'CONC-B' || :s || '-' || i / 2 END, (ARRAY['GB','DE',NULL])[1 + i % 3]
+  FROM generate_series(1, 80) i;
+SQL
+bulk_slot_fn="$("${PSQL[@]}" -tA -c "SELECT pg_get_functiondef('analytics.rollup_slot()'::regprocedure)")"
+for phase in slots one; do
+  if [ $phase = one ]; then
+    "${PSQL[@]}" -c "CREATE OR REPLACE FUNCTION analytics.rollup_slot() RETURNS smallint LANGUAGE sql STABLE PARALLEL SAFE AS \$\$ SELECT 0::smallint \$\$"
+  fi
+  pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$(( (DURATION + 1) / 2 ))" --max-tries=20 \
+    -f "$DIR/bulk.sql@3" -f "$DIR/insert.sql@2" -f "$DIR/status.sql@1" 2>&1 \
+    | grep -E 'number of (transactions|failed|transactions retried)|tps|aborted' | sed "s/^/# bulk ($phase): /"
+done
+"${PSQL[@]}" -c "$bulk_slot_fn"
+diffs="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.rollup_check('2020-06-01', '2020-06-02')")"
+if [ "$diffs" = 0 ]; then
+  echo "ok 3 - rollups exact after $WRITERS writers of 80-line statements (per-backend slots, then one slot)"
+else
+  echo "not ok 3 - rollup_check() reports $diffs differences after the bulk writers"; fail=1
+  "${PSQL[@]}" -c "SELECT * FROM analytics.rollup_check('2020-06-01', '2020-06-02') LIMIT 20"
+fi
 "${PSQL[@]}" -c "$cleanup_sql"
 diffs="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.rollup_check('2020-06-01', '2020-06-02')")"
-if [ "$diffs" = 0 ]; then echo "ok 3 - exact after removing the test rows"; else echo "not ok 3 - $diffs differences after cleanup"; fail=1; fi
-echo "1..3"
+if [ "$diffs" = 0 ]; then echo "ok 4 - exact after removing the test rows"; else echo "not ok 4 - $diffs differences after cleanup"; fail=1; fi
+echo "1..4"
 exit $fail
