@@ -13,7 +13,9 @@
 # from /proc: the server must run on this host; "-" otherwise): on a shared machine it moves much
 # less between runs than the wall clock.
 # Env: GEN (techmart-gen binary), CUSTOMERS [20000], PRODUCTS [500], BATCH [10000], ROUNDS [3],
-# SQITCH_TO (deploy the migrations up to this change only: the same script measures an earlier state).
+# SQITCH_TO (deploy the migrations up to this change only: the same script measures an earlier state),
+# SCORING [on] (off: the loads run with techmart.scoring = off — no fraud scoring and no alerts — so the
+# upkeep of the sales rollups alone is measured against the bare insert; not the issue's ratio).
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-100000}"
@@ -73,6 +75,7 @@ BEGIN  -- utime + stime of this backend in ms (clock ticks of 10 ms), NULL when 
             FROM (SELECT split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2) s) x);
 EXCEPTION WHEN OTHERS THEN RETURN NULL;
 END \$\$;
+SET techmart.scoring = ${SCORING:-on};
 SELECT coalesce(pg_temp.cpu_ms(), -1) AS c0 \\gset
 DO \$\$
 DECLARE lo bigint; hi bigint; b bigint := $BATCH;
@@ -96,7 +99,7 @@ SQL
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "== rollups bench: $N transactions, $CUSTOMERS customers, $PRODUCTS products, batches of $BATCH =="
+echo "== rollups bench: $N transactions, $CUSTOMERS customers, $PRODUCTS products, batches of $BATCH, scoring ${SCORING:-on} =="
 on=(); off=(); con=(); coff=()
 for r in $(seq "${ROUNDS:-3}"); do
   rollups DISABLE; read -r w c <<<"$(load)"; off+=("$w"); coff+=("$c")
