@@ -44,7 +44,8 @@ export async function openDashboard(browser, api, { role = 'admin', viewport = D
   await context.addInitScript((t) => sessionStorage.setItem('techmart.token', t), tok);
   const page = await context.newPage();
   page.errors = [];
-  page.on('pageerror', (e) => page.errors.push(e.message));
+  // the message and where it was thrown (the failing assertion then shows the bundle's frames)
+  page.on('pageerror', (e) => page.errors.push(`${e.message}${e.stack ? `\n${e.stack.split('\n').slice(1, 6).join('\n')}` : ''}`));
   await page.goto(api.base + '/');
   await page.locator('[data-widget="metrics"][data-state="ready"]').waitFor({ timeout: 15000 });
   return { context, page, token: tok };
