@@ -322,7 +322,7 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_deltas(PG_FUNCTION_ARGS) {
 // direct path does not apply (the caller then runs the SQL upsert): isolation above READ
 // COMMITTED, a table that is not as the rollup changes made it (columns, its one unique index on
 // (dim, hour, key, slot), its three CHECK constraints), triggers, row security, publications, a
-// slot outside the CHECK's 0..63.
+// slot outside the CHECK's 0..63, a transaction that already holds 32 subtransaction XIDs.
 //
 // Per bucket, in (dim, hour, key) order (the lock order of the SQL path): a probe of the primary
 // key with a dirty snapshot; an existing row version is locked (FOR NO KEY UPDATE, waiting as ON
@@ -350,6 +350,7 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/fmgroids.h"
 #include "utils/snapmgr.h"
 
@@ -471,7 +472,16 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_apply(PG_FUNCTION_ARGS) {
   Relation rel = table_open(relid, RowExclusiveLock);
   int att[kCols];
   Oid pkey = InvalidOid;
-  if (slot < 0 || slot > 63 || !direct_applies(rel, att, &pkey)) {
+  // The caller runs this in a subtransaction (for a unique_violation), which takes an XID of its
+  // own as soon as it writes. Each one stays in this backend's cache of subtransaction XIDs until
+  // the top transaction ends; past PGPROC_MAX_CACHED_SUBXIDS (64) the cache overflows and every
+  // other backend's snapshot must then look XIDs up in pg_subtrans, for as long as this
+  // transaction lives. A load of many bulk statements in one transaction would get there: when
+  // the cache is half full (the other half left to the application's own savepoints), the SQL
+  // upsert (no subtransaction) runs instead.
+  const bool subxids_room = !MyProc->subxidStatus.overflowed &&
+                            MyProc->subxidStatus.count < PGPROC_MAX_CACHED_SUBXIDS / 2;
+  if (slot < 0 || slot > 63 || !subxids_room || !direct_applies(rel, att, &pkey)) {
     table_close(rel, NoLock);
     PG_RETURN_INT64(-1);
   }

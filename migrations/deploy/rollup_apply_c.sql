@@ -17,8 +17,10 @@
 -- waited for. A concurrent insert of the same new bucket (two backends sharing a slot) between the
 -- probe and the insert raises unique_violation: the trigger runs the C apply in a subtransaction and
 -- then redoes the statement's deltas with the SQL upsert (template 'apply', kept). The function
--- returns -1 (the SQL upsert runs) when the table is not as the rollup changes made it, or under
--- REPEATABLE READ / SERIALIZABLE (ON CONFLICT's visibility checks). Statements of up to 64 lines
+-- returns -1 (the SQL upsert runs) when the table is not as the rollup changes made it, under
+-- REPEATABLE READ / SERIALIZABLE (ON CONFLICT's visibility checks), or when the transaction already
+-- holds 32 subtransaction XIDs (each C apply's subtransaction keeps one until the end; past 64 the
+-- backend's cache overflows and other backends' snapshots consult pg_subtrans). Statements of up to 64 lines
 -- (single-row inserts) keep their static SQL; UPDATE and DELETE triggers are unchanged.
 --
 -- The C function is declared here, not in the extension script (the extension's version stays).

@@ -6,7 +6,7 @@
 -- sketch bytes — must be equal; both must equal the GROUP BY recomputation (rollup_check).
 -- Rows with ids 97xxxx in May 2019 (far from the seed).
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 -- the fraud engine off: the two loads' suspicious flags would differ (the second one sees the first's history)
 SET LOCAL techmart.scoring = off;
 
@@ -77,6 +77,23 @@ VALUES ('all', '2019-05-01 10:00Z', '', (analytics.rollup_slot() + 1) % 8, 0, 0,
 DO $$ BEGIN PERFORM pg_temp.batch(979000, 100, '2019-05-01 10:00Z', 'APPLY-C'); END $$;
 SELECT is_empty($$SELECT * FROM analytics.rollup_check('2019-05-01', '2019-05-03')$$,
                 'a bucket with a row in another slot: exact');
+
+-- many bulk statements in one transaction: the C apply's subtransactions keep their XIDs in the
+-- backend's cache of 64 until the transaction ends; from 32 on the SQL upsert runs (no
+-- subtransaction), so the cache never overflows. 40 statements of 70 lines, one day each.
+DO $$ BEGIN
+  FOR k IN 0..39 LOOP
+    PERFORM pg_temp.batch(980000 + k * 100, 70, timestamptz '2019-06-01 10:00Z' + k * interval '1 day', 'APPLY-M' || k || '-');
+  END LOOP;
+END $$;
+SELECT is_empty($$SELECT * FROM analytics.rollup_check('2019-06-01', '2019-07-12')$$,
+                'forty bulk statements in one transaction: exact');
+SELECT cmp_ok((SELECT count(DISTINCT xmin::text) FROM analytics.sales_hourly
+                WHERE hour >= '2019-06-01' AND hour < '2019-07-12' AND xmin <> xid(pg_current_xact_id())),
+              '<=', 32::bigint, 'at most 32 subtransaction XIDs written by the C apply in one transaction');
+SELECT ok((SELECT bool_and(xmin = xid(pg_current_xact_id())) FROM analytics.sales_hourly
+            WHERE hour >= timestamptz '2019-06-01 00:00Z' + interval '39 days' AND hour < '2019-07-12'),
+          'the last statement applied by the SQL upsert in the transaction itself');
 
 SELECT * FROM finish();
 ROLLBACK;
