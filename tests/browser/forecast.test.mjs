@@ -56,4 +56,26 @@ describe('forecast band', () => {
     assert.deepEqual(page.errors, []);
     await context.close();
   });
+  it('after an error and Retry the sales chart is drawn into its new <div>, and switching granularity throws nothing', async () => {
+    const { page, context } = await openDashboard(browser, api);
+    await page.locator('[data-widget="sales"][data-state="ready"] [data-testid="sales-total"]').waitFor();
+    await page.locator('[data-widget="sales"] .chart canvas').waitFor({ state: 'attached' });
+    // the next daily load fails: the widget shows its error state (the chart's <div> is unmounted)
+    let fail = true;
+    await page.route('**/api/v1/analytics/revenue?**', (route) => (fail ? route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":"internal","message":"injected"}' }) : route.continue()));
+    await page.getByRole('button', { name: 'Daily' }).click();
+    await page.locator('[data-widget="sales"][data-state="error"]').waitFor();
+    fail = false;
+    await page.locator('[data-widget="sales"]').getByRole('button', { name: 'Retry' }).click();
+    await page.locator('[data-widget="sales"][data-state="ready"] [data-testid="sales-total"]').waitFor();
+    // the chart is drawn into the <div> now in the page (not into the detached one)
+    await page.locator('[data-widget="sales"] .chart canvas').waitFor({ state: 'attached', timeout: 10000 });
+    await page.getByRole('button', { name: 'Hourly' }).click();
+    await page.getByRole('button', { name: 'Daily' }).click();
+    await page.locator('[data-widget="sales"][data-state="ready"]').waitFor();
+    await page.waitForFunction(() => !document.querySelector('[data-widget="sales"]')?.getAttribute('aria-busy')?.includes('true'));
+    assert.equal(await page.locator('[data-widget="sales"] .chart canvas').count(), 1);
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
 });

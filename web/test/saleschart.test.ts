@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import * as echarts from 'echarts';
+import { salesChartOption, type SalesData } from '../src/lib/forecast';
+
+const hourData: SalesData = {
+  mode: 'hour',
+  cur: [0, 1, 2].map((h) => ({ t: `2026-12-06T0${h}:00:00Z`, label: `0${h}:00`, revenue: 100 + h })),
+  old: [0, 1, 2].map((h) => ({ t: `2026-12-05T0${h}:00:00Z`, label: `0${h}:00`, revenue: 90 + h })),
+  // a lower edge below zero (wide intervals on small shops)
+  forecast: [3, 4].map((h) => ({ t: `2026-12-06T0${h}:00:00Z`, label: `0${h}:00`, point: 50, lower: -20, upper: 120 })),
+  level: 0.95,
+  forecastNote: '',
+};
+
+describe('sales chart option', () => {
+  it('follows the granularity the data was loaded for', () => {
+    const o = salesChartOption(hourData);
+    expect(o.series[0].type).toBe('line');
+    expect(o.xAxis.boundaryGap).toBe(false);
+    expect(o.legend.data).toEqual(['Last 24 h', 'Previous 24 h', 'Forecast band (95 %)', 'Forecast']);
+    const d = salesChartOption({ ...hourData, mode: 'day' });
+    expect(d.series[0].type).toBe('bar');
+    expect(d.xAxis.boundaryGap).toBe(true);
+    expect(salesChartOption({ ...hourData, forecast: [] }).series).toHaveLength(2);
+  });
+
+  it('stacks the band on its lower edge, also below zero, after null padding (ECharts, server-side)', () => {
+    const c = echarts.init(null, null, { renderer: 'svg', ssr: true, width: 600, height: 300 });
+    c.setOption(salesChartOption(hourData) as echarts.EChartsCoreOption, true);
+    // ECharts' model is internal API (typed private): the stacked values are what is drawn
+    type Store = { get(dim: string, i: number): number; getCalculationInfo(k: string): string };
+    const model = (c as unknown as { getModel(): { getSeriesByName(n: string): { getData(): Store }[] } }).getModel();
+    const band = model.getSeriesByName('Forecast band (95 %)')[0].getData();
+    const top = band.getCalculationInfo('stackResultDimension');
+    const over = band.getCalculationInfo('stackedOverDimension');
+    // null padding for the 3 current points, then lower + (upper - lower) = upper, on top of lower
+    expect([0, 1, 2].map((i) => band.get(top, i))).toEqual([NaN, NaN, NaN]);
+    expect([3, 4].map((i) => band.get(top, i))).toEqual([120, 120]);
+    expect([3, 4].map((i) => band.get(over, i))).toEqual([-20, -20]);
+    c.dispose();
+  });
+});
