@@ -1,6 +1,6 @@
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { api } from '../lib/api';
-import { echarts } from '../lib/charts';
+import { echarts, observeResize } from '../lib/charts';
 import { DAY, filterRange, fmtMoney, toNum } from '../lib/format';
 import { useApi } from '../lib/hooks';
 import { useDash } from '../context';
@@ -78,10 +78,7 @@ export const SalesChart = memo(function SalesChart() {
     if (!c) {
       const inst = echarts.init(div, undefined, { renderer: 'canvas' });
       c = inst;
-      resizer.current = new ResizeObserver(() => {
-        if (!inst.isDisposed()) inst.resize();
-      });
-      resizer.current.observe(div);
+      resizer.current = observeResize(div, inst);
     }
     chart.current = c;
     // drawn as the granularity the data was loaded for (data.mode), not the toggle's new state

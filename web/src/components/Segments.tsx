@@ -1,6 +1,6 @@
 import { memo, useEffect, useRef } from 'react';
 import { api } from '../lib/api';
-import { echarts } from '../lib/charts';
+import { echarts, observeResize } from '../lib/charts';
 import { fmtDec1, fmtInt, fmtMoney } from '../lib/format';
 import { useApi } from '../lib/hooks';
 import { useDash } from '../context';
@@ -31,8 +31,7 @@ export const Segments = memo(function Segments() {
       },
       true,
     );
-    const ro = new ResizeObserver(() => c.resize());
-    ro.observe(el.current);
+    const ro = observeResize(el.current, c);
     return () => ro.disconnect();
   }, [rows]);
   useEffect(() => () => { if (el.current) echarts.getInstanceByDom(el.current)?.dispose(); }, []);

@@ -2,6 +2,7 @@ import { memo, useEffect, useRef, useState } from 'react';
 import { api } from '../lib/api';
 import { filterRange, fmtInt, fmtMoney, fmtRate } from '../lib/format';
 import { useApi } from '../lib/hooks';
+import { observeResize } from '../lib/charts';
 import { useDash } from '../context';
 import { SortTable } from './SortTable';
 import { Widget } from './Widget';
@@ -43,8 +44,7 @@ export const WorldMap = memo(function WorldMap() {
           },
           true,
         );
-        ro = new ResizeObserver(() => c.resize());
-        ro.observe(el.current);
+        ro = observeResize(el.current, c);
         setMapError(null);
       })
       .catch((e) => setMapError(String(e?.message ?? e)));
