@@ -1,6 +1,6 @@
 -- pgTAP: the application schema of SPEC §1 (migrations)
 BEGIN;
-SELECT plan(45);
+SELECT plan(48);
 
 SELECT has_table(t) FROM unnest(ARRAY['suppliers', 'categories', 'products', 'inventory_history', 'customers',
                                       'transactions', 'transaction_labels', 'alerts', 'users', 'planted_fraud']) t;
@@ -62,6 +62,40 @@ SELECT throws_ok($$INSERT INTO users (email, username, password_hash) VALUES ('u
                  '23514', NULL, 'only bcrypt hashes are stored as passwords');
 SELECT throws_ok($$INSERT INTO inventory_history (product_id, previous_quantity, new_quantity, reason)
                    VALUES (990001, 5, 3, 'theft')$$, '23514', NULL, 'unknown stock-change reason refused');
+
+-- platform and payment_fingerprint: the CHECKs (change transactions_checks_cheaper: length + btrim, no regular
+-- expression) accept exactly what the regular expressions of the schema accept: ~6,000 strings from an alphabet of
+-- allowed and neighbouring characters (upper case, '-', ' ', newline, 'é', 'g'), lengths 0..130 around the bounds
+CREATE TEMP TABLE chk_cand ON COMMIT DROP AS
+SELECT s FROM (VALUES (''), ('web'), ('Web'), ('web '), (' web'), (E'web\n'), ('mobile_app'), ('ios-app'), ('wéb'),
+                      ('_'), ('0'), (repeat('a', 40)), (repeat('a', 41)), (repeat('0', 15)), (repeat('0', 16)),
+                      (repeat('f', 128)), (repeat('f', 129)), ('0123456789abcdef'), ('0123456789ABCDEF'),
+                      ('0123456789abcdeg'), (E'0123456789abcdef\n')) v(s)
+UNION ALL
+SELECT coalesce((SELECT string_agg(substr('abcdefz09_A-Z é' || E'\n' || 'g', 1 + floor(random() * 18)::int + 0 * g.i, 1), '')
+                   FROM generate_series(1, n.len) g(i)), '')
+  FROM (SELECT k, (ARRAY[0, 1, 2, 3, 15, 16, 17, 39, 40, 41, 127, 128, 129])[1 + k % 13] AS len
+          FROM generate_series(1, 3000) k) n
+UNION ALL
+SELECT (SELECT string_agg(substr('0123456789abcdefABCg', 1 + floor(random() * (CASE WHEN n.k % 2 = 0 THEN 16 ELSE 20 END))::int + 0 * g.i, 1), '')
+          FROM generate_series(1, n.len) g(i))
+  FROM (SELECT k, (ARRAY[15, 16, 17, 64, 127, 128, 129])[1 + k % 7] AS len FROM generate_series(1, 3000) k) n;
+CREATE FUNCTION pg_temp.check_differs(p_con text, p_col text, p_regex text) RETURNS bigint LANGUAGE plpgsql AS $f$
+DECLARE n bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM (SELECT s AS %I FROM chk_cand) c WHERE (%I ~ %L) IS DISTINCT FROM (%s)',
+                 p_col, p_col, p_regex,
+                 (SELECT pg_get_expr(k.conbin, k.conrelid) FROM pg_constraint k
+                   WHERE k.conrelid = 'public.transactions'::regclass AND k.conname = p_con))
+     INTO n;
+  RETURN n;
+END $f$;
+SELECT is(pg_temp.check_differs('transactions_platform_check', 'platform', '^[a-z0-9_]{1,40}$'), 0::bigint,
+          'transactions_platform_check accepts exactly ^[a-z0-9_]{1,40}$');
+SELECT is(pg_temp.check_differs('transactions_payment_fingerprint_check', 'payment_fingerprint', '^[0-9a-f]{16,128}$'),
+          0::bigint, 'transactions_payment_fingerprint_check accepts exactly ^[0-9a-f]{16,128}$ (NULL passes both)');
+SELECT throws_ok($$INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, platform)
+                   VALUES (990001, 990001, 1, 10, 'paypal', 'Web')$$, '23514', NULL, 'upper-case platform refused');
 
 INSERT INTO inventory_history (product_id, previous_quantity, new_quantity, reason) VALUES (990001, 5, 3, 'sale');
 SELECT is((SELECT change FROM inventory_history WHERE product_id = 990001), -2, 'stock change is derived');
