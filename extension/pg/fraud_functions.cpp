@@ -9,6 +9,7 @@ extern "C" {
 #include "utils/array.h"
 
 PG_FUNCTION_INFO_V1(techmart_rebuild_state);
+PG_FUNCTION_INFO_V1(techmart_rebuild_state_for);
 PG_FUNCTION_INFO_V1(techmart_rescore_customers);
 PG_FUNCTION_INFO_V1(techmart_fit_logistic);
 PG_FUNCTION_INFO_V1(techmart_customer_state_valid);
@@ -107,8 +108,13 @@ extern "C" PGDLLEXPORT Datum techmart_customer_state_valid(PG_FUNCTION_ARGS) {
   PG_RETURN_BOOL(ok);
 }
 
-extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
-  const Oid source = regclass_of(PG_GETARG_TEXT_PP(0));
+namespace {
+
+// The state of every customer (customers == nullptr) or of the customers of the array (bigint[],
+// NULL elements ignored) recomputed from `source`: their rows of techmart.customer_state deleted,
+// their risk_score reset, their history folded in (customer, time, id) order and written back.
+// Returns the number of customers written.
+int64 rebuild_state(Oid source, ArrayType* customers) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
   const char* src = qualified(source);
   const char* nsp = schema_of(source);
@@ -118,9 +124,20 @@ extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
   const core::StateParams params = engine->params;
   delete engine;
 
-  SPI_execute("DELETE FROM techmart.customer_state", false, 0);
-  SPI_execute(psprintf("UPDATE %s.customers SET risk_score = 0 WHERE risk_score <> 0", nsp), false,
-              0);
+  Oid ids_type[1] = {INT8ARRAYOID};
+  Datum ids[1] = {PointerGetDatum(customers)};
+  if (customers == nullptr) {
+    SPI_execute("DELETE FROM techmart.customer_state", false, 0);
+    SPI_execute(psprintf("UPDATE %s.customers SET risk_score = 0 WHERE risk_score <> 0", nsp),
+                false, 0);
+  } else {
+    SPI_execute_with_args("DELETE FROM techmart.customer_state WHERE customer_id = ANY ($1)", 1,
+                          ids_type, ids, nullptr, false, 0);
+    SPI_execute_with_args(
+        psprintf("UPDATE %s.customers SET risk_score = 0 WHERE id = ANY ($1) AND risk_score <> 0",
+                 nsp),
+        1, ids_type, ids, nullptr, false, 0);
+  }
 
   Oid wargs[18] = {INT8OID,        INT8OID,        FLOAT8OID,      FLOAT8OID, INT4ARRAYOID,
                    FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, TIMESTAMPTZOID,
@@ -136,12 +153,12 @@ extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
 
   SPIPlanPtr q = SPI_prepare(
       psprintf("SELECT customer_id, amount::float8, transaction_time, country::text, latitude, "
-               "longitude, payment_method::text, fraud_score::float8 FROM %s "
+               "longitude, payment_method::text, fraud_score::float8 FROM %s %s"
                "ORDER BY customer_id, transaction_time, id",
-               src),
-      0, nullptr);
+               src, customers == nullptr ? "" : "WHERE customer_id = ANY ($1) "),
+      customers == nullptr ? 0 : 1, customers == nullptr ? nullptr : ids_type);
   if (q == nullptr) elog(ERROR, "techmart: could not prepare the history scan of %s", src);
-  Portal portal = SPI_cursor_open(nullptr, q, nullptr, nullptr, true);
+  Portal portal = SPI_cursor_open(nullptr, q, customers == nullptr ? nullptr : ids, nullptr, true);
   MemoryContext tmp =
       AllocSetContextCreate(CurrentMemoryContext, "techmart rebuild", ALLOCSET_DEFAULT_SIZES);
   core::CustomerState* state =
@@ -149,7 +166,7 @@ extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
   new (state) core::CustomerState();
   int64 current = -1;
   bool have = false;
-  int64 customers = 0;
+  int64 written = 0;
 
   auto flush = [&]() {  // plain C: writes the state of `current`
     MemoryContext old = MemoryContextSwitchTo(tmp);
@@ -167,7 +184,7 @@ extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
     exec_or_die(write, v, nulls, SPI_OK_UPDATE);
     MemoryContextSwitchTo(old);
     MemoryContextReset(tmp);
-    ++customers;
+    ++written;
   };
 
   for (;;) {
@@ -200,7 +217,30 @@ extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
   if (have) flush();
   SPI_cursor_close(portal);
   SPI_finish();
-  PG_RETURN_INT64(customers);
+  return written;
+}
+
+}  // namespace
+
+extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
+  PG_RETURN_INT64(rebuild_state(regclass_of(PG_GETARG_TEXT_PP(0)), nullptr));
+}
+
+// techmart.rebuild_state_for(customers bigint[], source text) -> bigint: rebuild_state for the
+// given customers only (declared by the sqitch change import_state_incremental, not by the
+// extension script: the extension's version is unchanged). An import rebuilds the customers it
+// touched instead of every customer of the database.
+extern "C" PGDLLEXPORT Datum techmart_rebuild_state_for(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("rebuild_state_for: the customers and the source are required")));
+  }
+  ArrayType* customers = PG_GETARG_ARRAYTYPE_P(0);
+  if (ARR_ELEMTYPE(customers) != INT8OID) {
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("rebuild_state_for: the customers must be a bigint[]")));
+  }
+  PG_RETURN_INT64(rebuild_state(regclass_of(PG_GETARG_TEXT_PP(1)), customers));
 }
 
 // techmart.rescore_customers(ids bigint[], from, to, source) -> (rescored, changed, newly, cleared)

@@ -4,7 +4,7 @@
 -- aliases, non-product and zero-price lines, UK summer time, product rules, idempotence, and
 -- invalid files reported with line numbers and nothing imported.
 BEGIN;
-SELECT plan(44);
+SELECT plan(48);
 SET client_min_messages = warning;  -- the import's progress notices
 
 SELECT has_function('import', 'online_retail', ARRAY['text'], 'import.online_retail(file_name)');
@@ -88,6 +88,10 @@ SELECT '9902' || lpad(g::text, 2, '0'), 'TAP00' || (1 + g % 3)::text, 'RED MUG',
        format('2009-07-%s 10:%s:00', lpad((1 + g % 20)::text, 2, '0'), lpad(g::text, 2, '0')), '2.5', '99904.0', 'France'
   FROM generate_series(1, 59) g ORDER BY g;
 INSERT INTO import.online_retail_raw VALUES ('C990299', 'TAP001', 'RED MUG', '-2', '2009-07-25 10:00:00', '2.5', '99904.0', 'France');
+-- (change import_state_incremental) the fraud state of the customers outside the import: where each row is now
+CREATE TEMP TABLE state_others AS
+SELECT s.customer_id, s.ctid::text AS row_tid FROM techmart.customer_state s
+ WHERE s.customer_id NOT IN (SELECT c.id FROM customers c WHERE c.email = 'c99904@online-retail.example');
 CREATE TEMP TABLE s3 AS SELECT * FROM import.online_retail('bulk.csv');
 SELECT set_eq($$SELECT section, reason, lines FROM s3 WHERE section = 'imported'$$,
               $$VALUES ('imported', 'sale', 59::bigint), ('imported', 'refund', 1)$$, 'bulk path: 59 sales and a refund');
@@ -96,6 +100,22 @@ SELECT is((SELECT revenue FROM analytics.sales_totals('2009-07-01', '2009-08-01'
 SELECT is_empty($$SELECT * FROM analytics.rollup_check('2009-07-01', '2009-08-01')$$, 'bulk path: rollups exact');
 SELECT is((SELECT count(*)::int FROM transactions WHERE order_number LIKE '%9902%' AND (fraud_score IS NOT NULL OR is_suspicious)), 0,
           'bulk path: loaded with scoring off');
+-- the fraud state rebuilt for the customers of the import only: the others' rows not rewritten, the imported
+-- customer's state and risk score = what rebuild_state() of every customer gives
+SELECT cmp_ok((SELECT count(*) FROM state_others), '>', 0::bigint, 'customers outside the import have a fraud state');
+SELECT set_eq($$SELECT s.customer_id, s.ctid::text AS row_tid FROM techmart.customer_state s
+                 WHERE s.customer_id IN (SELECT customer_id FROM state_others)$$,
+              $$SELECT customer_id, row_tid FROM state_others$$,
+              'import: the fraud state of customers outside the import is left as it is (rows not rewritten)');
+CREATE TEMP TABLE state_imp AS
+SELECT to_jsonb(s) - 'updated_at' AS state, c.risk_score FROM techmart.customer_state s JOIN customers c ON c.id = s.customer_id
+ WHERE c.email = 'c99904@online-retail.example';
+SELECT is((SELECT count(*) FROM state_imp), 1::bigint, 'import: the imported customer has a fraud state');
+SELECT techmart.rebuild_state();
+SELECT set_eq($$SELECT to_jsonb(s) - 'updated_at', c.risk_score FROM techmart.customer_state s
+                 JOIN customers c ON c.id = s.customer_id WHERE c.email = 'c99904@online-retail.example'$$,
+              $$SELECT state, risk_score FROM state_imp$$,
+              'import: the imported customer''s fraud state and risk score = rebuild_state() of every customer');
 
 CREATE TABLE pg_temp.seen (n int NOT NULL);
 INSERT INTO pg_temp.seen VALUES (0);
