@@ -355,6 +355,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(techmart_rollup_apply);
+PG_FUNCTION_INFO_V1(techmart_rollup_insert);
 Datum techmart_hll_union(PG_FUNCTION_ARGS);  // stat_aggregates.cpp
 }
 
@@ -458,7 +459,11 @@ Datum hll_union(Datum a, bool a_null, Datum b, bool b_null, bool* is_null) {
 
 }  // namespace
 
-extern "C" PGDLLEXPORT Datum techmart_rollup_apply(PG_FUNCTION_ARGS) {
+namespace {
+
+// rollup_apply and rollup_insert: insert_only skips the probe (every bucket is new: see
+// techmart_rollup_insert) and needs no room for a subtransaction XID (no subtransaction).
+Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
   if (PG_ARGISNULL(0)) {
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("rollup_apply: the slot must not be NULL")));
@@ -479,8 +484,9 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_apply(PG_FUNCTION_ARGS) {
   // transaction lives. A load of many bulk statements in one transaction would get there: when
   // the cache is half full (the other half left to the application's own savepoints), the SQL
   // upsert (no subtransaction) runs instead.
-  const bool subxids_room = !MyProc->subxidStatus.overflowed &&
-                            MyProc->subxidStatus.count < PGPROC_MAX_CACHED_SUBXIDS / 2;
+  const bool subxids_room =
+      insert_only || (!MyProc->subxidStatus.overflowed &&
+                      MyProc->subxidStatus.count < PGPROC_MAX_CACHED_SUBXIDS / 2);
   if (slot < 0 || slot > 63 || !subxids_room || !direct_applies(rel, att, &pkey)) {
     table_close(rel, NoLock);
     PG_RETURN_INT64(-1);
@@ -526,6 +532,14 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_apply(PG_FUNCTION_ARGS) {
     Datum iv[4] = {v[att[kDim] - 1], v[att[kHour] - 1], v[att[kKey] - 1], v[att[kSlot] - 1]};
     bool inl[4] = {false, false, false, false};
 
+    if (insert_only) {  // a new bucket; unique_violation if the caller's promise does not hold
+      HeapTuple tup = heap_form_tuple(desc, v, nl);
+      heap_insert(rel, tup, cid, 0, nullptr);
+      index_insert(idx, iv, inl, &tup->t_self, rel, UNIQUE_CHECK_YES, false, ii);
+      MemoryContextSwitchTo(caller_ctx);
+      MemoryContextReset(row_ctx);
+      continue;
+    }
     for (;;) {
       ScanKeyData sk[4];
       ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, iv[0]);
@@ -608,4 +622,20 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_apply(PG_FUNCTION_ARGS) {
   table_close(rel, NoLock);
   MemoryContextDelete(row_ctx);
   PG_RETURN_INT64(static_cast<int64>(n_out));
+}
+
+}  // namespace
+
+extern "C" PGDLLEXPORT Datum techmart_rollup_apply(PG_FUNCTION_ARGS) {
+  return apply_or_insert(fcinfo, false);
+}
+
+// analytics.rollup_insert(slot int2, the fifteen line arrays) -> int8: the buckets of the lines
+// inserted into analytics.sales_hourly, slot `slot`, without looking for an existing row first
+// (sqitch change rollup_rebuild_insert_c). For analytics.rollup_rebuild(), which holds the table
+// in EXCLUSIVE mode and has deleted every row of the hours it rebuilds: no row of those buckets
+// can exist, and an index entry that says otherwise raises unique_violation (nothing is merged).
+// -1 (the caller runs its SQL INSERT) in the cases of rollup_apply but the subtransaction one.
+extern "C" PGDLLEXPORT Datum techmart_rollup_insert(PG_FUNCTION_ARGS) {
+  return apply_or_insert(fcinfo, true);
 }
