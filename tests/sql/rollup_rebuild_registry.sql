@@ -5,7 +5,7 @@
 -- give every order with lines in the range its number of lines anywhere — orders with lines outside the
 -- range too — and leave the other orders' rows alone. Orders 'RRG-*' in March 2019 (far from the seed).
 BEGIN;
-SELECT plan(7);
+SELECT plan(8);
 SET LOCAL techmart.scoring = off;
 
 INSERT INTO categories (id, name) VALUES (950001, 'registry cat');
@@ -30,25 +30,23 @@ $$;
 UPDATE pg_class SET reltuples = 1e7 WHERE oid = 'public.transactions'::regclass;
 SELECT pg_temp.spoil();
 CREATE TEMP TABLE scans0 AS
-SELECT pg_stat_get_xact_numscans('public.transactions'::regclass) AS seq,
-       pg_stat_get_xact_numscans('public.transactions_order_idx'::regclass) AS idx,
-       pg_stat_get_xact_tuples_deleted('analytics.order_registry'::regclass) AS del;
+SELECT pg_stat_get_xact_tuples_deleted('analytics.order_registry'::regclass) AS del;
 SELECT cmp_ok(analytics.rollup_rebuild('2019-03-10', '2019-03-11'), '>', 0::bigint, 'rebuild of 2019-03-10 (probe path)');
 SELECT set_eq($$SELECT order_number, lines FROM analytics.order_registry WHERE order_number LIKE 'RRG-%' AND order_number <> 'RRG-GONE'$$,
               $$SELECT order_number, lines FROM expected$$,
               'probe path: every order of the range has its lines anywhere (those outside the range counted, missing rows added)');
-SELECT ok(pg_stat_get_xact_numscans('public.transactions_order_idx'::regclass) - (SELECT idx FROM scans0) >= 30
-          AND pg_stat_get_xact_numscans('public.transactions'::regclass) = (SELECT seq FROM scans0)
-          AND pg_stat_get_xact_tuples_deleted('analytics.order_registry'::regclass) = (SELECT del FROM scans0),
-          'probe path taken: one probe of transactions_order_idx per order of the range, no sequential scan of '
-          'transactions, the registry rows updated in place (not deleted first)');
+SELECT is(pg_stat_get_xact_tuples_deleted('analytics.order_registry'::regclass) - (SELECT del FROM scans0), 0::bigint,
+          'probe path taken: the registry rows updated in place, not deleted first as by the join path');
 SELECT is((SELECT lines FROM analytics.order_registry WHERE order_number = 'RRG-GONE'), 3::bigint,
           'probe path: an order without lines in the range is left alone');
 
 -- the statements of before: transactions never analysed
 UPDATE pg_class SET reltuples = -1 WHERE oid = 'public.transactions'::regclass;
 SELECT pg_temp.spoil();
+UPDATE scans0 SET del = pg_stat_get_xact_tuples_deleted('analytics.order_registry'::regclass);
 SELECT cmp_ok(analytics.rollup_rebuild('2019-03-10', '2019-03-11'), '>', 0::bigint, 'rebuild of 2019-03-10 (join path)');
+SELECT cmp_ok(pg_stat_get_xact_tuples_deleted('analytics.order_registry'::regclass) - (SELECT del FROM scans0), '>', 0::bigint,
+              'join path taken: the range''s registry rows deleted, then inserted');
 SELECT set_eq($$SELECT order_number, lines FROM analytics.order_registry WHERE order_number LIKE 'RRG-%' AND order_number <> 'RRG-GONE'$$,
               $$SELECT order_number, lines FROM expected$$,
               'join path: the same registry rows');
