@@ -4,6 +4,7 @@
 #include <memory>
 
 extern "C" {
+#include "access/toast_internals.h"
 #include "catalog/partition.h"
 #include "funcapi.h"
 #include "parser/parse_type.h"
@@ -537,6 +538,17 @@ void push_number(JsonbParseState** st, const char* key, double x, int decimals) 
   pushJsonbValue(st, WJB_VALUE, &v);
 }
 }  // namespace
+
+Datum compress_inline(Datum d) {
+  const struct varlena* v = reinterpret_cast<const struct varlena*>(DatumGetPointer(d));
+  if (!VARATT_IS_4B_U(v) || VARSIZE(v) < kCompressMinBytes) return d;
+#ifdef USE_LZ4
+  const Datum c = toast_compress_datum(d, TOAST_LZ4_COMPRESSION);
+#else
+  const Datum c = toast_compress_datum(d, TOAST_PGLZ_COMPRESSION);
+#endif
+  return DatumGetPointer(c) != nullptr ? c : d;  // NULL: not smaller
+}
 
 Datum reasons_jsonb(const ScoreOutput& out) {
   JsonbParseState* st = nullptr;

@@ -145,6 +145,15 @@ struct ScoreOutput {
 // without writing and parsing the text. Plain C; palloc in the current context.
 Datum reasons_jsonb(const ScoreOutput& out);
 
+// A plain (uncompressed, in-line, 4-byte header) varlena datum of at least kCompressMinBytes,
+// compressed in line with lz4 (pglz on a server built without lz4) when that makes it smaller;
+// otherwise d itself. The row the engine writes (fraud_reasons, the state's arrays) then carries
+// fewer bytes: less WAL per INSERT (the heap insert and the state's update record hold the
+// compressed bytes) and fewer pages. Readers detoast as for any compressed value (the same
+// value); PostgreSQL's own toaster only compresses a row above ~2 kB. Plain C; palloc.
+inline constexpr Size kCompressMinBytes = 128;
+Datum compress_inline(Datum d);
+
 // Which rows get out.reasons_json (otherwise NULL): the trigger needs the text for an alert only
 // (fraud_reasons is built by reasons_jsonb()).
 enum class ReasonsText { kAlways, kIfSuspicious, kNever };

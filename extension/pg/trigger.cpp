@@ -1252,7 +1252,8 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
       DirectFunctionCall3(numeric_in, CStringGetDatum(score_text), ObjectIdGetDatum(InvalidOid),
                           Int32GetDatum(cols.typmod[kScore]));
   colnums[ncols] = cols.attnum[kReasons];
-  values[ncols++] = fraud::reasons_jsonb(out);  // no text to parse
+  // no text to parse; compressed in line (fewer bytes in the row and its WAL record)
+  values[ncols++] = fraud::compress_inline(fraud::reasons_jsonb(out));
   colnums[ncols] = cols.attnum[kSuspicious];
   values[ncols++] = BoolGetDatum(out.suspicious);
   if (amount_filled) {
