@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -299,4 +300,89 @@ TEST(ReasonsJson, NumbersAsWrittenByReasonsToJson) {
       reasons_to_json(reasons),
       "[{\"rule\": \"amount_zscore\", \"observed\": 3.25, \"threshold\": 3, \"contribution\": "
       "12.5, \"weight\": 1.5, \"detail\": \"detail\"}]");
+}
+
+// format_fixed / format_doubles (the reasons' detail texts) must write exactly what snprintf
+// writes: values of every magnitude, exact binary ties (0.125 at 2 decimals), near ties, negative
+// values rounding to zero ("-0.00"), -0.0, widths with zero padding, non-finite values and
+// formats they leave to printf.
+TEST(DetailText, FixedEqualsPrintf) {
+  std::vector<double> xs = {0.0,
+                            -0.0,
+                            0.5,
+                            1.5,
+                            2.5,
+                            -2.5,
+                            0.125,
+                            0.375,
+                            -0.001,
+                            1e-9,
+                            23.0,
+                            3.25,
+                            99999.995,
+                            1e8 + 0.5,
+                            1e9,
+                            1e12,
+                            -1e15,
+                            1e300,
+                            std::numeric_limits<double>::infinity(),
+                            -std::numeric_limits<double>::infinity(),
+                            std::numeric_limits<double>::quiet_NaN()};
+  std::uint64_t seed = 987654321;
+  for (int i = 0; i < 100000; ++i) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    const double u = static_cast<double>(seed >> 11) / 9007199254740992.0;
+    const double magnitude = std::pow(10.0, static_cast<int>(seed % 15) - 6);
+    xs.push_back((seed & 1 ? -1 : 1) * u * magnitude);
+    xs.push_back(std::round(u * 1e5) / 1e3 + 0.0005 * ((seed >> 3) & 1));  // near ties
+  }
+  for (double x : xs) {
+    for (int decimals : {0, 1, 2, 3, 4, 9, 12}) {
+      char want[512], got[512];
+      const int nw = std::snprintf(want, sizeof want, "%.*f", decimals, x);
+      const int ng = format_fixed(got, sizeof got, x, decimals);
+      ASSERT_EQ(ng, nw) << x << " at " << decimals;
+      ASSERT_STREQ(got, want) << x << " at " << decimals;
+    }
+  }
+  char small[4];
+  EXPECT_EQ(format_fixed(small, sizeof small, 1234.5678, 2), 7);  // the length snprintf returns
+  EXPECT_STREQ(small, "123");                                     // truncated as snprintf does
+}
+
+TEST(DetailText, FormatsEqualPrintf) {
+  const char* formats[] = {
+      "%.0f transactions of this customer within %.0f minutes (this one included)",
+      "%.2f spent in %.0f transactions within %.0f h, %.1f times the typical amount",
+      "amount %.2f vs median %.2f (robust z with MAD scale %.3f over %.0f amounts)",
+      "local hour %02.0f has share %.3f in this customer's profile (uniform 0.042)",
+      "100%% of %5.1f and %010.2f",
+      // left to printf: other conversions and flags
+      "%g and %.2f",
+      "%-8.2f|%+.1f",
+      "%e %.0f",
+      "%f %.1f",
+  };
+  std::uint64_t seed = 42;
+  for (const char* f : formats) {
+    for (int i = 0; i < 20000; ++i) {
+      double a[4];
+      for (double& v : a) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        const double u = static_cast<double>(seed >> 11) / 9007199254740992.0;
+        v = (seed & 1 ? -1 : 1) * u * std::pow(10.0, static_cast<int>(seed % 12) - 4);
+        if (seed % 97 == 0) v = std::round(v * 2) / 2;  // exact halves
+      }
+      char want[400], got[400];
+      const int nw = std::snprintf(want, sizeof want, f, a[0], a[1], a[2], a[3]);
+      const int ng = format_doubles(got, sizeof got, f, a, 4);
+      ASSERT_EQ(ng, nw) << f;
+      ASSERT_STREQ(got, want) << f;
+    }
+  }
+  char buf[64];
+  const double one[1] = {3.14159};
+  // fewer arguments than conversions: printf's text with the missing ones as 0
+  EXPECT_EQ(format_doubles(buf, sizeof buf, "%.2f and %.2f", one, 1), 13);
+  EXPECT_STREQ(buf, "3.14 and 0.00");
 }

@@ -72,7 +72,8 @@ double positive_param(const RuleConfig& c, const char* name, double fallback) {
 
 std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
   char buf[320];
-  std::snprintf(buf, sizeof buf, f, a, b, c, d);
+  const double args[4] = {a, b, c, d};
+  format_doubles(buf, sizeof buf, f, args, 4);  // snprintf's text, mostly without printf
   return buf;
 }
 

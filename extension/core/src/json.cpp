@@ -72,6 +72,114 @@ bool json_number_fixed(double x, int decimals, std::int64_t* mantissa, int* scal
   return true;
 }
 
+namespace {
+// buf[0..size) receives as much of text[0..len) as fits, NUL-terminated, as snprintf truncates
+void put_truncated(char* buf, std::size_t size, const char* text, std::size_t len) {
+  if (size == 0) return;
+  const std::size_t n = len < size - 1 ? len : size - 1;
+  std::memcpy(buf, text, n);
+  buf[n] = '\0';
+}
+
+// The digits of "%.*f" when certain (see format_fixed); false: let printf decide.
+bool fixed_digits(double x, int decimals, int width, bool zero_pad, char* out, std::size_t* len) {
+  static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  static constexpr std::int64_t kIPow10[] = {1,      10,      100,      1000,      10000,
+                                             100000, 1000000, 10000000, 100000000, 1000000000};
+  if (!std::isfinite(x) || decimals < 0 || decimals > 9 || width > 64) return false;
+  // the error of y is below 1.2e-7 (1e9 * 2^-53): away from a tie it rounds as the exact value
+  const double y = std::fabs(x) * kPow10[decimals];
+  if (!(y < 1e9)) return false;
+  const double whole = std::floor(y);
+  const double frac = y - whole;
+  if (std::fabs(frac - 0.5) <= 1e-6) return false;
+  const std::int64_t m = static_cast<std::int64_t>(whole) + (frac > 0.5 ? 1 : 0);
+  char digits[32];
+  int nd = 0;
+  std::int64_t ip = m / kIPow10[decimals];
+  std::int64_t fp = m % kIPow10[decimals];
+  char rev[24];
+  int nr = 0;
+  do {
+    rev[nr++] = static_cast<char>('0' + ip % 10);
+    ip /= 10;
+  } while (ip > 0);
+  while (nr > 0) digits[nd++] = rev[--nr];
+  if (decimals > 0) {
+    digits[nd++] = '.';
+    for (int i = decimals - 1; i >= 0; --i) {
+      digits[nd + i] = static_cast<char>('0' + fp % 10);
+      fp /= 10;
+    }
+    nd += decimals;
+  }
+  const bool minus = std::signbit(x);
+  const int body = nd + (minus ? 1 : 0);
+  const int pad = width > body ? width - body : 0;
+  std::size_t k = 0;
+  if (!zero_pad)
+    for (int i = 0; i < pad; ++i) out[k++] = ' ';
+  if (minus) out[k++] = '-';
+  if (zero_pad)
+    for (int i = 0; i < pad; ++i) out[k++] = '0';
+  std::memcpy(out + k, digits, static_cast<std::size_t>(nd));
+  *len = k + static_cast<std::size_t>(nd);
+  return true;
+}
+}  // namespace
+
+int format_fixed(char* buf, std::size_t size, double x, int decimals) {
+  char text[96];
+  std::size_t len = 0;
+  if (!fixed_digits(x, decimals, 0, false, text, &len)) {
+    return std::snprintf(buf, size, "%.*f", decimals, x);
+  }
+  put_truncated(buf, size, text, len);
+  return static_cast<int>(len);
+}
+
+int format_doubles(char* buf, std::size_t size, const char* f, const double* args, int nargs) {
+  std::string out;
+  out.reserve(160);
+  int next = 0;
+  for (const char* p = f; *p != '\0'; ++p) {
+    if (*p != '%') {
+      out += *p;
+      continue;
+    }
+    const char* q = p + 1;
+    if (*q == '%') {
+      out += '%';
+      p = q;
+      continue;
+    }
+    const bool zero_pad = *q == '0';
+    if (zero_pad) ++q;
+    int width = 0;
+    while (*q >= '0' && *q <= '9' && width < 1000) width = width * 10 + (*q++ - '0');
+    int decimals = -1;
+    if (*q == '.') {
+      ++q;
+      decimals = 0;
+      while (*q >= '0' && *q <= '9' && decimals < 1000) decimals = decimals * 10 + (*q++ - '0');
+    }
+    char text[96];
+    std::size_t len = 0;
+    if (*q != 'f' || decimals < 0 || next >= nargs ||
+        !fixed_digits(args[next], decimals, width, zero_pad, text, &len)) {
+      // anything else: printf does the whole text (the arguments as doubles, in order)
+      const double a[4] = {nargs > 0 ? args[0] : 0.0, nargs > 1 ? args[1] : 0.0,
+                           nargs > 2 ? args[2] : 0.0, nargs > 3 ? args[3] : 0.0};
+      return std::snprintf(buf, size, f, a[0], a[1], a[2], a[3]);
+    }
+    ++next;
+    out.append(text, len);
+    p = q;
+  }
+  put_truncated(buf, size, out.data(), out.size());
+  return static_cast<int>(out.size());
+}
+
 bool format_json_number(double x, int decimals, char* buf, std::size_t size) {
   if (!std::isfinite(x) || size < 2) return false;
   const int n = std::snprintf(buf, size, "%.*f", decimals, x);

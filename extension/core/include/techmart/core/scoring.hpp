@@ -240,6 +240,16 @@ inline constexpr std::size_t kJsonNumberBytes = 512;  // room for any finite dou
 // certain without printing -- |x| * 10^decimals below 1e9, decimals <= 9, and x * 10^decimals not
 // within 1e-6 of a rounding tie --, false otherwise (then format_json_number decides).
 bool json_number_fixed(double x, int decimals, std::int64_t* mantissa, int* scale);
+// What std::snprintf(buf, size, "%.*f", decimals, x) writes and returns, byte for byte, without
+// printf where the digits are certain (|x| * 10^decimals below 1e9, decimals <= 9, not within 1e-6
+// of a rounding tie; the sign of -0.0 and of negatives rounding to 0 kept, as printf does), by
+// snprintf otherwise. The reasons' detail texts are made of such numbers (one row of the fraud
+// engine's single-row benchmark formats about ten).
+int format_fixed(char* buf, std::size_t size, double x, int decimals);
+// What std::snprintf(buf, size, f, args[0], args[1], ...) writes and returns, for a format whose
+// conversions are all "%.<N>f" with an optional '0' flag and width (e.g. "%02.0f") or "%%", each
+// taking the next of the nargs doubles; any other format (or too few args) goes to snprintf whole.
+int format_doubles(char* buf, std::size_t size, const char* f, const double* args, int nargs);
 // The decimals reasons_to_json uses for observed/threshold/weight and for contribution.
 inline constexpr int kReasonValueDecimals = 4;
 inline constexpr int kReasonContributionDecimals = 2;
