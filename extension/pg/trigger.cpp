@@ -1018,6 +1018,22 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction_flush(PG_FUNCTION_ARGS) 
   return PointerGetDatum(nullptr);
 }
 
+// fraud_score as numeric_in(to_char("%.2f", score), typmod) makes it: for the column as the
+// migrations make it (numeric(p, 2), p >= 5; the score is 0..100 rounded to 2 decimals) the same
+// numeric (value and scale 2) from the integer score * 100, without printing and parsing it.
+static Datum score_numeric(double score, int32 typmod) {
+  const double y = score * 100.0;
+  const double r = std::nearbyint(y);
+  if (typmod >= static_cast<int32>(VARHDRSZ) && ((typmod - VARHDRSZ) & 0xffff) == 2 &&
+      ((typmod - VARHDRSZ) >> 16) >= 5 && score >= 0 && score <= 100 && std::fabs(y - r) < 1e-6) {
+    return NumericGetDatum(int64_div_fast_to_numeric(static_cast<int64>(r), 2));
+  }
+  char text[32];
+  snprintf(text, sizeof text, "%.2f", score);
+  return DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid),
+                             Int32GetDatum(typmod));
+}
+
 extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   const uint64 t0 = techmart::pg::metrics::clock_ns();  // scoring latency histogram
   // ---------------------------------------------------------------- 1. row checks (plain C)
@@ -1241,16 +1257,12 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   }
   SPI_finish();  // back in caller_ctx
 
-  char score_text[32];
-  snprintf(score_text, sizeof score_text, "%.2f", out.score);
   int ncols = 0;
   int colnums[4];
   Datum values[4];
   bool nulls[4] = {false, false, false, false};
   colnums[ncols] = cols.attnum[kScore];
-  values[ncols++] =
-      DirectFunctionCall3(numeric_in, CStringGetDatum(score_text), ObjectIdGetDatum(InvalidOid),
-                          Int32GetDatum(cols.typmod[kScore]));
+  values[ncols++] = score_numeric(out.score, cols.typmod[kScore]);
   colnums[ncols] = cols.attnum[kReasons];
   // no text to parse; compressed in line (fewer bytes in the row and its WAL record)
   values[ncols++] = fraud::compress_inline(fraud::reasons_jsonb(out));

@@ -1,9 +1,9 @@
 -- pgTAP: what the scoring trigger writes is compressed in line (lz4) when large enough, and reads
 -- back as the same values: fraud_reasons of a row with several reasons, the state's arrays;
--- small values stay plain; a statement over many rows, explain, rebuild_state and a DBA's UPDATE
+-- small values stay plain; fraud_score keeps scale 2; a statement over many rows, explain, rebuild_state and a DBA's UPDATE
 -- of the state see the values, not the storage. Ids 985001+; rolled back.
 BEGIN;
-SELECT plan(11);
+SELECT plan(12);
 
 DELETE FROM techmart.settings;
 INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70), ('reason_min_contribution', 0);
@@ -52,6 +52,10 @@ INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment
 VALUES (985002, 985001, 1, 41, 'credit_card', 'DE', '2031-02-12 14:00Z');
 SELECT is((SELECT n || '/' || pg_column_compression(amount_hist) FROM techmart.customer_state WHERE customer_id = 985002), '11/lz4',
           'a state written by an UPDATE is read and written back compressed by the next row');
+
+-- fraud_score is built from the integer score * 100 (not printed and parsed): the same numeric, scale 2
+SELECT is((SELECT count(*) FROM transactions WHERE customer_id BETWEEN 985001 AND 985002 AND fraud_score::text !~ '^[0-9]+\.[0-9][0-9]$'),
+          0::bigint, 'every fraud_score is written with two decimals, as numeric(5,2) reads its text');
 
 -- rebuild_state recomputes the same values
 CREATE TEMP TABLE live AS SELECT * FROM techmart.customer_state WHERE customer_id IN (985001, 985002);
