@@ -5,6 +5,9 @@
 
 extern "C" {
 #include "access/toast_internals.h"
+#if defined(USE_LZ4) && defined(TECHMART_HAVE_LZ4)
+#include <lz4.h>
+#endif
 #include "catalog/partition.h"
 #include "funcapi.h"
 #include "parser/parse_type.h"
@@ -59,17 +62,47 @@ int int4_array(Datum d, int32* dst, int cap, const char* what) {
   return n;
 }
 
-Datum make_float8_array(const double* v, int n) {
-  Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
-  for (int i = 0; i < n; ++i) d[i] = Float8GetDatum(v[i]);
-  return PointerGetDatum(construct_array(d, n, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+// The one-dimensional array without NULLs of n elements of elem_size bytes that construct_array()
+// makes (the same bytes: header, dimension n, lower bound 1, the elements after the MAXALIGNed
+// overhead), copied from v in one memcpy instead of one Datum per element; an empty array for n 0.
+Datum make_plain_array(const void* v, int n, Oid elemtype, int elem_size) {
+  if (n <= 0) return PointerGetDatum(construct_empty_array(elemtype));
+  const Size nbytes = ARR_OVERHEAD_NONULLS(1) + static_cast<Size>(n) * elem_size;
+  ArrayType* a = static_cast<ArrayType*>(palloc0(nbytes));
+  SET_VARSIZE(a, nbytes);
+  a->ndim = 1;
+  a->dataoffset = 0;  // no NULL bitmap
+  a->elemtype = elemtype;
+  ARR_DIMS(a)[0] = n;
+  ARR_LBOUND(a)[0] = 1;
+  memcpy(ARR_DATA_PTR(a), v, static_cast<Size>(n) * elem_size);
+  return PointerGetDatum(a);
 }
 
-Datum make_int4_array(const int32* v, int n) {
-  Datum* d = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
-  for (int i = 0; i < n; ++i) d[i] = Int32GetDatum(v[i]);
-  return PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
+// float8_numeric(x) -- numeric_in of snprintf("%.15g", x) -- for an amount: when x is the double
+// nearest to m / 1000 (m an integer, checked by dividing back: IEEE division rounds correctly, as
+// strtod does) and |x| < 1e11 (at most 14 significant digits, which "%.15g" prints back exactly,
+// trailing zeros dropped), the same numeric (value and scale) from the integer.
+Datum float8_to_numeric(double x) {
+  const double r = std::nearbyint(x * 1000.0);
+  if (std::fabs(x) < 1e11 && r / 1000.0 == x) {
+    int64 m = static_cast<int64>(r);
+    int scale = 3;
+    while (scale > 0 && m % 10 == 0) {  // "%g" drops trailing zeros (and 0 is "0")
+      m /= 10;
+      --scale;
+    }
+    return NumericGetDatum(int64_div_fast_to_numeric(m, scale));
+  }
+  return DirectFunctionCall1(float8_numeric, Float8GetDatum(x));
 }
+
+Datum make_float8_array(const double* v, int n) {
+  static_assert(sizeof(double) == 8, "float8");
+  return make_plain_array(v, n, FLOAT8OID, 8);
+}
+
+Datum make_int4_array(const int32* v, int n) { return make_plain_array(v, n, INT4OID, 4); }
 }  // namespace
 
 double ts_to_epoch(TimestampTz ts) { return static_cast<double>(ts + kUnixEpochUs) / 1e6; }
@@ -214,7 +247,7 @@ void encode_state(const core::CustomerState& s, Datum* v, char* nulls) {
   v[7] = Float8GetDatum(s.profile_time);
   if (s.has_last) {
     v[8] = TimestampTzGetDatum(epoch_to_ts(s.last_time));
-    v[9] = DirectFunctionCall1(float8_numeric, Float8GetDatum(s.last_amount));
+    v[9] = float8_to_numeric(s.last_amount);
   } else {
     v[8] = v[9] = 0;
     nulls[8] = nulls[9] = 'n';
@@ -500,26 +533,16 @@ void score_row(const Engine& e, const core::CustomerState& state, const core::Tr
 }
 
 namespace {
-void push_key(JsonbParseState** st, const char* key) {
+JsonbValue string_value(const char* s) {
   JsonbValue v;
   v.type = jbvString;
-  v.val.string.val = const_cast<char*>(key);
-  v.val.string.len = static_cast<int>(strlen(key));
-  pushJsonbValue(st, WJB_KEY, &v);
-}
-
-void push_string(JsonbParseState** st, const char* key, const char* value) {
-  push_key(st, key);
-  JsonbValue v;
-  v.type = jbvString;
-  v.val.string.val = const_cast<char*>(value);
-  v.val.string.len = static_cast<int>(strlen(value));
-  pushJsonbValue(st, WJB_VALUE, &v);
+  v.val.string.val = const_cast<char*>(s);
+  v.val.string.len = static_cast<int>(strlen(s));
+  return v;
 }
 
 // the number as reasons_to_json writes it, read back as jsonb_in would (numeric_in: same scale)
-void push_number(JsonbParseState** st, const char* key, double x, int decimals) {
-  push_key(st, key);
+JsonbValue number_value(double x, int decimals) {
   char text[core::kJsonNumberBytes];
   JsonbValue v;
   std::int64_t mantissa = 0;
@@ -535,37 +558,85 @@ void push_number(JsonbParseState** st, const char* key, double x, int decimals) 
   } else {
     v.type = jbvNull;
   }
-  pushJsonbValue(st, WJB_VALUE, &v);
+  return v;
 }
 }  // namespace
+
+#if defined(USE_LZ4) && defined(TECHMART_HAVE_LZ4)
+namespace {
+// One LZ4 stream for the backend, reset for each value (LZ4_resetStream_fast: each value is an
+// independent block, as LZ4_compress_default writes it) instead of the 16 kB state that
+// LZ4_compress_default -- PostgreSQL's lz4_compress_datum() -- clears for every value.
+LZ4_stream_t lz4_stream;
+bool lz4_ready = false;
+}  // namespace
+#endif
 
 Datum compress_inline(Datum d) {
   const struct varlena* v = reinterpret_cast<const struct varlena*>(DatumGetPointer(d));
   if (!VARATT_IS_4B_U(v) || VARSIZE(v) < kCompressMinBytes) return d;
-#ifdef USE_LZ4
+#if defined(USE_LZ4) && defined(TECHMART_HAVE_LZ4)
+  // a value in the format toast_compress_datum(d, TOAST_LZ4_COMPRESSION) returns (varlena header,
+  // raw size and method, one LZ4 block) that PostgreSQL's lz4_decompress_datum() reads
+  const int32 valsize = static_cast<int32>(VARSIZE(v) - VARHDRSZ);
+  const int bound = LZ4_compressBound(valsize);
+  struct varlena* tmp = static_cast<struct varlena*>(palloc(bound + VARHDRSZ_COMPRESSED));
+  if (!lz4_ready) {
+    LZ4_initStream(&lz4_stream, sizeof lz4_stream);
+    lz4_ready = true;
+  }
+  LZ4_resetStream_fast(&lz4_stream);
+  const int len = LZ4_compress_fast_continue(&lz4_stream, VARDATA(v),
+                                             reinterpret_cast<char*>(tmp) + VARHDRSZ_COMPRESSED,
+                                             valsize, bound, 1);
+  if (len <= 0 || len + static_cast<int32>(VARHDRSZ_COMPRESSED) >= valsize - 2) {
+    pfree(tmp);  // failed or not smaller (toast_compress_datum's rule)
+    return d;
+  }
+  SET_VARSIZE_COMPRESSED(tmp, len + VARHDRSZ_COMPRESSED);
+  TOAST_COMPRESS_SET_SIZE_AND_COMPRESS_METHOD(tmp, valsize, TOAST_LZ4_COMPRESSION_ID);
+  return PointerGetDatum(tmp);
+#elif defined(USE_LZ4)
   const Datum c = toast_compress_datum(d, TOAST_LZ4_COMPRESSION);
+  return DatumGetPointer(c) != nullptr ? c : d;  // NULL: not smaller
 #else
   const Datum c = toast_compress_datum(d, TOAST_PGLZ_COMPRESSION);
+  return DatumGetPointer(c) != nullptr ? c : d;
 #endif
-  return DatumGetPointer(c) != nullptr ? c : d;  // NULL: not smaller
 }
 
 Datum reasons_jsonb(const ScoreOutput& out) {
-  JsonbParseState* st = nullptr;
-  JsonbValue* res = pushJsonbValue(&st, WJB_BEGIN_ARRAY, nullptr);
+  // The value tree handed to JsonbValueToJsonb() directly (no pushJsonbValue() per key and value):
+  // each object's keys in jsonb's order -- shorter first, then bytewise, as pushJsonbValue()
+  // sorts them: rule, detail, weight, observed, threshold, contribution -- so the same jsonb.
+  JsonbValue root;
+  root.type = jbvArray;
+  root.val.array.rawScalar = false;
+  root.val.array.nElems = out.nreasons;
+  root.val.array.elems =
+      static_cast<JsonbValue*>(palloc(sizeof(JsonbValue) * (out.nreasons > 0 ? out.nreasons : 1)));
   for (int i = 0; i < out.nreasons; ++i) {
     const PlainReason& r = out.reasons[i];
-    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
-    push_string(&st, "rule", r.rule);
-    push_number(&st, "observed", r.observed, core::kReasonValueDecimals);
-    push_number(&st, "threshold", r.threshold, core::kReasonValueDecimals);
-    push_number(&st, "contribution", r.contribution, core::kReasonContributionDecimals);
-    if (std::isfinite(r.weight)) push_number(&st, "weight", r.weight, core::kReasonValueDecimals);
-    push_string(&st, "detail", r.detail);
-    pushJsonbValue(&st, WJB_END_OBJECT, nullptr);
+    JsonbPair* pairs = static_cast<JsonbPair*>(palloc(sizeof(JsonbPair) * 6));
+    int n = 0;
+    auto add = [&](const char* key, const JsonbValue& value) {
+      pairs[n].key = string_value(key);
+      pairs[n].value = value;
+      pairs[n].order = static_cast<uint32>(n);
+      ++n;
+    };
+    add("rule", string_value(r.rule));
+    add("detail", string_value(r.detail));
+    if (std::isfinite(r.weight)) add("weight", number_value(r.weight, core::kReasonValueDecimals));
+    add("observed", number_value(r.observed, core::kReasonValueDecimals));
+    add("threshold", number_value(r.threshold, core::kReasonValueDecimals));
+    add("contribution", number_value(r.contribution, core::kReasonContributionDecimals));
+    JsonbValue& o = root.val.array.elems[i];
+    o.type = jbvObject;
+    o.val.object.nPairs = n;
+    o.val.object.pairs = pairs;
   }
-  res = pushJsonbValue(&st, WJB_END_ARRAY, nullptr);
-  return JsonbPGetDatum(JsonbValueToJsonb(res));
+  return JsonbPGetDatum(JsonbValueToJsonb(&root));
 }
 
 }  // namespace techmart::pg::fraud

@@ -32,6 +32,8 @@ extern "C" {
 #include "parser/parse_func.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(techmart_score_transaction);
 PG_FUNCTION_INFO_V1(techmart_score_transaction_flush);
@@ -94,7 +96,8 @@ char engine_token[64] = "";
 bool stmt_active = false;          // a statement is being scored (reset by drop_statement)
 bool stmt_config_checked = false;  // its configuration token was compared
 Oid snapshot_nsp = InvalidOid;
-// the trigger's columns, looked up once per statement
+// the trigger's columns, looked up once per table and kept across statements until a relcache
+// invalidation of that table (ALTER TABLE ...; columns_invalidate)
 Oid cols_relid = InvalidOid;
 HTAB* states = nullptr;
 HTAB* products = nullptr;
@@ -236,7 +239,6 @@ void drop_statement() {
   stmt_active = false;
   stmt_config_checked = false;
   snapshot_nsp = InvalidOid;
-  cols_relid = InvalidOid;
 }
 
 void drop_engine() {
@@ -284,6 +286,15 @@ void check_not_poisoned() {
   }
 }
 
+// the relation whose columns are cached changed (or every relation: relid 0)
+void columns_invalidate(Datum, Oid relid) {
+  if (!OidIsValid(relid) || relid == cols_relid) cols_relid = InvalidOid;
+}
+
+// a function changed (CREATE OR REPLACE, DROP): look the flush trigger's function up again
+Oid flush_fn_self = InvalidOid;  // the score_transaction function it was looked up for
+void flush_fn_invalidate(Datum, int, uint32) { flush_fn_self = InvalidOid; }
+
 void ensure_contexts() {
   if (stmt_ctx == nullptr) {
     stmt_ctx = AllocSetContextCreate(TopMemoryContext, "techmart statement config",
@@ -296,6 +307,8 @@ void ensure_contexts() {
   if (!callbacks_registered) {
     RegisterXactCallback(xact_callback, nullptr);
     RegisterSubXactCallback(subxact_callback, nullptr);
+    CacheRegisterRelcacheCallback(columns_invalidate, 0);
+    CacheRegisterSyscacheCallback(PROCOID, flush_fn_invalidate, 0);
     callbacks_registered = true;
   }
 }
@@ -647,7 +660,7 @@ void defer_alert_fk(Oid nsp) {
 }
 
 // Is the statement trigger attached (and enabled) on this table?
-Oid flush_fn_oid = InvalidOid;  // looked up once per statement (begin_statement)
+Oid flush_fn_oid = InvalidOid;  // looked up for flush_fn_self, kept until a pg_proc change
 
 Oid lookup_flush_fn(Oid self_fn) {
   Oid nsp = get_func_namespace(self_fn);
@@ -659,7 +672,10 @@ Oid lookup_flush_fn(Oid self_fn) {
 bool has_flush_trigger(Relation rel, Oid self_fn) {
   TriggerDesc* td = rel->trigdesc;
   if (td == nullptr) return false;
-  if (!stmt_active || !OidIsValid(flush_fn_oid)) flush_fn_oid = lookup_flush_fn(self_fn);
+  if (flush_fn_self != self_fn || !OidIsValid(flush_fn_oid)) {
+    flush_fn_oid = lookup_flush_fn(self_fn);
+    flush_fn_self = self_fn;
+  }
   const Oid flush_fn = flush_fn_oid;
   if (!OidIsValid(flush_fn)) return false;
   for (int i = 0; i < td->numtriggers; ++i) {
@@ -1053,7 +1069,7 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   TupleDesc tupdesc = RelationGetDescr(rel);
   HeapTuple tuple = td->tg_trigtuple;
   static Columns cached_cols;
-  if (cols_relid != RelationGetRelid(rel)) {  // once per statement
+  if (cols_relid != RelationGetRelid(rel)) {  // once per table (columns_invalidate)
     lookup_columns(rel, &cached_cols);
     cols_relid = RelationGetRelid(rel);
   }

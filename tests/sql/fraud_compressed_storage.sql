@@ -3,7 +3,7 @@
 -- small values stay plain; fraud_score keeps scale 2; a statement over many rows, explain, rebuild_state and a DBA's UPDATE
 -- of the state see the values, not the storage. Ids 985001+; rolled back.
 BEGIN;
-SELECT plan(12);
+SELECT plan(14);
 
 DELETE FROM techmart.settings;
 INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70), ('reason_min_contribution', 0);
@@ -56,6 +56,16 @@ SELECT is((SELECT n || '/' || pg_column_compression(amount_hist) FROM techmart.c
 -- fraud_score is built from the integer score * 100 (not printed and parsed): the same numeric, scale 2
 SELECT is((SELECT count(*) FROM transactions WHERE customer_id BETWEEN 985001 AND 985002 AND fraud_score::text !~ '^[0-9]+\.[0-9][0-9]$'),
           0::bigint, 'every fraud_score is written with two decimals, as numeric(5,2) reads its text');
+
+-- fraud_reasons is built as a jsonb value tree (keys in jsonb's order): the same jsonb as jsonb_in
+SELECT is((SELECT count(*) FROM transactions WHERE customer_id BETWEEN 985001 AND 985002
+            AND (fraud_reasons::text <> fraud_reasons::text::jsonb::text
+                 OR (jsonb_array_length(fraud_reasons) > 0 AND fraud_reasons -> 0 ->> 'rule' IS NULL))),
+          0::bigint, 'fraud_reasons prints and looks up keys as the parsed text does');
+-- last_amount is built from the integer amount * 1000: the numeric float8_numeric makes
+SELECT is((SELECT count(*) FROM techmart.customer_state WHERE customer_id BETWEEN 985001 AND 985002
+            AND last_amount::text IS DISTINCT FROM (last_amount::float8)::numeric::text), 0::bigint,
+          'last_amount is the numeric of its float8, as float8_numeric writes it (scale included)');
 
 -- rebuild_state recomputes the same values
 CREATE TEMP TABLE live AS SELECT * FROM techmart.customer_state WHERE customer_id IN (985001, 985002);
