@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Instructions per single-row INSERT into speed.sh's two tables (bench_plain, bench_scored), counted
+# by valgrind (callgrind, Ir) on a single-user backend: a count that does not depend on what else
+# runs on the machine, unlike the throughput and CPU times of speed.sh (bench/README.md). Per table:
+# (Ir of a backend running 200 + N INSERTs - Ir of one running 200) / N, so start-up, the first
+# statement's catalogue lookups and plan preparation cancel out. Same session settings for both
+# tables (synchronous_commit off, autovacuum off); every run inserts the same customers and products
+# (bash RANDOM seeded), so the state rows it updates are alike from run to run.
+#   PGDATA  data directory of a STOPPED cluster (single-user mode needs it to itself), whose
+#           postgres is the first on PATH and whose $libdir holds the techmart.so to measure
+#   DB      a database where speed.sh has run (bench_plain, bench_scored and their triggers)
+#   N       (300) INSERTs measured per table; ROUNDS (1) repetitions
+# Prints the instructions per INSERT of each table and the scored overhead. Needs valgrind; as
+# root, runs postgres as user postgres. ~30 s per run (valgrind slows the backend ~50x).
+set -Eeuo pipefail
+: "${PGDATA:?PGDATA: the data directory of a stopped cluster}"
+: "${DB:?DB: a database where bench/fraud/speed.sh has run}"
+N="${N:-300}"
+ROUNDS="${ROUNDS:-1}"
+command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
+if pg_ctl -D "$PGDATA" status >/dev/null 2>&1; then echo "the cluster in $PGDATA is running: stop it first" >&2; exit 1; fi
+T="$(mktemp -d /tmp/techmart-instructions.XXXXXX)"; chmod 755 "$T"
+trap 'rm -rf "$T"' EXIT
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" -eq 0 ] && chown postgres: "$T"
+inserts() {  # inserts TABLE COUNT > file
+  RANDOM=7
+  for _ in $(seq 1 "$2"); do
+    echo "INSERT INTO $1 (customer_id, product_id, quantity, unit_price, amount, payment_method) VALUES ($((RANDOM % 1000 + 1)), $((RANDOM % 500 + 1)), 1, 19.99, 19.99, 'paypal')"
+  done
+}
+ir() {  # ir TABLE COUNT: total instructions of a single-user backend running COUNT INSERTs
+  inserts "$1" "$2" >"$T/in.sql"; chmod 644 "$T/in.sql"
+  as_pg valgrind --tool=callgrind --callgrind-out-file="$T/cg.out" "$(command -v postgres)" --single \
+    -D "$PGDATA" -c synchronous_commit=off -c autovacuum=off "$DB" <"$T/in.sql" >/dev/null 2>"$T/valgrind.log" \
+    || { tail -20 "$T/valgrind.log" >&2; exit 1; }
+  awk '/^(summary|totals):/ {print $2; exit}' "$T/cg.out"
+}
+echo "# $(date -u +%FT%TZ) $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?'), $(command -v postgres), N=$N"
+for r in $(seq 1 "$ROUNDS"); do
+  declare -A per
+  for tbl in bench_plain bench_scored; do
+    a=$(ir "$tbl" 200); b=$(ir "$tbl" $((N + 200)))
+    per[$tbl]=$(( (b - a) / N ))
+  done
+  echo "round $r: instructions per single-row INSERT: plain ${per[bench_plain]}, scored ${per[bench_scored]}, scored overhead $(( per[bench_scored] - per[bench_plain] )) ($(awk "BEGIN{printf \"%.3f\", ${per[bench_plain]}/${per[bench_scored]}}") plain/scored)"
+done
