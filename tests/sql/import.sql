@@ -4,7 +4,7 @@
 -- aliases, non-product and zero-price lines, UK summer time, product rules, idempotence, and
 -- invalid files reported with line numbers and nothing imported.
 BEGIN;
-SELECT plan(48);
+SELECT plan(51);
 SET client_min_messages = warning;  -- the import's progress notices
 
 SELECT has_function('import', 'online_retail', ARRAY['text'], 'import.online_retail(file_name)');
@@ -116,6 +116,12 @@ SELECT set_eq($$SELECT to_jsonb(s) - 'updated_at', c.risk_score FROM techmart.cu
                  JOIN customers c ON c.id = s.customer_id WHERE c.email = 'c99904@online-retail.example'$$,
               $$SELECT state, risk_score FROM state_imp$$,
               'import: the imported customer''s fraud state and risk score = rebuild_state() of every customer');
+-- techmart.rebuild_state_for's bad input: a clear error, nothing rebuilt; no customer: nothing written
+SELECT throws_ok($$SELECT techmart.rebuild_state_for(NULL::bigint[])$$, '22004',
+                 'rebuild_state_for: the customers and the source are required', 'rebuild_state_for(NULL): 22004');
+SELECT throws_ok($$SELECT techmart.rebuild_state_for(ARRAY[1]::bigint[], NULL)$$, '22004',
+                 'rebuild_state_for: the customers and the source are required', 'rebuild_state_for(.., NULL source): 22004');
+SELECT is(techmart.rebuild_state_for('{}'::bigint[]), 0::bigint, 'rebuild_state_for of no customer writes none');
 
 CREATE TABLE pg_temp.seen (n int NOT NULL);
 INSERT INTO pg_temp.seen VALUES (0);
