@@ -30,7 +30,9 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 
@@ -56,6 +58,7 @@ struct Lookups {
   Oid rel[kNRels];
   Oid index[kNIndexes];
   AttrNumber state_key;                        // customer_state.customer_id
+  AttrNumber customer_key, product_key;        // customers.id, products.id
   AttrNumber state_att[fraud::kStateColumns];  // in the order of TECHMART_STATE_COLUMNS
   AttrNumber country, registered, risk;        // customers
   bool country_bpchar;                         // char(n): trailing blanks are not part of it
@@ -67,6 +70,7 @@ struct Lookups {
 };
 Lookups L;
 bool callback_registered = false;
+void forget_hints();  // the location hints (below), dropped with the lookups
 // the privilege / row-level security check of the statement's first touch: its outcome and role
 bool access_ok = false;
 Oid access_user = InvalidOid;
@@ -245,10 +249,10 @@ bool compute(Oid nsp) {
   }
   if (ok) {
     n.index[kStateKey] = bigint_primary_key(rels[kState], n.state_key);
-    n.index[kCustomersKey] =
-        bigint_primary_key(rels[kCustomers], column(rels[kCustomers], "id", {INT8OID}));
-    n.index[kProductsKey] =
-        bigint_primary_key(rels[kProducts], column(rels[kProducts], "id", {INT8OID}));
+    n.customer_key = column(rels[kCustomers], "id", {INT8OID});
+    n.product_key = column(rels[kProducts], "id", {INT8OID});
+    n.index[kCustomersKey] = bigint_primary_key(rels[kCustomers], n.customer_key);
+    n.index[kProductsKey] = bigint_primary_key(rels[kProducts], n.product_key);
     for (Oid i : n.index) ok = ok && OidIsValid(i);
   }
   if (ok) n.write_ok = writable(rels[kState], &n);
@@ -256,6 +260,7 @@ bool compute(Oid nsp) {
   if (!ok) return false;
   n.valid = true;
   L = n;
+  forget_hints();
   return true;
 }
 
@@ -278,8 +283,155 @@ bool allowed() {
 
 bool ready(Oid nsp) { return L.valid && L.nsp == nsp; }
 
-// The row of rel whose bigint primary key is `key`, visible to snap, into slot.
-bool fetch(Relation rel, Oid index, Snapshot snap, int64 key, TupleTableSlot* slot) {
+// ------------------------------------------------------------------ location hints
+// Where the row version a lookup found lay (TID and the shared buffer that held its page), kept
+// across statements so that the next lookup of the same key reads that version directly instead
+// of descending the primary key. A hint is only a guess, checked like heap_fetch() checks a TID:
+// ReadRecentBuffer() pins the buffer only while it still holds that block of this relation (a
+// rewritten, truncated or evicted block is simply a miss), and the tuple at the TID is used only
+// when it is a normal line pointer, visible to the statement's snapshot and of the same key. Under
+// an MVCC snapshot and a unique key at most one version of a key is visible, so a tuple passing
+// these checks is the one the index scan returns (a newer committed version makes the hinted one
+// invisible: a miss, then the index). Not used under SERIALIZABLE (the index scan's predicate
+// locks) nor for temporary relations.
+struct Hint {
+  ItemPointerData tid;
+  Buffer buf;  // InvalidBuffer: none
+};
+struct CustomerHints {
+  int64 id;  // hash key
+  Hint customer, state;
+};
+struct ProductHint {
+  int64 id;  // hash key
+  Hint product;
+};
+constexpr long kMaxHints = 65536;  // per table; emptied when reached (~2.5 MB)
+MemoryContext hints_ctx = nullptr;
+HTAB* customer_hints = nullptr;
+HTAB* product_hints = nullptr;
+long ncustomer_hints = 0, nproduct_hints = 0;
+Hint token_hint[2];  // config_version, entity_version
+
+void forget_hints() {
+  if (hints_ctx != nullptr) MemoryContextReset(hints_ctx);
+  customer_hints = product_hints = nullptr;
+  ncustomer_hints = nproduct_hints = 0;
+  for (Hint& h : token_hint) h.buf = InvalidBuffer;
+}
+
+HTAB* hint_table(HTAB** table, long* n, Size entrysize, const char* name) {
+  if (*table != nullptr && *n >= kMaxHints) {
+    hash_destroy(*table);
+    *table = nullptr;
+  }
+  if (*table == nullptr) {
+    if (hints_ctx == nullptr) {
+      hints_ctx =
+          AllocSetContextCreate(TopMemoryContext, "techmart location hints", ALLOCSET_SMALL_SIZES);
+    }
+    HASHCTL ctl;
+    memset(&ctl, 0, sizeof ctl);
+    ctl.keysize = sizeof(int64);
+    ctl.entrysize = entrysize;
+    ctl.hcxt = hints_ctx;
+    *table = hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+    *n = 0;
+  }
+  return *table;
+}
+
+CustomerHints* customer_hint(int64 id, bool create) {
+  if (!create && customer_hints == nullptr) return nullptr;
+  HTAB* t = hint_table(&customer_hints, &ncustomer_hints, sizeof(CustomerHints),
+                       "techmart customer hints");
+  bool found = false;
+  auto* h =
+      static_cast<CustomerHints*>(hash_search(t, &id, create ? HASH_ENTER : HASH_FIND, &found));
+  if (create && !found) {
+    h->customer.buf = h->state.buf = InvalidBuffer;
+    ++ncustomer_hints;
+  }
+  return h;
+}
+
+Hint* product_hint(int64 id, bool create) {
+  if (!create && product_hints == nullptr) return nullptr;
+  HTAB* t =
+      hint_table(&product_hints, &nproduct_hints, sizeof(ProductHint), "techmart product hints");
+  bool found = false;
+  auto* h = static_cast<ProductHint*>(hash_search(t, &id, create ? HASH_ENTER : HASH_FIND, &found));
+  if (h == nullptr) return nullptr;
+  if (create && !found) {
+    h->product.buf = InvalidBuffer;
+    ++nproduct_hints;
+  }
+  return &h->product;
+}
+
+bool hints_usable(Relation rel) {
+  return !IsolationIsSerializable() && rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP;
+}
+
+// Remembers where the version in slot (a buffer heap tuple just read or locked) lies.
+void remember(Hint* hint, TupleTableSlot* slot) {
+  if (hint == nullptr) return;
+  hint->buf = InvalidBuffer;
+  if (!TTS_IS_BUFFERTUPLE(slot) || !ItemPointerIsValid(&slot->tts_tid)) return;
+  const Buffer b = reinterpret_cast<BufferHeapTupleTableSlot*>(slot)->buffer;
+  if (!BufferIsValid(b) || BufferIsLocal(b)) return;
+  hint->tid = slot->tts_tid;
+  hint->buf = b;
+}
+
+// The version at the hint, when it is still there and visible to snap (see above), into slot;
+// key_att > 0: only when its bigint column key_att equals key.
+bool fetch_hinted(Relation rel, Snapshot snap, const Hint* hint, AttrNumber key_att, int64 key,
+                  TupleTableSlot* slot) {
+  if (hint == nullptr || !BufferIsValid(hint->buf) || !hints_usable(rel)) return false;
+  const BlockNumber blk = ItemPointerGetBlockNumber(&hint->tid);
+  if (!ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, blk, hint->buf)) return false;
+  const Buffer buf = hint->buf;
+  LockBuffer(buf, BUFFER_LOCK_SHARE);
+  Page page = BufferGetPage(buf);
+  TestForOldSnapshot(snap, rel, page);
+  const OffsetNumber off = ItemPointerGetOffsetNumber(&hint->tid);
+  bool ok = off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page);
+  HeapTupleData tup;
+  if (ok) {
+    const ItemId lp = PageGetItemId(page, off);
+    ok = ItemIdIsNormal(lp);
+    if (ok) {
+      tup.t_data = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, lp));
+      tup.t_len = ItemIdGetLength(lp);
+      tup.t_tableOid = RelationGetRelid(rel);
+      tup.t_self = hint->tid;
+      ok = HeapTupleSatisfiesVisibility(&tup, snap, buf);
+    }
+  }
+  LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+  if (ok) {
+    // the slot's own HeapTupleData (as heapam_tuple_lock uses it), with its own pin
+    HeapTuple stored = &reinterpret_cast<BufferHeapTupleTableSlot*>(slot)->base.tupdata;
+    *stored = tup;
+    ExecStoreBufferHeapTuple(stored, slot, buf);
+    if (key_att > 0) {
+      bool isnull;
+      const Datum k = slot_getattr(slot, key_att, &isnull);
+      ok = !isnull && DatumGetInt64(k) == key;
+      if (!ok) ExecClearTuple(slot);
+    }
+  }
+  ReleaseBuffer(buf);
+  return ok;
+}
+
+// The row of rel whose bigint primary key (column key_att) is `key`, visible to snap, into slot:
+// at its hint when that holds (and then the hint is kept), else through the index (and the hint
+// set to the version found).
+bool fetch(Relation rel, Oid index, AttrNumber key_att, Snapshot snap, int64 key, Hint* hint,
+           TupleTableSlot* slot) {
+  if (fetch_hinted(rel, snap, hint, key_att, key, slot)) return true;
   Relation ix = index_open(index, AccessShareLock);
   ScanKeyData sk;
   ScanKeyInit(&sk, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(key));
@@ -288,17 +440,26 @@ bool fetch(Relation rel, Oid index, Snapshot snap, int64 key, TupleTableSlot* sl
   const bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
   index_endscan(scan);  // the slot keeps its own buffer pin
   index_close(ix, NoLock);
+  if (found && hint != nullptr && hints_usable(rel)) remember(hint, slot);
   return found;
 }
 
 // "xmin/version" of the one row of a version table (the SPI query's v.xmin::text || '/' ||
 // v.version); "" when there is none.
-void read_token(Oid relid, AttrNumber version, Snapshot snap, char* out, size_t size) {
+void read_token(Oid relid, AttrNumber version, Snapshot snap, Hint* hint, char* out, size_t size) {
   out[0] = '\0';
   Relation rel = table_open(relid, AccessShareLock);
   TupleTableSlot* slot = table_slot_create(rel, nullptr);
-  TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
-  if (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+  // one row (its primary key is a boolean that must be true): the version at the hint when it is
+  // still the visible one, else a scan
+  bool found = fetch_hinted(rel, snap, hint, 0, 0, slot);
+  if (!found) {
+    TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
+    found = table_scan_getnextslot(scan, ForwardScanDirection, slot);
+    if (found && hints_usable(rel)) remember(hint, slot);
+    table_endscan(scan);
+  }
+  if (found) {
     bool null_xmin, null_version;
     const Datum xmin = slot_getsysattr(slot, MinTransactionIdAttributeNumber, &null_xmin);
     const Datum v = slot_getattr(slot, version, &null_version);
@@ -307,7 +468,6 @@ void read_token(Oid relid, AttrNumber version, Snapshot snap, char* out, size_t 
                static_cast<long long>(DatumGetInt64(v)));
     }
   }
-  table_endscan(scan);
   ExecDropSingleTupleTableSlot(slot);
   table_close(rel, NoLock);
 }
@@ -315,7 +475,8 @@ void read_token(Oid relid, AttrNumber version, Snapshot snap, char* out, size_t 
 void read_product(int64 product_id, Snapshot snap, Touch* out) {
   Relation rel = table_open(L.rel[kProducts], AccessShareLock);
   TupleTableSlot* slot = table_slot_create(rel, nullptr);
-  out->product_found = fetch(rel, L.index[kProductsKey], snap, product_id, slot);
+  out->product_found = fetch(rel, L.index[kProductsKey], L.product_key, snap, product_id,
+                             product_hint(product_id, true), slot);
   if (out->product_found) {
     const Datum price = slot_getattr(slot, L.price, &out->null_price);
     const Datum cat = slot_getattr(slot, L.category, &out->null_category);
@@ -329,7 +490,8 @@ void read_product(int64 product_id, Snapshot snap, Touch* out) {
 bool read_customer(int64 customer_id, Snapshot snap, Touch* out) {
   Relation rel = table_open(L.rel[kCustomers], AccessShareLock);
   TupleTableSlot* slot = table_slot_create(rel, nullptr);
-  const bool found = fetch(rel, L.index[kCustomersKey], snap, customer_id, slot);
+  const bool found = fetch(rel, L.index[kCustomersKey], L.customer_key, snap, customer_id,
+                           &customer_hint(customer_id, true)->customer, slot);
   if (found) {
     bool isnull;
     Datum d = slot_getattr(slot, L.country, &isnull);
@@ -363,7 +525,8 @@ TouchResult lock_state(int64 customer_id, Snapshot snap, Touch* out) {
   Relation rel = table_open(L.rel[kState], RowShareLock);
   TupleTableSlot* slot = table_slot_create(rel, nullptr);
   TouchResult r = TouchResult::kNoState;
-  if (fetch(rel, L.index[kStateKey], snap, customer_id, slot)) {
+  Hint* hint = &customer_hint(customer_id, true)->state;
+  if (fetch(rel, L.index[kStateKey], L.state_key, snap, customer_id, hint, slot)) {
     ItemPointerData tid = slot->tts_tid;
     const bool xact_snapshot = IsolationUsesXactSnapshot();
     TM_FailureData tmfd;
@@ -400,6 +563,7 @@ TouchResult lock_state(int64 customer_id, Snapshot snap, Touch* out) {
           d[i] = slot_getattr(slot, L.state_att[i], &n[i]);
         fraud::decode_state_values(d, n, &out->state);
         out->tid = slot->tts_tid;
+        if (hints_usable(rel)) remember(hint, slot);  // the version locked
         r = TouchResult::kOk;
       }
     }
@@ -443,8 +607,10 @@ TouchResult touch(Oid nsp, int64 customer_id, int64 product_id, bool want_tokens
   }
   if (r == TouchResult::kOk && product_id >= 0) read_product(product_id, snap, out);
   if (r == TouchResult::kOk && want_tokens) {
-    read_token(L.rel[kConfig], L.config_version, snap, out->token, sizeof out->token);
-    read_token(L.rel[kEntity], L.entity_version, snap, out->entity_token, sizeof out->entity_token);
+    read_token(L.rel[kConfig], L.config_version, snap, &token_hint[0], out->token,
+               sizeof out->token);
+    read_token(L.rel[kEntity], L.entity_version, snap, &token_hint[1], out->entity_token,
+               sizeof out->entity_token);
   }
   PopActiveSnapshot();
   return r;
@@ -476,6 +642,7 @@ bool write_state(int64 customer_id, ItemPointerData tid, const Datum* values, co
     return false;
   }
   HeapTuple oldcopy = heap_copytuple(&old);
+  const Buffer old_buf = buf;
   ReleaseBuffer(buf);
   bool isnull;
   const Datum key = heap_getattr(oldcopy, L.state_key, d, &isnull);
@@ -525,6 +692,14 @@ bool write_state(int64 customer_id, ItemPointerData tid, const Datum* values, co
   if (res != TM_Ok) {  // not the version locked by this transaction: the SPI UPDATE decides
     table_close(rel, NoLock);
     return false;
+  }
+  // the next statement's touch of this customer reads the new version at its place
+  Hint* hint = &customer_hint(customer_id, true)->state;
+  hint->buf = InvalidBuffer;
+  if (hints_usable(rel) &&
+      ItemPointerGetBlockNumber(&tup->t_self) == ItemPointerGetBlockNumber(&tid)) {
+    hint->tid = tup->t_self;
+    hint->buf = old_buf;  // the page of the old version, still in it (this transaction's lock)
   }
   if (!HeapTupleIsHeapOnly(tup)) {  // not HOT: the primary key's entry for the new version
     Relation ix = index_open(L.index[kStateKey], RowExclusiveLock);
