@@ -13,6 +13,7 @@ extern "C" {
 #include "parser/parse_type.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/typcache.h"
 }
 
@@ -541,6 +542,46 @@ JsonbValue string_value(const char* s) {
   return v;
 }
 
+// int64_div_fast_to_numeric(mantissa, scale), remembered: the reasons of consecutive rows repeat
+// most of their numbers (weights, thresholds, counts), and a numeric is never changed once made
+// (JsonbValueToJsonb copies it). 256 slots, direct-mapped; their numerics in one context, emptied
+// with the slots when it passes 64 kB.
+struct NumericMemo {
+  std::int64_t mantissa;
+  int scale;
+  Numeric value;  // nullptr: empty slot
+};
+NumericMemo numeric_memo[256];
+MemoryContext numeric_memo_ctx = nullptr;
+
+Numeric fixed_numeric(std::int64_t mantissa, int scale) {
+  const uint64 h = (static_cast<uint64>(mantissa) * UINT64CONST(0x9E3779B97F4A7C15)) >> 56;
+  NumericMemo& slot = numeric_memo[(h ^ static_cast<uint64>(scale)) & 255];
+  if (slot.value != nullptr && slot.mantissa == mantissa && slot.scale == scale) return slot.value;
+  const Numeric made = int64_div_fast_to_numeric(mantissa, scale);
+  if (numeric_memo_ctx == nullptr) {
+    numeric_memo_ctx =
+        AllocSetContextCreate(TopMemoryContext, "techmart numeric memo", ALLOCSET_SMALL_SIZES);
+  }
+  const Size size = VARSIZE(made);
+  Numeric kept = static_cast<Numeric>(MemoryContextAlloc(numeric_memo_ctx, size));
+  memcpy(kept, made, size);
+  slot.mantissa = mantissa;
+  slot.scale = scale;
+  slot.value = kept;
+  return kept;
+}
+
+// Empties the memo once its numerics pass 64 kB: only between two values (a value's tree points
+// to the numerics it took from the memo).
+void numeric_memo_trim() {
+  if (numeric_memo_ctx != nullptr &&
+      MemoryContextMemAllocated(numeric_memo_ctx, false) > 64 * 1024) {
+    MemoryContextReset(numeric_memo_ctx);
+    memset(numeric_memo, 0, sizeof numeric_memo);
+  }
+}
+
 // the number as reasons_to_json writes it, read back as jsonb_in would (numeric_in: same scale)
 JsonbValue number_value(double x, int decimals) {
   char text[core::kJsonNumberBytes];
@@ -550,7 +591,7 @@ JsonbValue number_value(double x, int decimals) {
   if (core::json_number_fixed(x, decimals, &mantissa, &scale)) {
     // the same numeric (value and scale) without printing and parsing the text
     v.type = jbvNumeric;
-    v.val.numeric = int64_div_fast_to_numeric(mantissa, scale);
+    v.val.numeric = fixed_numeric(mantissa, scale);
   } else if (core::format_json_number(x, decimals, text, sizeof text)) {
     v.type = jbvNumeric;
     v.val.numeric = DatumGetNumeric(DirectFunctionCall3(
@@ -609,6 +650,7 @@ Datum reasons_jsonb(const ScoreOutput& out) {
   // The value tree handed to JsonbValueToJsonb() directly (no pushJsonbValue() per key and value):
   // each object's keys in jsonb's order -- shorter first, then bytewise, as pushJsonbValue()
   // sorts them: rule, detail, weight, observed, threshold, contribution -- so the same jsonb.
+  numeric_memo_trim();
   JsonbValue root;
   root.type = jbvArray;
   root.val.array.rawScalar = false;

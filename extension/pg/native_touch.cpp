@@ -283,6 +283,17 @@ bool allowed() {
 
 bool ready(Oid nsp) { return L.valid && L.nsp == nsp; }
 
+// The relations of a touch, opened (locked) by begin() and closed (the locks kept until the
+// transaction ends, as the SPI query's) by close_rels()
+Relation R[kNRels];
+
+void close_rels() {
+  for (Relation& r : R) {
+    if (r != nullptr) table_close(r, NoLock);
+    r = nullptr;
+  }
+}
+
 // ------------------------------------------------------------------ location hints
 // Where the row version a lookup found lay (TID and the shared buffer that held its page), kept
 // across statements so that the next lookup of the same key reads that version directly instead
@@ -446,9 +457,9 @@ bool fetch(Relation rel, Oid index, AttrNumber key_att, Snapshot snap, int64 key
 
 // "xmin/version" of the one row of a version table (the SPI query's v.xmin::text || '/' ||
 // v.version); "" when there is none.
-void read_token(Oid relid, AttrNumber version, Snapshot snap, Hint* hint, char* out, size_t size) {
+void read_token(Relation rel, AttrNumber version, Snapshot snap, Hint* hint, char* out,
+                size_t size) {
   out[0] = '\0';
-  Relation rel = table_open(relid, AccessShareLock);
   TupleTableSlot* slot = table_slot_create(rel, nullptr);
   // one row (its primary key is a boolean that must be true): the version at the hint when it is
   // still the visible one, else a scan
@@ -469,11 +480,10 @@ void read_token(Oid relid, AttrNumber version, Snapshot snap, Hint* hint, char* 
     }
   }
   ExecDropSingleTupleTableSlot(slot);
-  table_close(rel, NoLock);
 }
 
 void read_product(int64 product_id, Snapshot snap, Touch* out) {
-  Relation rel = table_open(L.rel[kProducts], AccessShareLock);
+  Relation rel = R[kProducts];
   TupleTableSlot* slot = table_slot_create(rel, nullptr);
   out->product_found = fetch(rel, L.index[kProductsKey], L.product_key, snap, product_id,
                              product_hint(product_id, true), slot);
@@ -484,11 +494,10 @@ void read_product(int64 product_id, Snapshot snap, Touch* out) {
     out->category_id = out->null_category ? -1 : DatumGetInt64(cat);
   }
   ExecDropSingleTupleTableSlot(slot);
-  table_close(rel, NoLock);
 }
 
 bool read_customer(int64 customer_id, Snapshot snap, Touch* out) {
-  Relation rel = table_open(L.rel[kCustomers], AccessShareLock);
+  Relation rel = R[kCustomers];
   TupleTableSlot* slot = table_slot_create(rel, nullptr);
   const bool found = fetch(rel, L.index[kCustomersKey], L.customer_key, snap, customer_id,
                            &customer_hint(customer_id, true)->customer, slot);
@@ -516,13 +525,12 @@ bool read_customer(int64 customer_id, Snapshot snap, Touch* out) {
     }
   }
   ExecDropSingleTupleTableSlot(slot);
-  table_close(rel, NoLock);
   return found;
 }
 
 // Locks the state row of customer_id (see the top of the file) and decodes it.
 TouchResult lock_state(int64 customer_id, Snapshot snap, Touch* out) {
-  Relation rel = table_open(L.rel[kState], RowShareLock);
+  Relation rel = R[kState];
   TupleTableSlot* slot = table_slot_create(rel, nullptr);
   TouchResult r = TouchResult::kNoState;
   Hint* hint = &customer_hint(customer_id, true)->state;
@@ -569,7 +577,6 @@ TouchResult lock_state(int64 customer_id, Snapshot snap, Touch* out) {
     }
   }
   ExecDropSingleTupleTableSlot(slot);
-  table_close(rel, NoLock);
   return r;
 }
 
@@ -580,7 +587,7 @@ bool begin(Oid nsp, bool check_access) {
   if (check_access) access_ok = false;
   if (!ready(nsp) && !compute(nsp)) return false;
   // lock the relations first: acquiring a lock processes pending invalidations, which may
-  // invalidate what was looked up
+  // invalidate what was looked up (a relation dropped meanwhile: the SPI query reports it)
   for (int i = 0; i < kNRels; ++i) LockRelationOid(L.rel[i], kLock[i]);
   if (!ready(nsp)) return false;
   if (check_access) {
@@ -588,6 +595,7 @@ bool begin(Oid nsp, bool check_access) {
     access_user = GetUserId();
   }
   if (!access_ok || access_user != GetUserId()) return false;
+  for (int i = 0; i < kNRels; ++i) R[i] = table_open(L.rel[i], NoLock);  // locked above
   PushActiveSnapshot(GetTransactionSnapshot());
   UpdateActiveSnapshotCommandId();  // as SPI does (a REPEATABLE READ snapshot is the xact's)
   return true;
@@ -607,12 +615,12 @@ TouchResult touch(Oid nsp, int64 customer_id, int64 product_id, bool want_tokens
   }
   if (r == TouchResult::kOk && product_id >= 0) read_product(product_id, snap, out);
   if (r == TouchResult::kOk && want_tokens) {
-    read_token(L.rel[kConfig], L.config_version, snap, &token_hint[0], out->token,
-               sizeof out->token);
-    read_token(L.rel[kEntity], L.entity_version, snap, &token_hint[1], out->entity_token,
+    read_token(R[kConfig], L.config_version, snap, &token_hint[0], out->token, sizeof out->token);
+    read_token(R[kEntity], L.entity_version, snap, &token_hint[1], out->entity_token,
                sizeof out->entity_token);
   }
   PopActiveSnapshot();
+  close_rels();
   return r;
 }
 
@@ -621,6 +629,7 @@ TouchResult product(Oid nsp, int64 product_id, Touch* out) {
   if (!begin(nsp, false)) return TouchResult::kUnavailable;
   read_product(product_id, GetActiveSnapshot(), out);
   PopActiveSnapshot();
+  close_rels();
   return TouchResult::kOk;
 }
 

@@ -104,6 +104,8 @@ HTAB* products = nullptr;
 long nstates = 0;
 long nproducts = 0;
 long ndirty = 0;
+StateEntry** dirty_list = nullptr;  // the ndirty dirty entries, in the order they became dirty
+long dirty_cap = 0;
 PendingAlert* alerts = nullptr;
 int nalerts = 0, alerts_cap = 0;
 int dirty_min_level = 0;         // lowest transaction nest level that dirtied an entry
@@ -222,6 +224,8 @@ void drop_entries() {
   states = nullptr;
   nstates = 0;
   ndirty = 0;
+  dirty_list = nullptr;
+  dirty_cap = 0;
   alerts = nullptr;
   nalerts = alerts_cap = 0;
   dirty_min_level = 0;
@@ -585,14 +589,9 @@ void write_states() {
       AllocSetContextCreate(CurrentMemoryContext, "techmart write-back", ALLOCSET_DEFAULT_SIZES);
   MemoryContext old = MemoryContextSwitchTo(tmp);
   StateEntry** dirty = static_cast<StateEntry**>(palloc(sizeof(StateEntry*) * ndirty));
-  int nd = 0;
-  HASH_SEQ_STATUS seq;
-  hash_seq_init(&seq, states);
-  StateEntry* e;
-  while ((e = static_cast<StateEntry*>(hash_seq_search(&seq))) != nullptr) {
-    if (e->dirty && nd < ndirty) dirty[nd++] = e;
-  }
-  qsort(dirty, nd, sizeof(StateEntry*), compare_entries);
+  const int nd = static_cast<int>(ndirty);
+  memcpy(dirty, dirty_list, sizeof(StateEntry*) * nd);
+  if (nd > 1) qsort(dirty, nd, sizeof(StateEntry*), compare_entries);
   MemoryContext chunk_ctx =
       AllocSetContextCreate(tmp, "techmart write-back batch", ALLOCSET_DEFAULT_SIZES);
   for (int from = 0; from < nd; from += kWriteBatch) {
@@ -1243,8 +1242,16 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   memcpy(entry->state, compact, size);
   entry->size = static_cast<uint16>(size);
   if (!entry->dirty) {
+    if (ndirty == dirty_cap) {
+      const long cap = dirty_cap == 0 ? 64 : dirty_cap * 2;
+      StateEntry** grown =
+          static_cast<StateEntry**>(MemoryContextAlloc(entries_ctx, sizeof(StateEntry*) * cap));
+      if (ndirty > 0) memcpy(grown, dirty_list, sizeof(StateEntry*) * ndirty);
+      dirty_list = grown;
+      dirty_cap = cap;
+    }
     entry->dirty = true;
-    ++ndirty;
+    dirty_list[ndirty++] = entry;
   }
   const int level = GetCurrentTransactionNestLevel();
   if (dirty_min_level == 0 || level < dirty_min_level) dirty_min_level = level;
