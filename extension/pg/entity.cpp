@@ -287,11 +287,17 @@ void note_entity_token(const char* entity_token) {
 
 bool observe(const core::Scorer& scorer, Relation rel, HeapTuple tuple, int64 customer_id,
              int64 product_id, const core::TransactionInput& tx, core::EntityInput* in) {
-  const core::EntityRule* rules[core::kEntityKinds];
-  int nrules = 0;
-  for (std::size_t i = 0; i < scorer.rule_count() && nrules < core::kEntityKinds; ++i) {
-    const auto* r = dynamic_cast<const core::EntityRule*>(&scorer.rule(i));
-    if (r != nullptr) rules[nrules++] = r;
+  // the scorer's entity rules, found once per scorer (its id is never reused)
+  static std::uint64_t rules_of = 0;
+  static const core::EntityRule* rules[core::kEntityKinds];
+  static int nrules = 0;
+  if (rules_of != scorer.id()) {
+    nrules = 0;
+    for (std::size_t i = 0; i < scorer.rule_count() && nrules < core::kEntityKinds; ++i) {
+      const auto* r = dynamic_cast<const core::EntityRule*>(&scorer.rule(i));
+      if (r != nullptr) rules[nrules++] = r;
+    }
+    rules_of = scorer.id();
   }
   if (nrules == 0) return false;
   check_snapshot();

@@ -342,7 +342,7 @@ void risk_text(const core::CustomerState& s, const core::StateParams& p, char* b
   guarded(err, nullptr, [&] { r = core::risk_score(s, s.risk_time, p); });
   if (err.failed || !std::isfinite(r)) r = 0;
   r = std::min(100.0, std::max(0.0, r));
-  snprintf(buf, n, "%.2f", r);
+  core::format_fixed(buf, n, r, 2);  // the text of snprintf("%.2f"), mostly without printf
 }
 
 // ------------------------------------------------------------------------- configuration

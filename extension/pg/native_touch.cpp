@@ -307,7 +307,9 @@ void close_rels() {
 // locks) nor for temporary relations.
 struct Hint {
   ItemPointerData tid;
-  Buffer buf;  // InvalidBuffer: none
+  Buffer buf;         // InvalidBuffer: none
+  OffsetNumber root;  // the root of tid's HOT chain, on tid's page (the index's entry points
+                      // there; pruning leaves a redirect to the chain's live part), or 0
 };
 struct CustomerHints {
   int64 id;  // hash key
@@ -361,6 +363,7 @@ CustomerHints* customer_hint(int64 id, bool create) {
       static_cast<CustomerHints*>(hash_search(t, &id, create ? HASH_ENTER : HASH_FIND, &found));
   if (create && !found) {
     h->customer.buf = h->state.buf = InvalidBuffer;
+    h->customer.root = h->state.root = InvalidOffsetNumber;
     ++ncustomer_hints;
   }
   return h;
@@ -375,6 +378,7 @@ Hint* product_hint(int64 id, bool create) {
   if (h == nullptr) return nullptr;
   if (create && !found) {
     h->product.buf = InvalidBuffer;
+    h->product.root = InvalidOffsetNumber;
     ++nproduct_hints;
   }
   return &h->product;
@@ -385,19 +389,28 @@ bool hints_usable(Relation rel) {
 }
 
 // Remembers where the version in slot (a buffer heap tuple just read or locked) lies.
-void remember(Hint* hint, TupleTableSlot* slot) {
+// root: the TID of its HOT chain's root when known (an index scan's), else the hint's root is
+// kept when the version is on the same page (a later version of the same chain) and dropped if not.
+void remember(Hint* hint, TupleTableSlot* slot, const ItemPointerData* root = nullptr) {
   if (hint == nullptr) return;
+  const bool had = BufferIsValid(hint->buf);
   hint->buf = InvalidBuffer;
   if (!TTS_IS_BUFFERTUPLE(slot) || !ItemPointerIsValid(&slot->tts_tid)) return;
   const Buffer b = reinterpret_cast<BufferHeapTupleTableSlot*>(slot)->buffer;
   if (!BufferIsValid(b) || BufferIsLocal(b)) return;
+  const BlockNumber blk = ItemPointerGetBlockNumber(&slot->tts_tid);
+  if (root != nullptr && ItemPointerIsValid(root) && ItemPointerGetBlockNumber(root) == blk) {
+    hint->root = ItemPointerGetOffsetNumber(root);
+  } else if (!(had && ItemPointerGetBlockNumber(&hint->tid) == blk)) {
+    hint->root = InvalidOffsetNumber;
+  }
   hint->tid = slot->tts_tid;
   hint->buf = b;
 }
 
 // The version at the hint, when it is still there and visible to snap (see above), into slot;
 // key_att > 0: only when its bigint column key_att equals key.
-bool fetch_hinted(Relation rel, Snapshot snap, const Hint* hint, AttrNumber key_att, int64 key,
+bool fetch_hinted(Relation rel, Snapshot snap, Hint* hint, AttrNumber key_att, int64 key,
                   TupleTableSlot* slot) {
   if (hint == nullptr || !BufferIsValid(hint->buf) || !hints_usable(rel)) return false;
   const BlockNumber blk = ItemPointerGetBlockNumber(&hint->tid);
@@ -406,32 +419,49 @@ bool fetch_hinted(Relation rel, Snapshot snap, const Hint* hint, AttrNumber key_
   LockBuffer(buf, BUFFER_LOCK_SHARE);
   Page page = BufferGetPage(buf);
   TestForOldSnapshot(snap, rel, page);
-  const OffsetNumber off = ItemPointerGetOffsetNumber(&hint->tid);
-  bool ok = off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page);
+  // the hinted version, or when another transaction updated it since, its newer versions on the
+  // same page (a HOT update: t_ctid, or the redirect pruning leaves at the chain's root); when the
+  // hinted version itself was pruned, the same walk from the chain's root. The first version
+  // visible to snap, if it is of the key, is the one.
   HeapTupleData tup;
-  if (ok) {
-    const ItemId lp = PageGetItemId(page, off);
-    ok = ItemIdIsNormal(lp);
-    if (ok) {
+  auto walk = [&](OffsetNumber off) {
+    for (int hop = 0; hop < 8; ++hop) {
+      if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page)) return false;
+      const ItemId lp = PageGetItemId(page, off);
+      if (ItemIdIsRedirected(lp)) {
+        off = ItemIdGetRedirect(lp);
+        continue;
+      }
+      if (!ItemIdIsNormal(lp)) return false;
       tup.t_data = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, lp));
       tup.t_len = ItemIdGetLength(lp);
       tup.t_tableOid = RelationGetRelid(rel);
-      tup.t_self = hint->tid;
-      ok = HeapTupleSatisfiesVisibility(&tup, snap, buf);
+      ItemPointerSet(&tup.t_self, blk, off);
+      if (HeapTupleSatisfiesVisibility(&tup, snap, buf)) {
+        if (key_att <= 0) return true;
+        // of this key? (a line pointer pruning freed may hold another row's version now)
+        bool isnull;
+        const Datum k = heap_getattr(&tup, key_att, RelationGetDescr(rel), &isnull);
+        return !isnull && DatumGetInt64(k) == key;
+      }
+      const ItemPointerData next = tup.t_data->t_ctid;
+      if (ItemPointerGetBlockNumber(&next) != blk || ItemPointerGetOffsetNumber(&next) == off) {
+        return false;  // not updated, or its newer version on another page: the index decides
+      }
+      off = ItemPointerGetOffsetNumber(&next);
     }
-  }
+    return false;
+  };
+  const OffsetNumber first = ItemPointerGetOffsetNumber(&hint->tid);
+  bool ok = walk(first);
+  if (!ok && hint->root != InvalidOffsetNumber && hint->root != first) ok = walk(hint->root);
   LockBuffer(buf, BUFFER_LOCK_UNLOCK);
   if (ok) {
     // the slot's own HeapTupleData (as heapam_tuple_lock uses it), with its own pin
     HeapTuple stored = &reinterpret_cast<BufferHeapTupleTableSlot*>(slot)->base.tupdata;
     *stored = tup;
     ExecStoreBufferHeapTuple(stored, slot, buf);
-    if (key_att > 0) {
-      bool isnull;
-      const Datum k = slot_getattr(slot, key_att, &isnull);
-      ok = !isnull && DatumGetInt64(k) == key;
-      if (!ok) ExecClearTuple(slot);
-    }
+    hint->tid = tup.t_self;  // next time, start at the version found
   }
   ReleaseBuffer(buf);
   return ok;
@@ -449,9 +479,10 @@ bool fetch(Relation rel, Oid index, AttrNumber key_att, Snapshot snap, int64 key
   IndexScanDesc scan = index_beginscan(rel, ix, snap, 1, 0);
   index_rescan(scan, &sk, 1, nullptr, 0);
   const bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
-  index_endscan(scan);  // the slot keeps its own buffer pin
+  const ItemPointerData root = scan->xs_heaptid;  // the index entry's TID: the HOT chain's root
+  index_endscan(scan);                            // the slot keeps its own buffer pin
   index_close(ix, NoLock);
-  if (found && hint != nullptr && hints_usable(rel)) remember(hint, slot);
+  if (found && hint != nullptr && hints_usable(rel)) remember(hint, slot, &root);
   return found;
 }
 
@@ -704,11 +735,19 @@ bool write_state(int64 customer_id, ItemPointerData tid, const Datum* values, co
   }
   // the next statement's touch of this customer reads the new version at its place
   Hint* hint = &customer_hint(customer_id, true)->state;
+  const bool same_page = ItemPointerGetBlockNumber(&tup->t_self) == ItemPointerGetBlockNumber(&tid);
+  const bool knew_root = BufferIsValid(hint->buf) &&
+                         ItemPointerGetBlockNumber(&hint->tid) == ItemPointerGetBlockNumber(&tid);
   hint->buf = InvalidBuffer;
-  if (hints_usable(rel) &&
-      ItemPointerGetBlockNumber(&tup->t_self) == ItemPointerGetBlockNumber(&tid)) {
+  if (hints_usable(rel) && same_page) {
     hint->tid = tup->t_self;
     hint->buf = old_buf;  // the page of the old version, still in it (this transaction's lock)
+    // a HOT version stays in the old one's chain (same root); else it is a root itself
+    if (!HeapTupleIsHeapOnly(tup)) {
+      hint->root = ItemPointerGetOffsetNumber(&tup->t_self);
+    } else if (!knew_root) {
+      hint->root = InvalidOffsetNumber;
+    }
   }
   if (!HeapTupleIsHeapOnly(tup)) {  // not HOT: the primary key's entry for the new version
     Relation ix = index_open(L.index[kStateKey], RowExclusiveLock);

@@ -324,7 +324,7 @@ void ensure_tables() {
   if (states == nullptr) {
     ctl.entrysize = sizeof(StateEntry);
     ctl.hcxt = entries_ctx;
-    states = hash_create("techmart states", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+    states = hash_create("techmart states", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
   }
   if (products != nullptr &&  // bounded: by the entry count or an eighth of the state's memory
       ((guc_cache_entries > 0 && nproducts >= guc_cache_entries) ||
@@ -335,7 +335,7 @@ void ensure_tables() {
   if (products == nullptr) {
     ctl.entrysize = sizeof(ProductEntry);
     ctl.hcxt = products_ctx;
-    products = hash_create("techmart products", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+    products = hash_create("techmart products", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
   }
 }
 

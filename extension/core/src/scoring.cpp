@@ -1,6 +1,7 @@
 #include "techmart/core/scoring.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -159,6 +160,8 @@ double LogisticCombiner::combine(const std::vector<Feature>& features) const {
 // --------------------------------------------------------------------------------- Scorer
 Scorer::Scorer(std::vector<std::unique_ptr<Rule>> rules, std::unique_ptr<Combiner> combiner)
     : rules_(std::move(rules)), combiner_(std::move(combiner)) {
+  static std::atomic<std::uint64_t> next_id{1};
+  id_ = next_id.fetch_add(1, std::memory_order_relaxed);
   if (!combiner_) throw std::invalid_argument("a scorer needs a combiner");
   for (const auto& r : rules_) {
     if (!r) throw std::invalid_argument("null rule");

@@ -199,10 +199,14 @@ class Scorer {
   ScoreResult score(const ScoringContext& ctx, double min_contribution = 1.0) const;
   std::size_t rule_count() const { return rules_.size(); }
   const Rule& rule(std::size_t i) const { return *rules_[i]; }
+  // Unique among the scorers of this process (never reused): lets a caller keep something it
+  // derived from this scorer's rules exactly as long as the scorer is the same one.
+  std::uint64_t id() const { return id_; }
 
  private:
   std::vector<std::unique_ptr<Rule>> rules_;
   std::unique_ptr<Combiner> combiner_;
+  std::uint64_t id_;
 };
 
 // Maps rule names to factories. Unknown names (rows for rules of a newer version) and
