@@ -461,6 +461,113 @@ Datum hll_union(Datum a, bool a_null, Datum b, bool b_null, bool* is_null) {
 
 namespace {
 
+// The write of one row through the heap and a unique index, shared by rollup_apply (buckets of
+// analytics.sales_hourly) and rollup_registry_add (analytics.order_registry). Plain C.
+struct RowWriter {
+  Relation rel;
+  Relation idx;
+  IndexInfo* ii;
+  IndexScanDesc scan;  // over idx with a dirty snapshot, nkeys keys
+  TupleTableSlot* found;
+  SnapshotData* dirty;
+  CommandId cid;
+  int nkeys;
+  MemoryContext caller_ctx;  // the function's context (the scan's lazily allocated state)
+  MemoryContext row_ctx;     // current on entry and on return
+};
+
+// merge(arg, old values, new values): the updated row of an existing one (nv/nn sized natts)
+using MergeFn = void (*)(const void* arg, const Datum* ov, const bool* on, Datum* nv, bool* nn);
+
+// The row of key iv (the index's columns, scan keys sk) with values v/nl: probed with the dirty
+// snapshot, an existing version locked (FOR NO KEY UPDATE, waiting as ON CONFLICT does; changed
+// meanwhile: probed again) and updated to merge(old); a version being inserted by another
+// transaction waited for, then probed again; none: inserted, its index entry checked for
+// uniqueness (unique_violation when another transaction inserted the key since the probe).
+void upsert_row(const RowWriter& w, ScanKeyData* sk, Datum* iv, bool* inl, Datum* v, bool* nl,
+                MergeFn merge, const void* arg) {
+  TupleDesc desc = RelationGetDescr(w.rel);
+  for (;;) {
+    MemoryContextSwitchTo(w.caller_ctx);
+    index_rescan(w.scan, sk, w.nkeys, nullptr, 0);
+    const bool exists = index_getnext_slot(w.scan, ForwardScanDirection, w.found);
+    MemoryContextSwitchTo(w.row_ctx);
+    if (!exists) {
+      HeapTuple tup = heap_form_tuple(desc, v, nl);
+      heap_insert(w.rel, tup, w.cid, 0, nullptr);
+      index_insert(w.idx, iv, inl, &tup->t_self, w.rel, UNIQUE_CHECK_YES, false, w.ii);
+      return;
+    }
+    ItemPointerData tid = w.found->tts_tid;
+    const TransactionId inserter = w.dirty->xmin;
+    ExecClearTuple(w.found);
+    if (TransactionIdIsValid(inserter)) {  // being inserted by another transaction
+      XactLockTableWait(inserter, w.rel, &tid, XLTW_InsertIndex);
+      continue;
+    }
+    HeapTupleData old;
+    old.t_self = tid;
+    Buffer buf = InvalidBuffer;
+    TM_FailureData tmfd;
+    const TM_Result r = heap_lock_tuple(w.rel, &old, w.cid, LockTupleNoKeyExclusive, LockWaitBlock,
+                                        false, &buf, &tmfd);
+    if (r == TM_Updated || r == TM_Deleted) {  // changed since the probe: again
+      if (BufferIsValid(buf)) ReleaseBuffer(buf);
+      continue;
+    }
+    if (r != TM_Ok) {
+      if (BufferIsValid(buf)) ReleaseBuffer(buf);
+      ereport(ERROR,
+              (errcode(ERRCODE_CARDINALITY_VIOLATION),
+               errmsg("rollup upkeep: a row of analytics.%s was changed twice by one command",
+                      RelationGetRelationName(w.rel))));
+    }
+    Datum ov[kCols];
+    bool on[kCols];
+    heap_deform_tuple(&old, desc, ov, on);  // by-reference values point into buf (pinned)
+    Datum nv[kCols];
+    bool nn[kCols] = {false};
+    merge(arg, ov, on, nv, nn);
+    HeapTuple tup = heap_form_tuple(desc, nv, nn);
+    ReleaseBuffer(buf);
+    simple_heap_update(w.rel, &old.t_self, tup);
+    if (!HeapTupleIsHeapOnly(tup)) {
+      index_insert(w.idx, iv, inl, &tup->t_self, w.rel, UNIQUE_CHECK_NO, true, w.ii);
+    }
+    return;
+  }
+}
+
+// a bucket of sales_hourly: old + delta (numeric and bigint sums, techmart.hll_union)
+struct ApplyMerge {
+  const int* att;
+  const Datum* v;
+  const bool* nl;
+};
+void merge_bucket(const void* arg, const Datum* ov, const bool* on, Datum* nv, bool* nn) {
+  const auto* m = static_cast<const ApplyMerge*>(arg);
+  for (int c = 0; c < kCols; ++c) {
+    const int a = m->att[c] - 1;
+    switch (c) {
+      case kDim:
+      case kHour:
+      case kKey:
+      case kSlot:
+        nv[a] = m->v[a];
+        break;
+      case kRevenue:
+      case kRefundedAmount:
+        nv[a] = DirectFunctionCall2(numeric_add, ov[a], m->v[a]);
+        break;
+      case kHll:
+        nv[a] = hll_union(ov[a], on[a], m->v[a], m->nl[a], &nn[a]);
+        break;
+      default:
+        nv[a] = Int64GetDatum(add_int8(DatumGetInt64(ov[a]), DatumGetInt64(m->v[a])));
+    }
+  }
+}
+
 // rollup_apply and rollup_insert: insert_only skips the probe (every bucket is new: see
 // techmart_rollup_insert) and needs no room for a subtransaction XID (no subtransaction).
 Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
@@ -501,11 +608,17 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
   SnapshotData dirty;
   InitDirtySnapshot(dirty);
   IndexScanDesc scan = index_beginscan(rel, idx, &dirty, 4, 0);
+  // one look per (dim, hour): a group without any index entry needs no probe per bucket
+  IndexScanDesc group_scan = insert_only ? nullptr : index_beginscan(rel, idx, &dirty, 2, 0);
+  const char* group_dim = nullptr;
+  int64 group_hour = 0;
+  bool group_empty = false;
   TupleTableSlot* found = table_slot_create(rel, nullptr);
   const CommandId cid = GetCurrentCommandId(true);
   MemoryContext row_ctx =
       AllocSetContextCreate(CurrentMemoryContext, "rollup_apply bucket", ALLOCSET_DEFAULT_SIZES);
   MemoryContext caller_ctx = CurrentMemoryContext;
+  const RowWriter w{rel, idx, ii, scan, found, &dirty, cid, 4, caller_ctx, row_ctx};
 
   for (std::size_t k = 0; k < n_out; ++k) {
     const PlainDelta& p = out[k];
@@ -532,7 +645,22 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
     Datum iv[4] = {v[att[kDim] - 1], v[att[kHour] - 1], v[att[kKey] - 1], v[att[kSlot] - 1]};
     bool inl[4] = {false, false, false, false};
 
-    if (insert_only) {  // a new bucket; unique_violation if the caller's promise does not hold
+    if (group_scan != nullptr && (p.dim != group_dim || p.hour != group_hour)) {
+      group_dim = p.dim;
+      group_hour = p.hour;
+      ScanKeyData gk[2];
+      ScanKeyInit(&gk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, iv[0]);
+      ScanKeyInit(&gk[1], 2, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, iv[1]);
+      MemoryContextSwitchTo(caller_ctx);
+      index_rescan(group_scan, gk, 2, nullptr, 0);
+      // any version live, being inserted or being deleted (dirty snapshot): probe per bucket
+      group_empty = !index_getnext_slot(group_scan, ForwardScanDirection, found);
+      ExecClearTuple(found);
+      MemoryContextSwitchTo(row_ctx);
+    }
+    if (insert_only || group_empty) {
+      // a new bucket (no entry of its (dim, hour) a moment ago, or the caller's promise);
+      // unique_violation if another transaction inserted it since
       HeapTuple tup = heap_form_tuple(desc, v, nl);
       heap_insert(rel, tup, cid, 0, nullptr);
       index_insert(idx, iv, inl, &tup->t_self, rel, UNIQUE_CHECK_YES, false, ii);
@@ -540,83 +668,18 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
       MemoryContextReset(row_ctx);
       continue;
     }
-    for (;;) {
-      ScanKeyData sk[4];
-      ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, iv[0]);
-      ScanKeyInit(&sk[1], 2, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, iv[1]);
-      ScanKeyInit(&sk[2], 3, BTEqualStrategyNumber, F_TEXTEQ, iv[2]);
-      ScanKeyInit(&sk[3], 4, BTEqualStrategyNumber, F_INT2EQ, iv[3]);
-      // the scan allocates state lazily (killed items): in the function's context, not the bucket's
-      MemoryContextSwitchTo(caller_ctx);
-      index_rescan(scan, sk, 4, nullptr, 0);
-      const bool exists = index_getnext_slot(scan, ForwardScanDirection, found);
-      MemoryContextSwitchTo(row_ctx);
-      if (!exists) {
-        // a new bucket; unique_violation if another transaction inserted it since the probe
-        HeapTuple tup = heap_form_tuple(desc, v, nl);
-        heap_insert(rel, tup, cid, 0, nullptr);
-        index_insert(idx, iv, inl, &tup->t_self, rel, UNIQUE_CHECK_YES, false, ii);
-        break;
-      }
-      ItemPointerData tid = found->tts_tid;
-      const TransactionId inserter = dirty.xmin;
-      ExecClearTuple(found);
-      if (TransactionIdIsValid(inserter)) {  // being inserted by another transaction
-        XactLockTableWait(inserter, rel, &tid, XLTW_InsertIndex);
-        continue;
-      }
-      HeapTupleData old;
-      old.t_self = tid;
-      Buffer buf = InvalidBuffer;
-      TM_FailureData tmfd;
-      const TM_Result r = heap_lock_tuple(rel, &old, cid, LockTupleNoKeyExclusive, LockWaitBlock,
-                                          false, &buf, &tmfd);
-      if (r == TM_Updated || r == TM_Deleted) {  // changed since the probe: again
-        if (BufferIsValid(buf)) ReleaseBuffer(buf);
-        continue;
-      }
-      if (r != TM_Ok) {
-        if (BufferIsValid(buf)) ReleaseBuffer(buf);
-        ereport(ERROR, (errcode(ERRCODE_CARDINALITY_VIOLATION),
-                        errmsg("rollup_apply: a rollup row was changed twice by one command")));
-      }
-      Datum ov[kCols];
-      bool on[kCols];
-      heap_deform_tuple(&old, desc, ov, on);  // by-reference values point into buf (pinned)
-      Datum nv[kCols];
-      bool nn[kCols] = {false};
-      for (int c = 0; c < kCols; ++c) {
-        const int a = att[c] - 1;
-        switch (c) {
-          case kDim:
-          case kHour:
-          case kKey:
-          case kSlot:
-            nv[a] = v[a];
-            break;
-          case kRevenue:
-          case kRefundedAmount:
-            nv[a] = DirectFunctionCall2(numeric_add, ov[a], v[a]);
-            break;
-          case kHll:
-            nv[a] = hll_union(ov[a], on[a], v[a], nl[a], &nn[a]);
-            break;
-          default:
-            nv[a] = Int64GetDatum(add_int8(DatumGetInt64(ov[a]), DatumGetInt64(v[a])));
-        }
-      }
-      HeapTuple tup = heap_form_tuple(desc, nv, nn);
-      ReleaseBuffer(buf);
-      simple_heap_update(rel, &old.t_self, tup);
-      if (!HeapTupleIsHeapOnly(tup)) {
-        index_insert(idx, iv, inl, &tup->t_self, rel, UNIQUE_CHECK_NO, true, ii);
-      }
-      break;
-    }
+    ScanKeyData sk[4];
+    ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, iv[0]);
+    ScanKeyInit(&sk[1], 2, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, iv[1]);
+    ScanKeyInit(&sk[2], 3, BTEqualStrategyNumber, F_TEXTEQ, iv[2]);
+    ScanKeyInit(&sk[3], 4, BTEqualStrategyNumber, F_INT2EQ, iv[3]);
+    const ApplyMerge m{att, v, nl};
+    upsert_row(w, sk, iv, inl, v, nl, merge_bucket, &m);
     MemoryContextSwitchTo(caller_ctx);
     MemoryContextReset(row_ctx);
   }
   ExecDropSingleTupleTableSlot(found);
+  if (group_scan != nullptr) index_endscan(group_scan);
   index_endscan(scan);
   index_close(idx, NoLock);
   table_close(rel, NoLock);
@@ -638,4 +701,163 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_apply(PG_FUNCTION_ARGS) {
 // -1 (the caller runs its SQL INSERT) in the cases of rollup_apply but the subtransaction one.
 extern "C" PGDLLEXPORT Datum techmart_rollup_insert(PG_FUNCTION_ARGS) {
   return apply_or_insert(fcinfo, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// analytics.rollup_registry_add(order_number text[]) -> text[]: adds the statement's lines per
+// order to analytics.order_registry (lines = lines + the order's count in the array; NULLs
+// ignored), directly through the heap and its primary key instead of the INSERT ... SELECT ...
+// GROUP BY ... ON CONFLICT DO UPDATE of template 'registry' (sqitch change rollup_registry_c).
+// Orders in byte order (the template's ORDER BY order_number COLLATE "C": the same lock order); per
+// order the probe, lock, update or insert of rollup_apply. Returns the orders that had lines before
+// (their registry row had lines > 0: the orders with lines outside the statement, in byte order;
+// '{}' when none), or NULL when the direct path does not apply (the caller runs the SQL upsert;
+// nothing was written): isolation above READ COMMITTED, a table not as the rollup changes made it
+// (columns order_number text COLLATE "C" and lines bigint, its one unique index on order_number, no
+// CHECK, trigger, row security or publication), a transaction that already holds 32 subtransaction
+// XIDs. unique_violation when another transaction inserted one of the orders meanwhile (the caller
+// runs this in a subtransaction, with rollup_apply, and redoes both with SQL). Plain C.
+extern "C" {
+PG_FUNCTION_INFO_V1(techmart_rollup_registry_add);
+}
+
+namespace {
+
+struct OrderRef {
+  const char* data;
+  int len;
+};
+
+int order_cmp(const void* a, const void* b) {
+  const auto* x = static_cast<const OrderRef*>(a);
+  const auto* y = static_cast<const OrderRef*>(b);
+  const int r = memcmp(x->data, y->data, static_cast<std::size_t>(Min(x->len, y->len)));
+  if (r != 0) return r;
+  return x->len < y->len ? -1 : (x->len > y->len ? 1 : 0);
+}
+
+bool registry_applies(Relation rel, int* att_order, int* att_lines, Oid* pkey) {
+  if (IsolationUsesXactSnapshot() || rel->trigdesc != nullptr || rel->rd_rel->relrowsecurity ||
+      rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID) {
+    return false;
+  }
+  TupleDesc desc = RelationGetDescr(rel);
+  if (desc->natts != 2) return false;
+  *att_order = SPI_fnumber(desc, "order_number");
+  *att_lines = SPI_fnumber(desc, "lines");
+  if (*att_order <= 0 || *att_lines <= 0) return false;
+  const Form_pg_attribute o = TupleDescAttr(desc, *att_order - 1);
+  const Form_pg_attribute l = TupleDescAttr(desc, *att_lines - 1);
+  if (o->atttypid != TEXTOID || o->attcollation != C_COLLATION_OID || o->attisdropped ||
+      l->atttypid != INT8OID || l->attisdropped) {
+    return false;
+  }
+  if (desc->constr != nullptr && desc->constr->num_check != 0) return false;
+  if (GetRelationPublications(RelationGetRelid(rel)) != NIL) return false;
+  List* idx = RelationGetIndexList(rel);
+  const Oid only = list_length(idx) == 1 ? linitial_oid(idx) : InvalidOid;
+  list_free(idx);
+  if (!OidIsValid(only)) return false;
+  Relation ir = index_open(only, AccessShareLock);
+  const Form_pg_index ix = ir->rd_index;
+  const bool ok = ix->indisunique && ix->indisvalid && ix->indnkeyatts == 1 && ix->indnatts == 1 &&
+                  ir->rd_rel->relam == BTREE_AM_OID &&
+                  heap_attisnull(ir->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
+                  heap_attisnull(ir->rd_indextuple, Anum_pg_index_indpred, nullptr) &&
+                  ix->indkey.values[0] == *att_order && ir->rd_indcollation[0] == C_COLLATION_OID;
+  index_close(ir, AccessShareLock);
+  *pkey = only;
+  return ok;
+}
+
+// an order of the registry: lines = old + the statement's count; *had_lines: old > 0
+struct RegistryMerge {
+  int att_order;
+  int att_lines;
+  const Datum* v;
+  bool* had_lines;
+};
+void merge_order(const void* arg, const Datum* ov, const bool* on, Datum* nv, bool* nn) {
+  const auto* m = static_cast<const RegistryMerge*>(arg);
+  (void)on;
+  (void)nn;
+  *m->had_lines = DatumGetInt64(ov[m->att_lines - 1]) > 0;
+  nv[m->att_order - 1] = m->v[m->att_order - 1];
+  nv[m->att_lines - 1] = Int64GetDatum(
+      add_int8(DatumGetInt64(ov[m->att_lines - 1]), DatumGetInt64(m->v[m->att_lines - 1])));
+}
+
+}  // namespace
+
+extern "C" PGDLLEXPORT Datum techmart_rollup_registry_add(PG_FUNCTION_ARGS) {
+  const Oid relid = get_relname_relid("order_registry", get_namespace_oid("analytics", false));
+  if (!OidIsValid(relid)) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                    errmsg("rollup_registry_add: analytics.order_registry does not exist")));
+  }
+  Relation rel = table_open(relid, RowExclusiveLock);
+  int att_order = 0;
+  int att_lines = 0;
+  Oid pkey = InvalidOid;
+  // the subtransaction XIDs: as rollup_apply (the caller runs both in one subtransaction)
+  const bool subxids_room = !MyProc->subxidStatus.overflowed &&
+                            MyProc->subxidStatus.count < PGPROC_MAX_CACHED_SUBXIDS / 2;
+  if (!subxids_room || !registry_applies(rel, &att_order, &att_lines, &pkey)) {
+    table_close(rel, NoLock);
+    PG_RETURN_NULL();
+  }
+  const Column col = read_array(fcinfo, 0, TEXTOID);
+  auto* refs = static_cast<OrderRef*>(palloc(sizeof(OrderRef) * (col.n > 0 ? col.n : 1)));
+  int n = 0;
+  for (int i = 0; i < col.n; ++i) {
+    if (col.nulls[i]) continue;
+    const text* t = DatumGetTextPP(col.values[i]);
+    refs[n].data = VARDATA_ANY(t);
+    refs[n].len = static_cast<int>(VARSIZE_ANY_EXHDR(t));
+    ++n;
+  }
+  qsort(refs, static_cast<std::size_t>(n), sizeof(OrderRef), order_cmp);
+
+  Relation idx = index_open(pkey, RowExclusiveLock);
+  IndexInfo* ii = BuildIndexInfo(idx);
+  SnapshotData dirty;
+  InitDirtySnapshot(dirty);
+  IndexScanDesc scan = index_beginscan(rel, idx, &dirty, 1, 0);
+  TupleTableSlot* found = table_slot_create(rel, nullptr);
+  MemoryContext row_ctx = AllocSetContextCreate(CurrentMemoryContext, "rollup_registry_add order",
+                                                ALLOCSET_SMALL_SIZES);
+  MemoryContext caller_ctx = CurrentMemoryContext;
+  const RowWriter w{rel, idx,        ii,     scan, found, &dirty, GetCurrentCommandId(true),
+                    1,   caller_ctx, row_ctx};
+  // the orders that had lines before (into the function's context)
+  auto* had = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+  int n_had = 0;
+  for (int i = 0; i < n;) {
+    int j = i + 1;
+    while (j < n && order_cmp(&refs[i], &refs[j]) == 0) ++j;
+    MemoryContextSwitchTo(row_ctx);
+    Datum v[2];
+    bool nl[2] = {false, false};
+    v[att_order - 1] = PointerGetDatum(cstring_to_text_with_len(refs[i].data, refs[i].len));
+    v[att_lines - 1] = Int64GetDatum(j - i);
+    Datum iv[1] = {v[att_order - 1]};
+    bool inl[1] = {false};
+    ScanKeyData sk[1];
+    ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, iv[0]);
+    bool had_lines = false;
+    const RegistryMerge m{att_order, att_lines, v, &had_lines};
+    upsert_row(w, sk, iv, inl, v, nl, merge_order, &m);
+    MemoryContextSwitchTo(caller_ctx);
+    MemoryContextReset(row_ctx);
+    if (had_lines) {
+      had[n_had++] = PointerGetDatum(cstring_to_text_with_len(refs[i].data, refs[i].len));
+    }
+    i = j;
+  }
+  ExecDropSingleTupleTableSlot(found);
+  index_endscan(scan);
+  index_close(idx, NoLock);
+  table_close(rel, NoLock);
+  MemoryContextDelete(row_ctx);
+  PG_RETURN_ARRAYTYPE_P(construct_array(had, n_had, TEXTOID, -1, false, TYPALIGN_INT));
 }
