@@ -152,3 +152,44 @@ TEST(RollupDelta, SortedByDimHourKeyBytes) {
   EXPECT_EQ(std::string(dim_name(ds.front().dim)), "all");
   EXPECT_EQ(std::string(dim_name(ds.back().dim)), "product");
 }
+
+TEST(RollupDelta, KeysWithinAnHourInByteOrderAndSketchesOfEveryCustomer) {
+  // one hour, keys of several lengths (product "" is a NULL product), minutes out of order, the
+  // same bucket fed customers in an order unrelated to their values: the keys come out in byte
+  // order within each (dim, hour) and a bucket's sketch is the sketch of all its customers
+  std::vector<Line> lines;
+  const char* products[] = {"9", "10", "", "100", "2", "1", "10", "9"};
+  const std::int64_t minutes[] = {59, 0, 7, 10, 1, 59, 9, 0};
+  const std::int64_t customers[] = {77, 5, 12, 3, 900, 41, 6, 2};
+  for (int i = 0; i < 8; ++i) {
+    Line l = line(1, i, nullptr, kH + minutes[i] * kMinute + i, Status::kCompleted, 100,
+                  products[i], customers[i]);
+    l.country = i % 2 == 0 ? "GB" : "DE";
+    lines.push_back(l);
+  }
+  const std::vector<Delta> ds = deltas(lines);
+  for (std::size_t i = 1; i < ds.size(); ++i) {
+    if (ds[i - 1].dim == ds[i].dim && ds[i - 1].hour_us == ds[i].hour_us) {
+      ASSERT_LT(ds[i - 1].key, ds[i].key) << dim_name(ds[i].dim) << " " << i;
+    }
+  }
+  std::vector<std::string> keys;
+  for (const Delta& d : ds)
+    if (d.dim == Dim::kProduct) keys.push_back(d.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"", "1", "10", "100", "2", "9"}));
+  keys.clear();
+  for (const Delta& d : ds)
+    if (d.dim == Dim::kMinute) keys.push_back(d.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"00", "01", "07", "09", "10", "59"}));
+  techmart::core::HyperLogLog all_customers;
+  for (int i = 7; i >= 0; --i) all_customers.add(customers[i]);
+  const Delta* all = find(ds, Dim::kAll, kH, "");
+  ASSERT_NE(all, nullptr);
+  ASSERT_TRUE(all->customers_hll.has_value());
+  EXPECT_EQ(*all->customers_hll, all_customers.serialize());
+  techmart::core::HyperLogLog gb;
+  for (int i = 0; i < 8; i += 2) gb.add(customers[i]);
+  EXPECT_EQ(*find(ds, Dim::kCountry, kH, "GB")->customers_hll, gb.serialize());
+  EXPECT_EQ(find(ds, Dim::kProduct, kH, "10")->transactions, 2);
+  EXPECT_EQ(find(ds, Dim::kMinute, kH, "59")->transactions, 2);
+}

@@ -98,6 +98,7 @@ struct Acc {
   Dim dim;
   std::int64_t hour;
   std::string_view key;
+  std::uint32_t key_id;  // interned key of its dimension
   __int128 revenue = 0, refunded_amount = 0;
   int revenue_scale = -1, refunded_amount_scale = -1;
   std::int64_t orders = 0, units = 0, transactions = 0, completed = 0, refunded = 0, blocked = 0,
@@ -140,16 +141,24 @@ std::vector<Delta> deltas(const std::vector<Line>& lines) {
     for (int di = 0; di < kDims; ++di) {
       const Dim dim = kAllDims[di];
       const std::string_view key = key_of(l, dim, hour);
-      const auto kit =
-          key_ids[di].emplace(key, static_cast<std::uint32_t>(key_ids[di].size())).first;
+      // the key's id: "" for all, the minute itself for minute (ids in byte order of the keys
+      // both), else interned
+      std::uint32_t key_id = 0;
+      if (dim == Dim::kMinute) {
+        key_id = static_cast<std::uint32_t>((l.time_us - hour) / (60LL * 1000000LL));
+      } else if (dim != Dim::kAll) {
+        key_id =
+            key_ids[di].emplace(key, static_cast<std::uint32_t>(key_ids[di].size())).first->second;
+      }
       const auto [bit, fresh] =
-          index.emplace(BucketKey{hour, kit->second, static_cast<std::uint8_t>(di)},
+          index.emplace(BucketKey{hour, key_id, static_cast<std::uint8_t>(di)},
                         static_cast<std::uint32_t>(acc.size()));
       if (fresh) {
         acc.push_back(Acc{});
         acc.back().dim = dim;
         acc.back().hour = hour;
         acc.back().key = key;
+        acc.back().key_id = key_id;
       }
       const std::uint32_t b = bit->second;
       Acc& d = acc[b];
@@ -216,18 +225,38 @@ std::vector<Delta> deltas(const std::vector<Line>& lines) {
         d.failed != 0 || d.pending != 0 || d.suspicious != 0)
       keep.push_back(b);
   }
+  // the rank of each interned key in byte order of its dimension's keys (minute and all: the id)
+  std::vector<std::uint32_t> rank[kDims];
+  for (int di = 0; di < kDims; ++di) {
+    if (key_ids[di].empty()) continue;
+    std::vector<std::pair<std::string_view, std::uint32_t>> keys(key_ids[di].begin(),
+                                                                 key_ids[di].end());
+    // string_view compares as unsigned bytes (char_traits<char>)
+    std::sort(keys.begin(), keys.end());
+    rank[di].resize(keys.size());
+    for (std::uint32_t r = 0; r < keys.size(); ++r) rank[di][keys[r].second] = r;
+  }
+  const auto key_rank = [&](const Acc& a) {
+    const auto di = static_cast<std::size_t>(a.dim);  // kAllDims is in enum order
+    return rank[di].empty() ? a.key_id : rank[di][a.key_id];
+  };
   std::sort(keep.begin(), keep.end(), [&](std::uint32_t x, std::uint32_t y) {
     const Acc& a = acc[x];
     const Acc& b = acc[y];
     if (a.dim != b.dim) return a.dim < b.dim;
     if (a.hour != b.hour) return a.hour < b.hour;
-    return a.key < b.key;  // string_view compares as unsigned bytes (char_traits<char>)
+    return key_rank(a) < key_rank(b);
   });
-  // customers per bucket
-  std::sort(customers.begin(), customers.end());
+  // customers per bucket (a counting sort by bucket: a sketch does not depend on the order of its
+  // values)
   std::vector<std::uint32_t> cust_begin(acc.size() + 1, 0);
   for (const auto& bc : customers) ++cust_begin[bc.first + 1];
   std::partial_sum(cust_begin.begin(), cust_begin.end(), cust_begin.begin());
+  std::vector<std::int64_t> cust(customers.size());
+  {
+    std::vector<std::uint32_t> fill(cust_begin.begin(), cust_begin.end() - 1);
+    for (const auto& bc : customers) cust[fill[bc.first]++] = bc.second;
+  }
 
   std::vector<Delta> out(keep.size());
   for (std::size_t k = 0; k < keep.size(); ++k) {
@@ -252,7 +281,7 @@ std::vector<Delta> deltas(const std::vector<Line>& lines) {
     d.suspicious = a.suspicious;
     if (cust_begin[b] < cust_begin[b + 1]) {
       HyperLogLog h;
-      for (std::uint32_t j = cust_begin[b]; j < cust_begin[b + 1]; ++j) h.add(customers[j].second);
+      for (std::uint32_t j = cust_begin[b]; j < cust_begin[b + 1]; ++j) h.add(cust[j]);
       d.customers_hll = h.serialize();
     }
   }
