@@ -159,7 +159,9 @@ export function psqlBackground(input, env = {}) {
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
-  const done = new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  // 'close', not 'exit': 'exit' may come before the last of stdout/stderr was read (seen under load:
+  // an empty stderr for a psql whose backend was terminated)
+  const done = new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   child.stdin.on('error', () => {}); // EPIPE when the backend (and so psql) is killed mid-load
   if (typeof input === 'string') {
     child.stdin.end(input);

@@ -85,7 +85,8 @@ export class ApiServer {
     };
     this.proc = spawn(API_BIN, [], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     this.exited = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
+      // 'close': after the exit and the last of stderr (the logs a test reads after the exit)
+      this.proc.on('close', (code, signal) => {
         this.exit = { code, signal };
         resolve(this.exit);
       });
@@ -117,7 +118,7 @@ export class ApiServer {
           }
         }
       });
-      this.proc.on('exit', (code) => {
+      this.proc.on('close', (code) => {
         clearTimeout(timer);
         reject(new Error(`techmart-api exited with ${code} before listening:\n${this.stderr}`));
       });
