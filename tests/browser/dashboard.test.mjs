@@ -105,7 +105,10 @@ describe('dashboard', () => {
     assert.ok(Math.abs(total - hourly.items.reduce((s, h) => s + Number(h.revenue), 0)) < 0.01);
     // and its forecast band: the next 12 hours as the API forecasts them from the chart's end
     const fc = await apiGet(api, admin, `/analytics/forecast/revenue?granularity=hour&horizon=12&as_of=${hourTo.toISOString()}`);
-    await page.locator('[data-widget="sales"] [data-testid="forecast-row"]').first().waitFor({ state: 'attached', timeout: 10000 });
+    // the rows of the forecast the API gives (the widget keeps what it showed while it reloads)
+    assert.ok(fc.forecast.length > 0, 'an hourly forecast');
+    await page.waitForFunction((t) => document.querySelector('[data-widget="sales"] [data-testid="forecast-row"]')?.dataset.t === t,
+      fc.forecast[0].t, { timeout: 10000 });
     const fRows = await page.$$eval('[data-widget="sales"] [data-testid="forecast-row"]', (trs) => trs.map((tr) => ({ ...tr.dataset })));
     assert.equal(fRows.length, 12);
     fRows.forEach((r, i) => {
@@ -338,7 +341,11 @@ describe('dashboard', () => {
     // the daily forecast band starts after the chart's last day (the midnight after as_of)
     const dayEnd = new Date(Math.ceil(Date.parse(`${asOf}:00Z`) / 86400000) * 86400000).toISOString();
     const fc = await apiGet(api, admin, `/analytics/forecast/revenue?granularity=day&horizon=7&as_of=${dayEnd}`);
-    await page.locator('[data-widget="sales"] [data-testid="forecast-row"]').first().waitFor({ state: 'attached', timeout: 10000 });
+    // the widget keeps showing the hourly data (and its forecast rows) while the daily data loads:
+    // wait for the daily forecast's first row, then compare them all
+    assert.ok(fc.forecast.length > 0, 'a daily forecast for the as-of view');
+    await page.waitForFunction((t) => document.querySelector('[data-widget="sales"] [data-testid="forecast-row"]')?.dataset.t === t,
+      fc.forecast[0].t, { timeout: 10000 });
     const fRows = await page.$$eval('[data-widget="sales"] [data-testid="forecast-row"]', (trs) => trs.map((tr) => ({ ...tr.dataset })));
     assert.deepEqual(fRows.map((r) => [r.t, Number(r.point), Number(r.lower), Number(r.upper)]),
       fc.forecast.map((f) => [f.t, Number(f.revenue), Number(f.lower), Number(f.upper)]));
