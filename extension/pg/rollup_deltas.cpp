@@ -388,13 +388,43 @@ const Oid kColType[kCols] = {TEXTOID, TIMESTAMPTZOID, TEXTOID, INT2OID, NUMERICO
                              INT8OID, INT8OID,        INT8OID, INT8OID, NUMERICOID, INT8OID,
                              INT8OID, INT8OID,        INT8OID, BYTEAOID};
 
+// What the direct writes (heap and index, without the executor) of rollup_apply and
+// rollup_registry_add need of a table: READ COMMITTED (no transaction snapshot to honour), a heap
+// table with no trigger, row security or publication.
+bool plain_heap(Relation rel) {
+  return !IsolationUsesXactSnapshot() && rel->trigdesc == nullptr && !rel->rd_rel->relrowsecurity &&
+         rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relam == HEAP_TABLE_AM_OID &&
+         GetRelationPublications(RelationGetRelid(rel)) == NIL;
+}
+
+// The OID of rel's only index when it is a valid unique B-tree on exactly the columns keys[0..n)
+// (attribute numbers, in that order; no expression, no predicate), each collatable one in the C
+// collation; InvalidOid otherwise.
+Oid sole_unique_btree(Relation rel, const int* keys, int n) {
+  List* idx = RelationGetIndexList(rel);
+  const Oid only = list_length(idx) == 1 ? linitial_oid(idx) : InvalidOid;
+  list_free(idx);
+  if (!OidIsValid(only)) return InvalidOid;
+  Relation ir = index_open(only, AccessShareLock);
+  const Form_pg_index ix = ir->rd_index;
+  bool ok = ix->indisunique && ix->indisvalid && ix->indnkeyatts == n && ix->indnatts == n &&
+            ir->rd_rel->relam == BTREE_AM_OID &&
+            heap_attisnull(ir->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
+            heap_attisnull(ir->rd_indextuple, Anum_pg_index_indpred, nullptr);
+  TupleDesc desc = RelationGetDescr(rel);
+  for (int i = 0; ok && i < n; ++i) {
+    ok = ix->indkey.values[i] == keys[i] &&
+         (!OidIsValid(TupleDescAttr(desc, keys[i] - 1)->attcollation) ||
+          ir->rd_indcollation[i] == C_COLLATION_OID);
+  }
+  index_close(ir, AccessShareLock);
+  return ok ? only : InvalidOid;
+}
+
 // Is analytics.sales_hourly as the rollup changes made it? Fills att (attribute numbers, 1-based)
 // and the primary key's OID.
 bool direct_applies(Relation rel, int att[kCols], Oid* pkey) {
-  if (IsolationUsesXactSnapshot() || rel->trigdesc != nullptr || rel->rd_rel->relrowsecurity ||
-      rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID) {
-    return false;
-  }
+  if (!plain_heap(rel)) return false;
   TupleDesc desc = RelationGetDescr(rel);
   if (desc->natts != kCols) return false;
   for (int c = 0; c < kCols; ++c) {
@@ -415,25 +445,9 @@ bool direct_applies(Relation rel, int att[kCols], Oid* pkey) {
       return false;
     }
   }
-  if (GetRelationPublications(RelationGetRelid(rel)) != NIL) return false;
-  List* idx = RelationGetIndexList(rel);
-  const Oid only = list_length(idx) == 1 ? linitial_oid(idx) : InvalidOid;
-  list_free(idx);
-  if (!OidIsValid(only)) return false;
-  Relation ir = index_open(only, AccessShareLock);
-  const Form_pg_index ix = ir->rd_index;
-  bool ok = ix->indisunique && ix->indisvalid && ix->indnkeyatts == 4 && ix->indnatts == 4 &&
-            ir->rd_rel->relam == BTREE_AM_OID &&
-            heap_attisnull(ir->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
-            heap_attisnull(ir->rd_indextuple, Anum_pg_index_indpred, nullptr);
-  for (int i = 0; ok && i < 4; ++i) {
-    static const int kKeyCol[4] = {kDim, kHour, kKey, kSlot};
-    ok = ix->indkey.values[i] == att[kKeyCol[i]] &&
-         (i % 2 == 1 || ir->rd_indcollation[i] == C_COLLATION_OID);
-  }
-  index_close(ir, AccessShareLock);
-  *pkey = only;
-  return ok;
+  const int keys[4] = {att[kDim], att[kHour], att[kKey], att[kSlot]};
+  *pkey = sole_unique_btree(rel, keys, 4);
+  return OidIsValid(*pkey);
 }
 
 int64 add_int8(int64 a, int64 b) {
@@ -737,10 +751,7 @@ int order_cmp(const void* a, const void* b) {
 }
 
 bool registry_applies(Relation rel, int* att_order, int* att_lines, Oid* pkey) {
-  if (IsolationUsesXactSnapshot() || rel->trigdesc != nullptr || rel->rd_rel->relrowsecurity ||
-      rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID) {
-    return false;
-  }
+  if (!plain_heap(rel)) return false;
   TupleDesc desc = RelationGetDescr(rel);
   if (desc->natts != 2) return false;
   *att_order = SPI_fnumber(desc, "order_number");
@@ -753,21 +764,8 @@ bool registry_applies(Relation rel, int* att_order, int* att_lines, Oid* pkey) {
     return false;
   }
   if (desc->constr != nullptr && desc->constr->num_check != 0) return false;
-  if (GetRelationPublications(RelationGetRelid(rel)) != NIL) return false;
-  List* idx = RelationGetIndexList(rel);
-  const Oid only = list_length(idx) == 1 ? linitial_oid(idx) : InvalidOid;
-  list_free(idx);
-  if (!OidIsValid(only)) return false;
-  Relation ir = index_open(only, AccessShareLock);
-  const Form_pg_index ix = ir->rd_index;
-  const bool ok = ix->indisunique && ix->indisvalid && ix->indnkeyatts == 1 && ix->indnatts == 1 &&
-                  ir->rd_rel->relam == BTREE_AM_OID &&
-                  heap_attisnull(ir->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
-                  heap_attisnull(ir->rd_indextuple, Anum_pg_index_indpred, nullptr) &&
-                  ix->indkey.values[0] == *att_order && ir->rd_indcollation[0] == C_COLLATION_OID;
-  index_close(ir, AccessShareLock);
-  *pkey = only;
-  return ok;
+  *pkey = sole_unique_btree(rel, att_order, 1);
+  return OidIsValid(*pkey);
 }
 
 // an order of the registry: lines = old + the statement's count; *had_lines: old > 0
