@@ -1,0 +1,29 @@
+-- Revert techmart:hourly_sales_c from pg
+-- api.hourly_sales as change overview_rollups defined it (jsonb_agg of the rows)
+BEGIN;
+
+CREATE OR REPLACE FUNCTION api.hourly_sales(p_from timestamptz, p_to timestamptz, p_dimension text DEFAULT 'all', p_key text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  errs jsonb := analytics.range_errors(p_from, p_to, interval '366 days');
+  v_items jsonb;
+BEGIN
+  IF p_dimension IS NULL OR p_dimension NOT IN ('all', 'product', 'category', 'country', 'platform', 'payment_method') THEN
+    errs := errs || '[{"field":"dimension","message":"must be one of all, product, category, country, platform, payment_method"}]';
+  ELSIF p_dimension <> 'all' AND p_key IS NULL THEN
+    errs := errs || '[{"field":"key","message":"is required for a dimension other than all"}]';
+  END IF;
+  PERFORM analytics.raise_if(errs, 'invalid hourly sales query');
+  SELECT coalesce(jsonb_agg(i ORDER BY i.hour), '[]')
+    INTO v_items
+    FROM (SELECT s.period_start AS hour, s.revenue, s.orders, s.units, s.transactions, s.suspicious, s.refunded_amount
+            FROM analytics.sales_series('hour', p_from, p_to, p_dimension,
+                                        CASE WHEN p_dimension = 'all' THEN '' ELSE p_key END) s) i;
+  RETURN jsonb_build_object('from', p_from, 'to', p_to, 'dimension', p_dimension, 'key', p_key,
+                            'items', v_items, 'count', jsonb_array_length(v_items));
+END $$;
+
+DROP FUNCTION analytics.hourly_sales_items(timestamptz, timestamptz, text, text, text);
+
+COMMIT;
