@@ -43,6 +43,7 @@ extern "C" {
 #include "utils/json.h"
 
 PG_FUNCTION_INFO_V1(techmart_hourly_sales_items);
+PG_FUNCTION_INFO_V1(techmart_hourly_sales_json);
 }
 
 namespace {
@@ -84,43 +85,82 @@ Numeric add_numeric(Numeric sum, Datum value) {
   return DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(sum), value));
 }
 
-void set_numeric(JsonbValue* v, Numeric num) {
-  if (numeric_is_nan(num) || numeric_is_inf(num)) {
-    char* s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
-    v->type = jbvString;
-    v->val.string.val = s;
-    v->val.string.len = static_cast<int>(std::strlen(s));
-  } else {
-    v->type = jbvNumeric;
-    v->val.numeric = num;
+// The Jsonb binary format as convertToJsonb (jsonb_util.c) writes it: containers and numerics
+// start on a 4-byte boundary of the buffer (the zero padding counts as part of the value), every
+// JB_OFFSET_STRIDE'th JEntry of a container holds the end offset of its data (JENTRY_HAS_OFF), the
+// others the length.
+void pad_to_int(StringInfo buf) {
+  while (buf->len % 4 != 0) appendStringInfoCharMacro(buf, '\0');
+}
+
+int reserve(StringInfo buf, int bytes) {
+  enlargeStringInfo(buf, bytes);
+  const int at = buf->len;
+  buf->len += bytes;
+  buf->data[buf->len] = '\0';
+  return at;
+}
+
+void put_uint32(StringInfo buf, int at, uint32 v) { std::memcpy(buf->data + at, &v, sizeof v); }
+
+void check_length(int64 len, const char* what) {
+  if (len > JENTRY_OFFLENMASK) {
+    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                    errmsg("total size of jsonb %s elements exceeds the maximum of %u bytes", what,
+                           JENTRY_OFFLENMASK)));
   }
 }
 
-void set_bigint_sum(JsonbValue* v, int128 sum) {
+// a string value (key or value): its JEntry
+uint32 write_string(StringInfo buf, const char* s, int len) {
+  appendBinaryStringInfo(buf, s, len);
+  return JENTRY_ISSTRING | static_cast<uint32>(len);
+}
+
+// a numeric as to_jsonb stores it: the number (a 4-byte varlena header: from make_result or a
+// detoasted copy), NaN and +/-Infinity as strings
+uint32 write_numeric(StringInfo buf, Numeric num) {
+  if (numeric_is_nan(num) || numeric_is_inf(num)) {
+    char* s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
+    const uint32 e = write_string(buf, s, static_cast<int>(std::strlen(s)));
+    pfree(s);
+    return e;
+  }
+  const int start = buf->len;
+  pad_to_int(buf);
+  const int padlen = buf->len - start;
+  const int numlen = static_cast<int>(VARSIZE(num));
+  appendBinaryStringInfo(buf, reinterpret_cast<const char*>(num), numlen);
+  return JENTRY_ISNUMERIC | static_cast<uint32>(padlen + numlen);
+}
+
+// the sum of a bigint column: to_jsonb of coalesce(sum, 0)::bigint
+uint32 write_bigint_sum(StringInfo buf, int128 sum) {
   if (sum > PG_INT64_MAX || sum < PG_INT64_MIN) {
     ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("bigint out of range")));
   }
-  v->type = jbvNumeric;
-  v->val.numeric = int64_to_numeric(static_cast<int64>(sum));
+  Numeric num = int64_to_numeric(static_cast<int64>(sum));
+  const uint32 e = write_numeric(buf, num);
+  pfree(num);  // the next one reuses the chunk
+  return e;
 }
 
 SPIPlanPtr rows_plan = nullptr;
 
 }  // namespace
 
-extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
-  const TimestampTz from = PG_GETARG_TIMESTAMPTZ(0);
-  const TimestampTz to = PG_GETARG_TIMESTAMPTZ(1);
-  Datum dim = PG_GETARG_DATUM(2);
-  Datum key = PG_GETARG_DATUM(3);
-  Datum tz = PG_GETARG_DATUM(4);
-  Datum hour_text = CStringGetTextDatum("hour");
+namespace {
 
-  if (TIMESTAMP_NOT_FINITE(from) || TIMESTAMP_NOT_FINITE(to)) {
-    // generate_series would not end (api.hourly_sales refuses them before)
-    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                    errmsg("analytics.hourly_sales_items: from and to must be finite")));
-  }
+// The series: its buckets in local order (n of them) and, when their hours are not in order, the
+// order of the items. Everything in the caller's memory context.
+struct Series {
+  int n;
+  Bucket* buckets;
+  Order* order;
+};
+
+Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Datum tz) {
+  Datum hour_text = CStringGetTextDatum("hour");
   Interval step;
   step.time = kHour;
   step.day = 0;
@@ -141,6 +181,9 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
     const Timestamp last = DatumGetTimestamp(DirectFunctionCall2(
         timestamp_mi_interval, DirectFunctionCall2(timestamptz_zone, tz, TimestampTzGetDatum(to)),
         IntervalPGetDatum(&usec)));
+    // as many as generate_series will give (a step of one hour adds one hour to a timestamp)
+    cap = g <= last ? static_cast<int>(Min((last - g) / kHour + 1, INT64CONST(1) << 16)) : 0;
+    if (cap > 0) buckets = static_cast<Bucket*>(palloc(sizeof(Bucket) * cap));
     while (g <= last) {
       CHECK_FOR_INTERRUPTS();
       if (n == cap) {
@@ -159,17 +202,15 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
                                                 IntervalPGetDatum(&step)));
     }
   }
-  if (n == 0) {
-    JsonbValue empty;
-    empty.type = jbvArray;
-    empty.val.array.nElems = 0;
-    empty.val.array.elems = nullptr;
-    empty.val.array.rawScalar = false;
-    PG_RETURN_JSONB_P(JsonbValueToJsonb(&empty));
-  }
-
-  // the rollup rows, each added to its local hour's bucket
   MemoryContext caller = CurrentMemoryContext;
+  Series series;
+  series.n = n;
+  series.buckets = buckets;
+  series.order = nullptr;
+  if (n == 0) return series;
+
+  // the rollup rows, each added to its local hour's bucket; read by a cursor 256 rows at a time
+  // (a bounded tuple table)
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "hourly_sales_items: SPI_connect failed");
   if (rows_plan == nullptr) {
     Oid types[4] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
@@ -187,83 +228,200 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
   // analytics.hour_floor(p_from): date_bin('1 hour', p_from, '2000-01-01 00:00+00')
   Datum floor_from = DirectFunctionCall3(timestamptz_bin, IntervalPGetDatum(&step),
                                          TimestampTzGetDatum(from), TimestampTzGetDatum(0));
-  Datum values[4] = {dim, key, floor_from, TimestampTzGetDatum(to)};
-  if (SPI_execute_plan(rows_plan, values, nullptr, true, 0) != SPI_OK_SELECT) {
-    elog(ERROR, "hourly_sales_items: SPI_execute_plan failed");
-  }
-  MemoryContextSwitchTo(caller);
+  Datum params[4] = {dim, key, floor_from, TimestampTzGetDatum(to)};
+  Portal portal = SPI_cursor_open(nullptr, rows_plan, params, nullptr, true);
+  if (portal == nullptr) elog(ERROR, "hourly_sales_items: SPI_cursor_open failed");
   const Timestamp first_local = buckets[0].local;
-  for (uint64 r = 0; r < SPI_processed; ++r) {
-    CHECK_FOR_INTERRUPTS();
-    HeapTuple tup = SPI_tuptable->vals[r];
+  for (;;) {
+    SPI_cursor_fetch(portal, true, 256);
+    if (SPI_processed == 0) break;
+    // sums and copies in the caller's context (SPI's is gone at SPI_finish)
+    MemoryContext spi = MemoryContextSwitchTo(caller);
     TupleDesc desc = SPI_tuptable->tupdesc;
-    bool isnull;
-    Datum hour = SPI_getbinval(tup, desc, 1, &isnull);
-    if (isnull) continue;  // the primary key: never
-    const Timestamp local = DatumGetTimestamp(DirectFunctionCall2(
-        timestamp_trunc, hour_text, DirectFunctionCall2(timestamptz_zone, tz, hour)));
-    // the bucket whose local hour this is (local hours are whole hours apart)
-    if (local < first_local || (local - first_local) % kHour != 0) continue;
-    const int64 i = (local - first_local) / kHour;
-    if (i >= n || buckets[i].local != local) continue;
-    Bucket* b = &buckets[i];
-    Datum d = SPI_getbinval(tup, desc, 2, &isnull);
-    if (!isnull) b->revenue = add_numeric(b->revenue, d);
-    d = SPI_getbinval(tup, desc, 3, &isnull);
-    if (!isnull) b->orders += DatumGetInt64(d);
-    d = SPI_getbinval(tup, desc, 4, &isnull);
-    if (!isnull) b->units += DatumGetInt64(d);
-    d = SPI_getbinval(tup, desc, 5, &isnull);
-    if (!isnull) b->transactions += DatumGetInt64(d);
-    d = SPI_getbinval(tup, desc, 6, &isnull);
-    if (!isnull) b->suspicious += DatumGetInt64(d);
-    d = SPI_getbinval(tup, desc, 7, &isnull);
-    if (!isnull) b->refunded = add_numeric(b->refunded, d);
+    for (uint64 r = 0; r < SPI_processed; ++r) {
+      CHECK_FOR_INTERRUPTS();
+      Datum v[kFields];
+      bool null[kFields];
+      heap_deform_tuple(SPI_tuptable->vals[r], desc, v, null);
+      if (null[0]) continue;  // hour: the primary key, never
+      const Timestamp local = DatumGetTimestamp(DirectFunctionCall2(
+          timestamp_trunc, hour_text, DirectFunctionCall2(timestamptz_zone, tz, v[0])));
+      // the bucket whose local hour this is (local hours are whole hours apart)
+      if (local < first_local || (local - first_local) % kHour != 0) continue;
+      const int64 i = (local - first_local) / kHour;
+      if (i >= n || buckets[i].local != local) continue;
+      Bucket* b = &buckets[i];
+      if (!null[1]) b->revenue = add_numeric(b->revenue, v[1]);
+      if (!null[2]) b->orders += DatumGetInt64(v[2]);
+      if (!null[3]) b->units += DatumGetInt64(v[3]);
+      if (!null[4]) b->transactions += DatumGetInt64(v[4]);
+      if (!null[5]) b->suspicious += DatumGetInt64(v[5]);
+      if (!null[6]) b->refunded = add_numeric(b->refunded, v[6]);
+    }
+    MemoryContextSwitchTo(spi);
+    SPI_freetuptable(SPI_tuptable);
   }
+  SPI_cursor_close(portal);
+  MemoryContextSwitchTo(caller);
 
   // the order of the items: by hour, as the aggregate's sort
-  Order* order = static_cast<Order*>(palloc(sizeof(Order) * n));
-  bool sorted = true;
-  for (int i = 0; i < n; ++i) {
-    order[i].start = buckets[i].start;
-    order[i].index = i;
-    if (i > 0 && buckets[i].start < buckets[i - 1].start) sorted = false;
-  }
-  if (!sorted) pg_qsort(order, n, sizeof(Order), compare_order);
-
-  Numeric zero = int64_to_numeric(0);
-  JsonbPair* pairs = static_cast<JsonbPair*>(palloc(sizeof(JsonbPair) * kFields * n));
-  JsonbValue root;
-  root.type = jbvArray;
-  root.val.array.nElems = n;
-  root.val.array.rawScalar = false;
-  root.val.array.elems = static_cast<JsonbValue*>(palloc(sizeof(JsonbValue) * n));
-  for (int i = 0; i < n; ++i) {
-    const Bucket* b = &buckets[order[i].index];
-    JsonbPair* p = pairs + static_cast<Size>(i) * kFields;
-    for (int k = 0; k < kFields; ++k) {
-      p[k].key.type = jbvString;
-      p[k].key.val.string.val = const_cast<char*>(kKeys[k].name);
-      p[k].key.val.string.len = kKeys[k].len;
-      p[k].order = static_cast<uint32>(k);
+  for (int i = 1; i < n; ++i) {
+    if (buckets[i].start < buckets[i - 1].start) {
+      Order* order = static_cast<Order*>(palloc(sizeof(Order) * n));
+      for (int j = 0; j < n; ++j) {
+        order[j].start = buckets[j].start;
+        order[j].index = j;
+      }
+      pg_qsort(order, n, sizeof(Order), compare_order);
+      series.order = order;
+      break;
     }
-    // kKeys: hour, units, orders, revenue, suspicious, transactions, refunded_amount
-    char* s = JsonEncodeDateTime(nullptr, TimestampTzGetDatum(b->start), TIMESTAMPTZOID, nullptr);
-    p[0].value.type = jbvString;
-    p[0].value.val.string.val = s;
-    p[0].value.val.string.len = static_cast<int>(std::strlen(s));
-    set_bigint_sum(&p[1].value, b->units);
-    set_bigint_sum(&p[2].value, b->orders);
-    set_numeric(&p[3].value, b->revenue != nullptr ? b->revenue : zero);
-    set_bigint_sum(&p[4].value, b->suspicious);
-    set_bigint_sum(&p[5].value, b->transactions);
-    set_numeric(&p[6].value, b->refunded != nullptr ? b->refunded : zero);
-    JsonbValue* e = &root.val.array.elems[i];
-    e->type = jbvObject;
-    e->val.object.nPairs = kFields;
-    e->val.object.pairs = p;
   }
-  Jsonb* result = JsonbValueToJsonb(&root);
+
   SPI_finish();
-  PG_RETURN_JSONB_P(result);
+  return series;
+}
+
+// the JEntries of a container's count children (keys then values for an object), lengths or,
+// every JB_OFFSET_STRIDE'th, the end offset
+void write_jentries(StringInfo out, int at, const uint32* meta, int count) {
+  int64 total = 0;
+  for (int k = 0; k < count; ++k) {
+    total += JBE_OFFLENFLD(meta[k]);
+    check_length(total, "object");
+    uint32 e = meta[k];
+    if (k % JB_OFFSET_STRIDE == 0) {
+      e = (e & JENTRY_TYPEMASK) | static_cast<uint32>(total) | JENTRY_HAS_OFF;
+    }
+    put_uint32(out, at, e);
+    at += static_cast<int>(sizeof(JEntry));
+  }
+}
+
+// the items: an array of n objects of kFields pairs each, written as convertToJsonb writes it;
+// returns its JEntry
+uint32 write_items(StringInfo out_, const Series& series) {
+  StringInfoData& out = *out_;
+  const int n = series.n;
+  Numeric zero = int64_to_numeric(0);
+  const int base = out.len;
+  pad_to_int(&out);
+  const uint32 root_head = static_cast<uint32>(n) | JB_FARRAY;
+  appendBinaryStringInfo(&out, reinterpret_cast<const char*>(&root_head), sizeof root_head);
+  int root_jentry = reserve(&out, static_cast<int>(sizeof(JEntry)) * n);
+  int64 root_total = 0;
+  char hour_buf[MAXDATELEN + 1];
+  for (int i = 0; i < n; ++i) {
+    const Bucket* b = &series.buckets[series.order != nullptr ? series.order[i].index : i];
+    const int item_base = out.len;
+    pad_to_int(&out);
+    const uint32 head = static_cast<uint32>(kFields) | JB_FOBJECT;
+    appendBinaryStringInfo(&out, reinterpret_cast<const char*>(&head), sizeof head);
+    int jentry = reserve(&out, static_cast<int>(sizeof(JEntry)) * 2 * kFields);
+    uint32 meta[2 * kFields];
+    for (int k = 0; k < kFields; ++k) meta[k] = write_string(&out, kKeys[k].name, kKeys[k].len);
+    // kKeys: hour, units, orders, revenue, suspicious, transactions, refunded_amount
+    JsonEncodeDateTime(hour_buf, TimestampTzGetDatum(b->start), TIMESTAMPTZOID, nullptr);
+    meta[kFields + 0] = write_string(&out, hour_buf, static_cast<int>(std::strlen(hour_buf)));
+    meta[kFields + 1] = write_bigint_sum(&out, b->units);
+    meta[kFields + 2] = write_bigint_sum(&out, b->orders);
+    meta[kFields + 3] = write_numeric(&out, b->revenue != nullptr ? b->revenue : zero);
+    meta[kFields + 4] = write_bigint_sum(&out, b->suspicious);
+    meta[kFields + 5] = write_bigint_sum(&out, b->transactions);
+    meta[kFields + 6] = write_numeric(&out, b->refunded != nullptr ? b->refunded : zero);
+    write_jentries(&out, jentry, meta, 2 * kFields);
+    const int64 len = out.len - item_base;
+    check_length(len, "object");
+    root_total += len;
+    check_length(root_total, "array");
+    uint32 e = JENTRY_ISCONTAINER | static_cast<uint32>(len);
+    if (i % JB_OFFSET_STRIDE == 0)
+      e = (e & JENTRY_TYPEMASK) | static_cast<uint32>(root_total) | JENTRY_HAS_OFF;
+    put_uint32(&out, root_jentry, e);
+    root_jentry += static_cast<int>(sizeof(JEntry));
+  }
+  const int64 len = out.len - base;
+  check_length(len, "array");
+  return JENTRY_ISCONTAINER | static_cast<uint32>(len);
+}
+
+// a string argument as to_jsonb makes it (text: its bytes), NULL as null
+uint32 write_text_or_null(StringInfo buf, FunctionCallInfo fcinfo, int arg) {
+  if (PG_ARGISNULL(arg)) return JENTRY_ISNULL;
+  text* t = PG_GETARG_TEXT_PP(arg);
+  return write_string(buf, VARDATA_ANY(t), static_cast<int>(VARSIZE_ANY_EXHDR(t)));
+}
+
+uint32 write_timestamptz(StringInfo buf, TimestampTz t) {
+  char s[MAXDATELEN + 1];
+  JsonEncodeDateTime(s, TimestampTzGetDatum(t), TIMESTAMPTZOID, nullptr);
+  return write_string(buf, s, static_cast<int>(std::strlen(s)));
+}
+
+void check_finite(TimestampTz from, TimestampTz to, const char* fn) {
+  if (TIMESTAMP_NOT_FINITE(from) || TIMESTAMP_NOT_FINITE(to)) {
+    // generate_series would not end (api.hourly_sales refuses them before)
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("%s: from and to must be finite", fn)));
+  }
+}
+
+}  // namespace
+
+// analytics.hourly_sales_items(p_from, p_to, p_dim, p_key, p_tz) -> jsonb: the items array
+extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
+  const TimestampTz from = PG_GETARG_TIMESTAMPTZ(0);
+  const TimestampTz to = PG_GETARG_TIMESTAMPTZ(1);
+  check_finite(from, to, "analytics.hourly_sales_items");
+  const Series series =
+      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), PG_GETARG_DATUM(4));
+  StringInfoData out;
+  initStringInfo(&out);
+  enlargeStringInfo(&out, 64 + series.n * 256);  // about 200 bytes an item
+  reserve(&out, VARHDRSZ);
+  write_items(&out, series);
+  SET_VARSIZE(out.data, out.len);
+  PG_RETURN_JSONB_P(reinterpret_cast<Jsonb*>(out.data));
+}
+
+// analytics.hourly_sales_json(p_from, p_to, p_dimension, p_key, p_lookup_key, p_tz) -> jsonb: the
+// whole answer of api.hourly_sales, jsonb_build_object('from', p_from, 'to', p_to, 'dimension',
+// p_dimension, 'key', p_key, 'items', <the items of p_lookup_key>, 'count', <their number>) written
+// at once: jsonb_build_object would take the items apart token by token and serialise them again
+// (as long as building them). Keys in jsonb's order: to, key, from, count, items, dimension.
+// Not STRICT: p_key may be NULL (JSON null, as jsonb_build_object writes it); NULL when another
+// argument is NULL.
+extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json(PG_FUNCTION_ARGS) {
+  for (int a = 0; a < 6; ++a) {
+    if (a != 3 && PG_ARGISNULL(a)) PG_RETURN_NULL();
+  }
+  const TimestampTz from = PG_GETARG_TIMESTAMPTZ(0);
+  const TimestampTz to = PG_GETARG_TIMESTAMPTZ(1);
+  check_finite(from, to, "analytics.hourly_sales_json");
+  const Series series =
+      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5));
+  StringInfoData out;
+  initStringInfo(&out);
+  enlargeStringInfo(&out, 256 + series.n * 256);
+  reserve(&out, VARHDRSZ);
+  constexpr int kPairs = 6;
+  static const Key keys[kPairs] = {{"to", 2},    {"key", 3},   {"from", 4},
+                                   {"count", 5}, {"items", 5}, {"dimension", 9}};
+  const int base = out.len;
+  pad_to_int(&out);
+  const uint32 head = static_cast<uint32>(kPairs) | JB_FOBJECT;
+  appendBinaryStringInfo(&out, reinterpret_cast<const char*>(&head), sizeof head);
+  int jentry = reserve(&out, static_cast<int>(sizeof(JEntry)) * 2 * kPairs);
+  uint32 meta[2 * kPairs];
+  for (int k = 0; k < kPairs; ++k) meta[k] = write_string(&out, keys[k].name, keys[k].len);
+  meta[kPairs + 0] = write_timestamptz(&out, to);
+  meta[kPairs + 1] = write_text_or_null(&out, fcinfo, 3);
+  meta[kPairs + 2] = write_timestamptz(&out, from);
+  meta[kPairs + 3] = write_bigint_sum(&out, series.n);
+  meta[kPairs + 4] = write_items(&out, series);
+  meta[kPairs + 5] = write_text_or_null(&out, fcinfo, 2);
+  write_jentries(&out, jentry, meta, 2 * kPairs);
+  check_length(out.len - base, "object");
+  SET_VARSIZE(out.data, out.len);
+  PG_RETURN_JSONB_P(reinterpret_cast<Jsonb*>(out.data));
 }

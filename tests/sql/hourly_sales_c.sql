@@ -1,5 +1,5 @@
--- pgTAP: api.hourly_sales with the C function analytics.hourly_sales_items (migrations/deploy/hourly_sales_c.sql)
--- gives the very jsonb of its previous construction, jsonb_agg(i ORDER BY i.hour) of the rows of
+-- pgTAP: api.hourly_sales with the C functions analytics.hourly_sales_items and analytics.hourly_sales_json
+-- (migrations/deploy/hourly_sales_c.sql, hourly_sales_json.sql) gives the very jsonb of its previous construction, jsonb_agg(i ORDER BY i.hour) of the rows of
 -- analytics.sales_series (pg_temp.hourly_sales_old below: the body of change overview_rollups): the same
 -- value, the same text (keys, numbers with their scale, hours in the session TimeZone) and the same
 -- size, for ranges across DST changes in several business time zones and session time zones
@@ -7,7 +7,7 @@
 -- partial hours, every dimension, numerics with many decimals, NaN and +/-Infinity sums, and the same
 -- errors (bigint overflow of a sum included). Rollup rows written directly in 2011/2021 (rolled back).
 BEGIN;
-SELECT plan(24);
+SELECT plan(27);
 
 CREATE FUNCTION pg_temp.hourly_sales_old(p_from timestamptz, p_to timestamptz, p_dimension text DEFAULT 'all', p_key text DEFAULT NULL)
 RETURNS jsonb
@@ -76,12 +76,16 @@ INSERT INTO dims VALUES ('all', NULL), ('all', 'ignored'), ('product', '7'), ('c
   ('country', 'NA'), ('country', 'IN'), ('country', 'MI'), ('country', 'XX'), ('platform', 'web'), ('payment_method', 'card');
 
 -- the cases whose new result differs from the old one in value, text or size
+-- (api.hourly_sales = analytics.hourly_sales_json; analytics.hourly_sales_items = its items)
 CREATE FUNCTION pg_temp.differences() RETURNS TABLE (f timestamptz, t timestamptz, dim text, key text, new text, old text)
 LANGUAGE sql AS $$
   SELECT c.f, c.t, d.dim, d.key, n::text, o::text
     FROM cases c, dims d,
-         LATERAL (SELECT api.hourly_sales(c.f, c.t, d.dim, d.key) AS n, pg_temp.hourly_sales_old(c.f, c.t, d.dim, d.key) AS o) x
+         LATERAL (SELECT api.hourly_sales(c.f, c.t, d.dim, d.key) AS n, pg_temp.hourly_sales_old(c.f, c.t, d.dim, d.key) AS o,
+                         analytics.hourly_sales_items(c.f, c.t, d.dim, CASE WHEN d.dim = 'all' THEN '' ELSE d.key END,
+                                                      analytics.business_timezone()) AS ni) x
    WHERE n IS DISTINCT FROM o OR n::text IS DISTINCT FROM o::text OR pg_column_size(n) IS DISTINCT FROM pg_column_size(o)
+      OR ni::text IS DISTINCT FROM (o->'items')::text OR pg_column_size(ni) IS DISTINCT FROM pg_column_size(o->'items')
 $$;
 
 SET LOCAL analytics.business_timezone = 'UTC';
@@ -146,6 +150,12 @@ SELECT matches(pg_temp.outcome($$SELECT api.hourly_sales('2021-03-13 05:00Z', '2
 
 -- the C function alone: STRICT, and in a parallel worker (a forced parallel plan; it reads the rollups by SPI)
 SELECT is(analytics.hourly_sales_items('2021-03-13 05:00Z', NULL, 'all', '', 'UTC'), NULL, 'STRICT: NULL in, NULL out');
+SELECT is(analytics.hourly_sales_json('2021-03-13 05:00Z', '2021-03-13 06:00Z', 'all', '', NULL, 'UTC'), NULL,
+          'hourly_sales_json: NULL lookup key, NULL');
+SELECT is(analytics.hourly_sales_json('2021-03-13 05:00Z', '2021-03-13 06:00Z', 'country', NULL, 'DE', 'UTC')->'key', 'null'::jsonb,
+          'hourly_sales_json: a NULL key is JSON null');
+SELECT throws_ok($$SELECT analytics.hourly_sales_json('2021-03-13 05:00Z', 'infinity', 'all', NULL, '', 'UTC')$$, '22023',
+                 'analytics.hourly_sales_json: from and to must be finite', 'hourly_sales_json: an infinite bound refused');
 SELECT throws_ok($$SELECT analytics.hourly_sales_items('-infinity', '2021-03-13 05:00Z', 'all', '', 'UTC')$$, '22023',
                  'analytics.hourly_sales_items: from and to must be finite', 'an infinite bound refused (the series would not end)');
 SET LOCAL analytics.business_timezone = 'Europe/Berlin';
