@@ -6,7 +6,11 @@
 // (with p_tz = analytics.business_timezone()), without its executor plan (generate_series, two
 // sorts, a merge join, a grouping, the aggregate's sort, and per row a record, to_jsonb, an
 // output/input round trip of each number, a Jsonb serialised and iterated back and a key sort:
-// most of the time for 720 rows) — one JsonbValue tree serialised once (JsonbValueToJsonb).
+// most of the time for 720 rows): the Jsonb bytes written directly, laid out as convertToJsonb
+// (jsonb_util.c) lays them out, into one buffer — no JsonbValue tree (0.36 MB for 720 items), no
+// allocation per value; the rollup rows read by a cursor 256 at a time.
+// analytics.hourly_sales_json(...) (at the end) writes the whole answer of api.hourly_sales around
+// the same items: jsonb_build_object would take them apart again.
 // The same steps, by the same server functions:
 //   buckets  the local hours g = generate_series(date_trunc('hour', p_from AT TIME ZONE p_tz),
 //            (p_to AT TIME ZONE p_tz) - 1 us, 1 hour) when p_to > p_from (timestamp_pl_interval
