@@ -582,6 +582,44 @@ void merge_bucket(const void* arg, const Datum* ov, const bool* on, Datum* nv, b
   }
 }
 
+// New rows of sales_hourly written in batches: heap_multi_insert (one buffer lock and one WAL
+// record per page instead of per row), then the index entries in the order the rows were added,
+// each checked for uniqueness. Tuples and index values live in ctx, reset by flush().
+constexpr int kBatch = 512;
+struct NewBuckets {
+  Relation rel;
+  Relation idx;
+  IndexInfo* ii;
+  CommandId cid;
+  MemoryContext ctx;
+  TupleTableSlot* slots[kBatch];
+  Datum iv[kBatch][4];
+  int n;
+
+  void flush() {
+    if (n == 0) return;
+    MemoryContext old = MemoryContextSwitchTo(ctx);
+    heap_multi_insert(rel, slots, n, cid, 0, nullptr);
+    bool inl[4] = {false, false, false, false};
+    for (int i = 0; i < n; ++i) {
+      index_insert(idx, iv[i], inl, &slots[i]->tts_tid, rel, UNIQUE_CHECK_YES, false, ii);
+      ExecClearTuple(slots[i]);
+    }
+    n = 0;
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(ctx);
+  }
+  // tup and the key values allocated in ctx
+  void add(HeapTuple tup, Datum dim, Datum hour, Datum key, Datum slot) {
+    ExecStoreHeapTuple(tup, slots[n], true);
+    iv[n][0] = dim;
+    iv[n][1] = hour;
+    iv[n][2] = key;
+    iv[n][3] = slot;
+    if (++n == kBatch) flush();
+  }
+};
+
 // rollup_apply and rollup_insert: insert_only skips the probe (every bucket is new: see
 // techmart_rollup_insert) and needs no room for a subtransaction XID (no subtransaction).
 Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
@@ -622,11 +660,15 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
   SnapshotData dirty;
   InitDirtySnapshot(dirty);
   IndexScanDesc scan = index_beginscan(rel, idx, &dirty, 4, 0);
-  // one look per (dim, hour): a group without any index entry needs no probe per bucket
+  // a look at the index per dim and existing (dim, hour): a group without any index entry needs no
+  // probe per bucket
   IndexScanDesc group_scan = insert_only ? nullptr : index_beginscan(rel, idx, &dirty, 2, 0);
   const char* group_dim = nullptr;
   int64 group_hour = 0;
   bool group_empty = false;
+  const char* probed_dim = nullptr;  // the dim of the last look at the index
+  bool has_next = false;             // that look found an entry of the dim, at hour next_hour
+  int64 next_hour = 0;
   TupleTableSlot* found = table_slot_create(rel, nullptr);
   const CommandId cid = GetCurrentCommandId(true);
   MemoryContext row_ctx =
@@ -634,9 +676,47 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
   MemoryContext caller_ctx = CurrentMemoryContext;
   const RowWriter w{rel, idx, ii, scan, found, &dirty, cid, 4, caller_ctx, row_ctx};
 
+  // new buckets are inserted in batches (NewBuckets::flush); the batch is flushed before any bucket
+  // takes the probe path, so the index entries are made in (dim, hour, key) order as before
+  MemoryContext batch_ctx = AllocSetContextCreate(CurrentMemoryContext, "rollup_apply new buckets",
+                                                  ALLOCSET_DEFAULT_SIZES);
+  NewBuckets batch{rel, idx, ii, cid, batch_ctx, {}, {}, 0};
+  MemoryContext group_ctx =
+      AllocSetContextCreate(CurrentMemoryContext, "rollup_apply group", ALLOCSET_SMALL_SIZES);
+  for (int i = 0; i < kBatch; ++i)
+    batch.slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+
   for (std::size_t k = 0; k < n_out; ++k) {
     const PlainDelta& p = out[k];
-    MemoryContextSwitchTo(row_ctx);
+    if (group_scan != nullptr && (p.dim != group_dim || p.hour != group_hour)) {
+      group_dim = p.dim;
+      group_hour = p.hour;
+      if (p.dim != probed_dim || (has_next && p.hour > next_hour)) {
+        // the first index entry of this dim at or after this hour: any version live, being
+        // inserted or being deleted (dirty snapshot); the groups of the dim before its hour have
+        // none (one descent for a run of new hours instead of one per (dim, hour))
+        probed_dim = p.dim;
+        MemoryContextReset(group_ctx);  // the previous probe's keys (the scan's until now)
+        MemoryContextSwitchTo(group_ctx);
+        ScanKeyData gk[2];
+        ScanKeyInit(&gk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(p.dim));
+        ScanKeyInit(&gk[1], 2, BTGreaterEqualStrategyNumber, F_TIMESTAMPTZ_GE,
+                    TimestampTzGetDatum(p.hour));
+        MemoryContextSwitchTo(caller_ctx);
+        index_rescan(group_scan, gk, 2, nullptr, 0);
+        has_next = index_getnext_slot(group_scan, ForwardScanDirection, found);
+        if (has_next) {
+          bool isnull = false;
+          next_hour = DatumGetTimestampTz(slot_getattr(found, att[kHour], &isnull));
+        }
+        ExecClearTuple(found);
+      }
+      // no entry of (dim, hour): its buckets are inserted without a probe each
+      group_empty = !has_next || p.hour < next_hour;
+    }
+    const bool is_new = insert_only || group_empty;
+    if (!is_new) batch.flush();  // the new buckets before this one first (lock and index order)
+    MemoryContextSwitchTo(is_new ? batch_ctx : row_ctx);
     Datum v[kCols];
     bool nl[kCols] = {false};
     v[att[kDim] - 1] = CStringGetTextDatum(p.dim);
@@ -656,32 +736,16 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
     v[att[kSuspicious] - 1] = Int64GetDatum(p.suspicious);
     v[att[kHll] - 1] = p.hll != nullptr ? PointerGetDatum(p.hll) : static_cast<Datum>(0);
     nl[att[kHll] - 1] = p.hll == nullptr;
-    Datum iv[4] = {v[att[kDim] - 1], v[att[kHour] - 1], v[att[kKey] - 1], v[att[kSlot] - 1]};
-    bool inl[4] = {false, false, false, false};
-
-    if (group_scan != nullptr && (p.dim != group_dim || p.hour != group_hour)) {
-      group_dim = p.dim;
-      group_hour = p.hour;
-      ScanKeyData gk[2];
-      ScanKeyInit(&gk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, iv[0]);
-      ScanKeyInit(&gk[1], 2, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, iv[1]);
-      MemoryContextSwitchTo(caller_ctx);
-      index_rescan(group_scan, gk, 2, nullptr, 0);
-      // any version live, being inserted or being deleted (dirty snapshot): probe per bucket
-      group_empty = !index_getnext_slot(group_scan, ForwardScanDirection, found);
-      ExecClearTuple(found);
-      MemoryContextSwitchTo(row_ctx);
-    }
-    if (insert_only || group_empty) {
-      // a new bucket (no entry of its (dim, hour) a moment ago, or the caller's promise);
+    if (is_new) {
+      // a new bucket (no entry of its (dim, hour) a moment ago, or the caller's promise): batched;
       // unique_violation if another transaction inserted it since
-      HeapTuple tup = heap_form_tuple(desc, v, nl);
-      heap_insert(rel, tup, cid, 0, nullptr);
-      index_insert(idx, iv, inl, &tup->t_self, rel, UNIQUE_CHECK_YES, false, ii);
+      batch.add(heap_form_tuple(desc, v, nl), v[att[kDim] - 1], v[att[kHour] - 1], v[att[kKey] - 1],
+                v[att[kSlot] - 1]);
       MemoryContextSwitchTo(caller_ctx);
-      MemoryContextReset(row_ctx);
       continue;
     }
+    Datum iv[4] = {v[att[kDim] - 1], v[att[kHour] - 1], v[att[kKey] - 1], v[att[kSlot] - 1]};
+    bool inl[4] = {false, false, false, false};
     ScanKeyData sk[4];
     ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, iv[0]);
     ScanKeyInit(&sk[1], 2, BTEqualStrategyNumber, F_TIMESTAMPTZ_EQ, iv[1]);
@@ -692,6 +756,10 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
     MemoryContextSwitchTo(caller_ctx);
     MemoryContextReset(row_ctx);
   }
+  batch.flush();
+  for (int i = 0; i < kBatch; ++i) ExecDropSingleTupleTableSlot(batch.slots[i]);
+  MemoryContextDelete(batch_ctx);
+  MemoryContextDelete(group_ctx);
   ExecDropSingleTupleTableSlot(found);
   if (group_scan != nullptr) index_endscan(group_scan);
   index_endscan(scan);
