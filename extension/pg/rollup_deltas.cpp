@@ -179,67 +179,96 @@ struct PlainDelta {
 
 char* text_cstring(Datum d) { return text_to_cstring(DatumGetTextPP(d)); }
 
-// The deltas of the 15 line arrays given as arguments first .. first + 14 (plain data, palloc'd,
-// sorted by (dim, hour, key) in byte order).
-void compute_deltas(FunctionCallInfo fcinfo, int first, PlainDelta** out_p, std::size_t* n_out_p) {
-  static const Oid kTypes[kArgs] = {INT4OID,    INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID,
-                                    NUMERICOID, INT4OID, BOOLOID, TEXTOID,        TEXTOID,
-                                    TEXTOID,    TEXTOID, TEXTOID, TEXTOID,        INT8OID};
-  Column col[kArgs];
-  for (int i = 0; i < kArgs; ++i) {
-    col[i] = read_array(fcinfo, first + i, kTypes[i]);
-    if (col[i].n != col[0].n) {
-      ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-                      errmsg("rollup_deltas: the arrays must have the same length")));
-    }
-  }
-  const int n = col[0].n;
-  // plain copies of what the C++ part needs (text as C strings, amounts as thousandths)
-  auto* amount = static_cast<int64*>(palloc0(sizeof(int64) * (n > 0 ? n : 1)));
-  auto* scale = static_cast<int*>(palloc0(sizeof(int) * (n > 0 ? n : 1)));
-  auto* str = static_cast<char**>(palloc0(sizeof(char*) * kArgs * (n > 0 ? n : 1)));
-  for (int i = 0; i < n; ++i) {
-    if (col[0].nulls[i] || col[1].nulls[i] || col[3].nulls[i]) {
-      ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                      errmsg("rollup_deltas: sign, id and transaction_time must not be NULL")));
-    }
-    amount[i] = col[5].nulls[i] ? 0 : amount_milli(col[5].values[i], &scale[i]);
-    for (int a : {2, 4, 8, 9, 10, 11, 12, 13}) {
-      str[a * n + i] = col[a].nulls[i] ? nullptr : text_cstring(col[a].values[i]);
-    }
-  }
+const Oid kTypes[kArgs] = {INT4OID,    INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID,
+                           NUMERICOID, INT4OID, BOOLOID, TEXTOID,        TEXTOID,
+                           TEXTOID,    TEXTOID, TEXTOID, TEXTOID,        INT8OID};
+bool is_text_arg(int a) { return kTypes[a] == TEXTOID; }
 
+// The line versions as plain data, kArgs values per line (row-major): by-value columns as Datums,
+// text columns as C strings (nullptr: NULL), amounts (argument 6) in thousandths and their
+// scales. palloc'd in the context current when lines are added (grows by doubling).
+struct LineBuf {
+  int n = 0;
+  int cap = 0;
+  Datum* v = nullptr;
+  bool* isnull = nullptr;
+  char** s = nullptr;
+  int64* amount = nullptr;
+  int* scale = nullptr;
+};
+
+void linebuf_add(LineBuf* b, const Datum* vals, const bool* nulls) {
+  if (nulls[0] || nulls[1] || nulls[3]) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("rollup_deltas: sign, id and transaction_time must not be NULL")));
+  }
+  if (b->n == b->cap) {
+    const int cap = b->cap == 0 ? 1024 : b->cap * 2;
+    const auto grow = [&](void* ptr, std::size_t size) {
+      return ptr == nullptr ? palloc(size * static_cast<std::size_t>(cap))
+                            : repalloc(ptr, size * static_cast<std::size_t>(cap));
+    };
+    b->v = static_cast<Datum*>(grow(b->v, sizeof(Datum) * kArgs));
+    b->isnull = static_cast<bool*>(grow(b->isnull, sizeof(bool) * kArgs));
+    b->s = static_cast<char**>(grow(b->s, sizeof(char*) * kArgs));
+    b->amount = static_cast<int64*>(grow(b->amount, sizeof(int64)));
+    b->scale = static_cast<int*>(grow(b->scale, sizeof(int)));
+    b->cap = cap;
+  }
+  const int i = b->n;
+  for (int a = 0; a < kArgs; ++a) {
+    b->isnull[i * kArgs + a] = nulls[a];
+    b->s[i * kArgs + a] = nullptr;
+    b->v[i * kArgs + a] = 0;
+    if (nulls[a]) continue;
+    if (is_text_arg(a)) {
+      b->s[i * kArgs + a] = text_cstring(vals[a]);
+    } else if (kTypes[a] != NUMERICOID) {
+      b->v[i * kArgs + a] = vals[a];  // by value (int4, int8, timestamptz, bool)
+    }
+  }
+  b->scale[i] = 0;
+  b->amount[i] = nulls[5] ? 0 : amount_milli(vals[5], &b->scale[i]);
+  b->n = i + 1;
+}
+
+// The deltas of the lines (plain data, palloc'd, sorted by (dim, hour, key) in byte order).
+void compute_lines(const LineBuf& b, PlainDelta** out_p, std::size_t* n_out_p) {
+  const int n = b.n;
   PlainDelta* out = nullptr;
   std::size_t n_out = 0;
   ErrorInfo err;
   if (!guarded(err, "rollup_deltas", [&] {
         std::vector<rollup::Line> lines(static_cast<std::size_t>(n));
-        const auto view = [&](int a, int i) {
-          const char* s = str[a * n + i];
+        const auto view = [&](int i, int a) {
+          const char* s = b.s[i * kArgs + a];
           return s == nullptr ? std::string_view() : std::string_view(s);
         };
         for (int i = 0; i < n; ++i) {
           rollup::Line& l = lines[static_cast<std::size_t>(i)];
-          l.sign = DatumGetInt32(col[0].values[i]);
-          l.id = DatumGetInt64(col[1].values[i]);
-          l.has_order = str[2 * n + i] != nullptr;
-          l.order_number = view(2, i);
-          l.time_us = DatumGetTimestampTz(col[3].values[i]);
-          const char* st = str[4 * n + i];
+          const Datum* v = b.v + i * kArgs;
+          const bool* nul = b.isnull + i * kArgs;
+          l.sign = DatumGetInt32(v[0]);
+          l.id = DatumGetInt64(v[1]);
+          l.has_order = !nul[2];
+          l.order_number = view(i, 2);
+          l.time_us = DatumGetTimestampTz(v[3]);
+          const char* st = b.s[i * kArgs + 4];
           l.status =
               st == nullptr ? rollup::Status::kOther : rollup::parse_status(st, std::strlen(st));
-          l.amount_milli = amount[i];
-          l.amount_scale = scale[i];
-          l.quantity = col[6].nulls[i] ? 0 : DatumGetInt32(col[6].values[i]);
-          l.suspicious = !col[7].nulls[i] && DatumGetBool(col[7].values[i]);
-          l.refund_kind = str[8 * n + i] != nullptr && std::strcmp(str[8 * n + i], "refund") == 0;
-          l.product = view(9, i);
-          l.category = view(10, i);
-          l.country = view(11, i);
-          l.platform = view(12, i);
-          l.payment_method = view(13, i);
-          l.has_customer = !col[14].nulls[i];
-          if (l.has_customer) l.customer = DatumGetInt64(col[14].values[i]);
+          l.amount_milli = b.amount[i];
+          l.amount_scale = b.scale[i];
+          l.quantity = nul[6] ? 0 : DatumGetInt32(v[6]);
+          l.suspicious = !nul[7] && DatumGetBool(v[7]);
+          const char* kind = b.s[i * kArgs + 8];
+          l.refund_kind = kind != nullptr && std::strcmp(kind, "refund") == 0;
+          l.product = view(i, 9);
+          l.category = view(i, 10);
+          l.country = view(i, 11);
+          l.platform = view(i, 12);
+          l.payment_method = view(i, 13);
+          l.has_customer = !nul[14];
+          if (l.has_customer) l.customer = DatumGetInt64(v[14]);
         }
         const std::vector<rollup::Delta> ds = rollup::deltas(lines);
         n_out = ds.size();
@@ -275,6 +304,30 @@ void compute_deltas(FunctionCallInfo fcinfo, int first, PlainDelta** out_p, std:
   }
   *out_p = out;
   *n_out_p = n_out;
+}
+
+// The deltas of the 15 line arrays given as arguments first .. first + 14 (plain data, palloc'd,
+// sorted by (dim, hour, key) in byte order).
+void compute_deltas(FunctionCallInfo fcinfo, int first, PlainDelta** out_p, std::size_t* n_out_p) {
+  Column col[kArgs];
+  for (int i = 0; i < kArgs; ++i) {
+    col[i] = read_array(fcinfo, first + i, kTypes[i]);
+    if (col[i].n != col[0].n) {
+      ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+                      errmsg("rollup_deltas: the arrays must have the same length")));
+    }
+  }
+  LineBuf b;
+  for (int i = 0; i < col[0].n; ++i) {
+    Datum vals[kArgs];
+    bool nulls[kArgs];
+    for (int a = 0; a < kArgs; ++a) {
+      vals[a] = col[a].values[i];
+      nulls[a] = col[a].nulls[i];
+    }
+    linebuf_add(&b, vals, nulls);
+  }
+  compute_lines(b, out_p, n_out_p);
 }
 
 }  // namespace
@@ -351,11 +404,14 @@ extern "C" {
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
+#include "tcop/pquery.h"
 #include "utils/fmgroids.h"
+#include "utils/portal.h"
 #include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(techmart_rollup_apply);
 PG_FUNCTION_INFO_V1(techmart_rollup_insert);
+PG_FUNCTION_INFO_V1(techmart_rollup_apply_lines);
 Datum techmart_hll_union(PG_FUNCTION_ARGS);  // stat_aggregates.cpp
 }
 
@@ -620,9 +676,61 @@ struct NewBuckets {
   }
 };
 
-// rollup_apply and rollup_insert: insert_only skips the probe (every bucket is new: see
-// techmart_rollup_insert) and needs no room for a subtransaction XID (no subtransaction).
-Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
+// The line versions read from the open cursor named by argument i (its 15 columns typed as the
+// elements of rollup_deltas' arrays, in that order): every row fetched straight from the portal
+// into a LineBuf (no array, no copy of the rows), then their deltas as compute_deltas().
+struct LinesReceiver {
+  DestReceiver pub;  // first: the executor calls pub's callbacks with &pub
+  LineBuf* buf;
+  MemoryContext cxt;
+};
+bool lines_receive(TupleTableSlot* slot, DestReceiver* self) {
+  auto* r = reinterpret_cast<LinesReceiver*>(self);
+  slot_getallattrs(slot);
+  MemoryContext old = MemoryContextSwitchTo(r->cxt);
+  linebuf_add(r->buf, slot->tts_values, slot->tts_isnull);
+  MemoryContextSwitchTo(old);
+  return true;
+}
+void lines_startup(DestReceiver*, int, TupleDesc) {}
+void lines_shutdown(DestReceiver*) {}
+void lines_destroy(DestReceiver*) {}
+
+void compute_cursor_deltas(FunctionCallInfo fcinfo, int i, PlainDelta** out_p,
+                           std::size_t* n_out_p) {
+  if (PG_ARGISNULL(i)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("rollup_apply_lines: the cursor must not be NULL")));
+  }
+  const char* name = text_to_cstring(PG_GETARG_TEXT_PP(i));
+  Portal portal = GetPortalByName(name);
+  if (!PortalIsValid(portal)) {
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_CURSOR),
+                    errmsg("rollup_apply_lines: cursor \"%s\" does not exist", name)));
+  }
+  TupleDesc desc = portal->tupDesc;
+  bool ok = desc != nullptr && desc->natts == kArgs;
+  for (int a = 0; ok && a < kArgs; ++a) {
+    ok = !TupleDescAttr(desc, a)->attisdropped && TupleDescAttr(desc, a)->atttypid == kTypes[a];
+  }
+  if (!ok) {
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("rollup_apply_lines: cursor \"%s\" does not return the 15 columns of "
+                           "the rollup_deltas arrays' element types",
+                           name)));
+  }
+  LineBuf b;
+  LinesReceiver r{{lines_receive, lines_startup, lines_shutdown, lines_destroy, DestNone},
+                  &b,
+                  CurrentMemoryContext};
+  PortalRunFetch(portal, FETCH_FORWARD, FETCH_ALL, &r.pub);
+  compute_lines(b, out_p, n_out_p);
+}
+
+// rollup_apply, rollup_insert and rollup_apply_lines: insert_only skips the probe (every bucket
+// is new: see techmart_rollup_insert) and needs no room for a subtransaction XID (no
+// subtransaction); from_cursor reads the lines from a cursor (argument 2) instead of 15 arrays.
+Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only, bool from_cursor = false) {
   if (PG_ARGISNULL(0)) {
     ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                     errmsg("rollup_apply: the slot must not be NULL")));
@@ -652,7 +760,11 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only) {
   }
   PlainDelta* out = nullptr;
   std::size_t n_out = 0;
-  compute_deltas(fcinfo, 1, &out, &n_out);
+  if (from_cursor) {
+    compute_cursor_deltas(fcinfo, 1, &out, &n_out);
+  } else {
+    compute_deltas(fcinfo, 1, &out, &n_out);
+  }
 
   Relation idx = index_open(pkey, RowExclusiveLock);
   IndexInfo* ii = BuildIndexInfo(idx);
@@ -783,6 +895,18 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_apply(PG_FUNCTION_ARGS) {
 // -1 (the caller runs its SQL INSERT) in the cases of rollup_apply but the subtransaction one.
 extern "C" PGDLLEXPORT Datum techmart_rollup_insert(PG_FUNCTION_ARGS) {
   return apply_or_insert(fcinfo, true);
+}
+
+// analytics.rollup_apply_lines(slot int2, lines refcursor) -> int8: rollup_apply with the line
+// versions read from an open cursor instead of fifteen arrays (sqitch change rollup_apply_lines):
+// the insert trigger opens its lines query as a cursor and the rows go from the portal straight
+// into the deltas, without array_agg. The cursor's columns: sign int4, id int8, order_number text,
+// transaction_time timestamptz, status text, amount numeric, quantity int4, is_suspicious bool,
+// kind text, product text, category text, country text, platform text, payment_method text,
+// customer_id int8 (another shape: an error). -1 (the cursor left unread) in the cases of
+// rollup_apply; unique_violation likewise.
+extern "C" PGDLLEXPORT Datum techmart_rollup_apply_lines(PG_FUNCTION_ARGS) {
+  return apply_or_insert(fcinfo, false, true);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 -- The rollup trigger functions analytics.rollup_{insert,update,delete}_trigger() generated from the
 -- templates in analytics.rollup_sql as they are now: the generator of change rollup_deltas_c (update,
 -- delete) and of change rollup_apply_c (insert; with the template registry_c of change rollup_registry_c,
--- that change's insert trigger). Included (\ir) inside the transaction of a change that edits the
--- templates, by its deploy and by its revert (rollup_registry_probe, rollup_registry_c), so the generator
+-- that change's insert trigger; with the template lines_c of change rollup_apply_lines, that change's
+-- insert trigger). Included (\ir) inside the transaction of a change that edits the
+-- templates, by its deploy and by its revert (rollup_registry_probe, rollup_registry_c, rollup_apply_lines), so the generator
 -- is written once; the next change to the templates includes it too. Keep what it generates for the
 -- templates of an earlier change unchanged (their deploy and revert include this file).
 -- the update and delete triggers: the generator of change rollup_deltas_c
@@ -75,8 +76,59 @@ DECLARE
   q_c   text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'apply_c'), src);
   q_rc  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'registry_c'), src);
   q_co  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'apply_c_orders'), src);
+  q_lc  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'lines_c'), src);
 BEGIN
-  IF q_rc IS NULL THEN
+  IF q_lc IS NOT NULL THEN
+  -- with the template lines_c (change rollup_apply_lines): the lines handed to the C apply through a cursor
+  EXECUTE format($f$
+    CREATE OR REPLACE FUNCTION analytics.rollup_insert_trigger()
+    RETURNS trigger
+    LANGUAGE plpgsql VOLATILE
+    -- definer: a role allowed to write transactions needs no privilege on the rollup tables
+    SECURITY DEFINER SET search_path = public, pg_temp
+    SET work_mem = '64MB'  -- the statement's hash aggregates stay in memory
+    SET cursor_tuple_fraction = 1  -- the lines cursor is read whole: planned for all its rows
+    AS $body$
+    DECLARE
+      n bigint := (SELECT count(*) FROM new_rows);
+      applied bigint;
+      continued text[];
+      redo boolean := false;
+      lines refcursor;
+    BEGIN
+      IF n = 0 THEN
+        RETURN NULL;
+      ELSIF n <= 64 THEN
+        %1$s;
+        %2$s;
+      ELSE
+        BEGIN
+          -- the order registry (C): the orders with lines outside the statement; NULL: not applicable,
+          -- nothing written
+          EXECUTE %6$L INTO continued;
+          IF continued IS NULL THEN
+            redo := true;
+          ELSE
+            -- the buckets (C): the line versions (the other lines read for the continued orders only)
+            -- fetched from the cursor by the C apply; -1: not applicable, nothing written
+            OPEN lines FOR EXECUTE %5$L USING continued;
+            applied := analytics.rollup_apply(analytics.rollup_slot(), lines);
+            CLOSE lines;
+            IF applied < 0 THEN
+              EXECUTE %4$L;  -- the SQL upsert of the buckets (the registry is written)
+            END IF;
+          END IF;
+        EXCEPTION WHEN unique_violation THEN
+          redo := true;  -- another transaction inserted an order or a bucket meanwhile: both undone
+        END;
+        IF redo THEN  -- the SQL upserts, outside any subtransaction
+          EXECUTE %3$L;
+          EXECUTE %4$L;
+        END IF;
+      END IF;
+      RETURN NULL;
+    END $body$ $f$, q_reg, q_app, q_reg, q_app, q_lc, q_rc);
+  ELSIF q_rc IS NULL THEN
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION analytics.rollup_insert_trigger()
     RETURNS trigger
