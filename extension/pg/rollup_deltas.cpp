@@ -405,6 +405,7 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/pquery.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/portal.h"
 #include "utils/snapmgr.h"
@@ -546,6 +547,73 @@ struct RowWriter {
   MemoryContext row_ctx;     // current on entry and on return
 };
 
+// New rows written in batches: heap_multi_insert (one buffer lock and one WAL record per page
+// instead of per row), then the index entries in the order the rows were added, each checked for
+// uniqueness. Tuples and copies of the key values live in ctx, reset by flush(). Shared by
+// rollup_apply (buckets) and rollup_registry_add (orders). Plain C.
+constexpr int kBatch = 512;
+struct NewRows {
+  Relation rel;
+  Relation idx;
+  IndexInfo* ii;
+  CommandId cid;
+  MemoryContext ctx;
+  MemoryContext slot_ctx;
+  int nkeys;  // <= 4
+  TupleTableSlot* slots[kBatch];
+  Datum iv[kBatch][4];
+  int n;
+
+  void begin(Relation r, Relation i, IndexInfo* info, CommandId c, MemoryContext parent, int keys) {
+    rel = r;
+    idx = i;
+    ii = info;
+    cid = c;
+    nkeys = keys;
+    n = 0;
+    slot_ctx = parent;
+    ctx = AllocSetContextCreate(parent, "rollup new rows", ALLOCSET_DEFAULT_SIZES);
+    for (int k = 0; k < kBatch; ++k) slots[k] = nullptr;  // made when first needed
+  }
+  void flush() {
+    if (n == 0) return;
+    MemoryContext old = MemoryContextSwitchTo(ctx);
+    heap_multi_insert(rel, slots, n, cid, 0, nullptr);
+    bool inl[4] = {false, false, false, false};
+    for (int i = 0; i < n; ++i) {
+      index_insert(idx, iv[i], inl, &slots[i]->tts_tid, rel, UNIQUE_CHECK_YES, false, ii);
+      ExecClearTuple(slots[i]);
+    }
+    n = 0;
+    MemoryContextSwitchTo(old);
+    MemoryContextReset(ctx);
+  }
+  // tup allocated in ctx; the key values too, or copied into ctx when copy_keys
+  void add(HeapTuple tup, const Datum* keys, bool copy_keys) {
+    if (slots[n] == nullptr) {  // in the context of the caller of begin()
+      MemoryContext old = MemoryContextSwitchTo(slot_ctx);
+      slots[n] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+      MemoryContextSwitchTo(old);
+    }
+    ExecStoreHeapTuple(tup, slots[n], true);
+    TupleDesc id = RelationGetDescr(idx);
+    for (int k = 0; k < nkeys; ++k) {
+      iv[n][k] = keys[k];
+      if (copy_keys) {
+        MemoryContext old = MemoryContextSwitchTo(ctx);
+        iv[n][k] = datumCopy(keys[k], TupleDescAttr(id, k)->attbyval, TupleDescAttr(id, k)->attlen);
+        MemoryContextSwitchTo(old);
+      }
+    }
+    if (++n == kBatch) flush();
+  }
+  void end() {
+    flush();
+    for (int k = 0; k < kBatch && slots[k] != nullptr; ++k) ExecDropSingleTupleTableSlot(slots[k]);
+    MemoryContextDelete(ctx);
+  }
+};
+
 // merge(arg, old values, new values): the updated row of an existing one (nv/nn sized natts)
 using MergeFn = void (*)(const void* arg, const Datum* ov, const bool* on, Datum* nv, bool* nn);
 
@@ -554,20 +622,30 @@ using MergeFn = void (*)(const void* arg, const Datum* ov, const bool* on, Datum
 // meanwhile: probed again) and updated to merge(old); a version being inserted by another
 // transaction waited for, then probed again; none: inserted, its index entry checked for
 // uniqueness (unique_violation when another transaction inserted the key since the probe).
+// With a batch, a new row is added to it (written at its next flush), and the batch is flushed
+// before an existing row is locked (index entries and locks in the caller's order).
 void upsert_row(const RowWriter& w, ScanKeyData* sk, Datum* iv, bool* inl, Datum* v, bool* nl,
-                MergeFn merge, const void* arg) {
+                MergeFn merge, const void* arg, NewRows* batch = nullptr) {
   TupleDesc desc = RelationGetDescr(w.rel);
   for (;;) {
     MemoryContextSwitchTo(w.caller_ctx);
     index_rescan(w.scan, sk, w.nkeys, nullptr, 0);
     const bool exists = index_getnext_slot(w.scan, ForwardScanDirection, w.found);
     MemoryContextSwitchTo(w.row_ctx);
+    if (!exists && batch != nullptr) {
+      MemoryContextSwitchTo(batch->ctx);
+      HeapTuple tup = heap_form_tuple(desc, v, nl);
+      MemoryContextSwitchTo(w.row_ctx);
+      batch->add(tup, iv, true);
+      return;
+    }
     if (!exists) {
       HeapTuple tup = heap_form_tuple(desc, v, nl);
       heap_insert(w.rel, tup, w.cid, 0, nullptr);
       index_insert(w.idx, iv, inl, &tup->t_self, w.rel, UNIQUE_CHECK_YES, false, w.ii);
       return;
     }
+    if (batch != nullptr) batch->flush();
     ItemPointerData tid = w.found->tts_tid;
     const TransactionId inserter = w.dirty->xmin;
     ExecClearTuple(w.found);
@@ -637,44 +715,6 @@ void merge_bucket(const void* arg, const Datum* ov, const bool* on, Datum* nv, b
     }
   }
 }
-
-// New rows of sales_hourly written in batches: heap_multi_insert (one buffer lock and one WAL
-// record per page instead of per row), then the index entries in the order the rows were added,
-// each checked for uniqueness. Tuples and index values live in ctx, reset by flush().
-constexpr int kBatch = 512;
-struct NewBuckets {
-  Relation rel;
-  Relation idx;
-  IndexInfo* ii;
-  CommandId cid;
-  MemoryContext ctx;
-  TupleTableSlot* slots[kBatch];
-  Datum iv[kBatch][4];
-  int n;
-
-  void flush() {
-    if (n == 0) return;
-    MemoryContext old = MemoryContextSwitchTo(ctx);
-    heap_multi_insert(rel, slots, n, cid, 0, nullptr);
-    bool inl[4] = {false, false, false, false};
-    for (int i = 0; i < n; ++i) {
-      index_insert(idx, iv[i], inl, &slots[i]->tts_tid, rel, UNIQUE_CHECK_YES, false, ii);
-      ExecClearTuple(slots[i]);
-    }
-    n = 0;
-    MemoryContextSwitchTo(old);
-    MemoryContextReset(ctx);
-  }
-  // tup and the key values allocated in ctx
-  void add(HeapTuple tup, Datum dim, Datum hour, Datum key, Datum slot) {
-    ExecStoreHeapTuple(tup, slots[n], true);
-    iv[n][0] = dim;
-    iv[n][1] = hour;
-    iv[n][2] = key;
-    iv[n][3] = slot;
-    if (++n == kBatch) flush();
-  }
-};
 
 // The line versions read from the open cursor named by argument i (its 15 columns typed as the
 // elements of rollup_deltas' arrays, in that order): every row fetched straight from the portal
@@ -788,15 +828,13 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only, bool from_curso
   MemoryContext caller_ctx = CurrentMemoryContext;
   const RowWriter w{rel, idx, ii, scan, found, &dirty, cid, 4, caller_ctx, row_ctx};
 
-  // new buckets are inserted in batches (NewBuckets::flush); the batch is flushed before any bucket
+  // new buckets are inserted in batches (NewRows::flush); the batch is flushed before any bucket
   // takes the probe path, so the index entries are made in (dim, hour, key) order as before
-  MemoryContext batch_ctx = AllocSetContextCreate(CurrentMemoryContext, "rollup_apply new buckets",
-                                                  ALLOCSET_DEFAULT_SIZES);
-  NewBuckets batch{rel, idx, ii, cid, batch_ctx, {}, {}, 0};
+  NewRows batch;
+  batch.begin(rel, idx, ii, cid, CurrentMemoryContext, 4);
+  MemoryContext batch_ctx = batch.ctx;
   MemoryContext group_ctx =
       AllocSetContextCreate(CurrentMemoryContext, "rollup_apply group", ALLOCSET_SMALL_SIZES);
-  for (int i = 0; i < kBatch; ++i)
-    batch.slots[i] = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
 
   for (std::size_t k = 0; k < n_out; ++k) {
     const PlainDelta& p = out[k];
@@ -851,8 +889,9 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only, bool from_curso
     if (is_new) {
       // a new bucket (no entry of its (dim, hour) a moment ago, or the caller's promise): batched;
       // unique_violation if another transaction inserted it since
-      batch.add(heap_form_tuple(desc, v, nl), v[att[kDim] - 1], v[att[kHour] - 1], v[att[kKey] - 1],
-                v[att[kSlot] - 1]);
+      const Datum keys[4] = {v[att[kDim] - 1], v[att[kHour] - 1], v[att[kKey] - 1],
+                             v[att[kSlot] - 1]};
+      batch.add(heap_form_tuple(desc, v, nl), keys, false);
       MemoryContextSwitchTo(caller_ctx);
       continue;
     }
@@ -868,9 +907,7 @@ Datum apply_or_insert(FunctionCallInfo fcinfo, bool insert_only, bool from_curso
     MemoryContextSwitchTo(caller_ctx);
     MemoryContextReset(row_ctx);
   }
-  batch.flush();
-  for (int i = 0; i < kBatch; ++i) ExecDropSingleTupleTableSlot(batch.slots[i]);
-  MemoryContextDelete(batch_ctx);
+  batch.end();
   MemoryContextDelete(group_ctx);
   ExecDropSingleTupleTableSlot(found);
   if (group_scan != nullptr) index_endscan(group_scan);
@@ -1019,6 +1056,9 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_registry_add(PG_FUNCTION_ARGS) {
   MemoryContext caller_ctx = CurrentMemoryContext;
   const RowWriter w{rel, idx,        ii,     scan, found, &dirty, GetCurrentCommandId(true),
                     1,   caller_ctx, row_ctx};
+  // new orders written in batches (NewRows), flushed before an existing order is locked
+  NewRows batch;
+  batch.begin(rel, idx, ii, GetCurrentCommandId(true), caller_ctx, 1);
   // the orders that had lines before (into the function's context)
   auto* had = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
   int n_had = 0;
@@ -1036,7 +1076,7 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_registry_add(PG_FUNCTION_ARGS) {
     ScanKeyInit(&sk[0], 1, BTEqualStrategyNumber, F_TEXTEQ, iv[0]);
     bool had_lines = false;
     const RegistryMerge m{att_order, att_lines, v, &had_lines};
-    upsert_row(w, sk, iv, inl, v, nl, merge_order, &m);
+    upsert_row(w, sk, iv, inl, v, nl, merge_order, &m, &batch);
     MemoryContextSwitchTo(caller_ctx);
     MemoryContextReset(row_ctx);
     if (had_lines) {
@@ -1044,6 +1084,7 @@ extern "C" PGDLLEXPORT Datum techmart_rollup_registry_add(PG_FUNCTION_ARGS) {
     }
     i = j;
   }
+  batch.end();
   ExecDropSingleTupleTableSlot(found);
   index_endscan(scan);
   index_close(idx, NoLock);

@@ -1,12 +1,13 @@
 -- pgTAP: analytics.rollup_apply's new buckets (extension/pg/rollup_deltas.cpp): the buckets of a
 -- (dim, hour) without any row are written in batches of 512 (heap_multi_insert, then their index
 -- entries in order), and one look at the primary key per dim answers for the run of hours up to
--- the next hour that has rows (no look per (dim, hour)). Statements whose hours interleave hours
+-- the next hour that has rows (no look per (dim, hour)); new orders of analytics.order_registry
+-- likewise in batches (rollup_registry_add). Statements whose hours interleave hours
 -- with rows and hours without, and more than 512 new buckets per statement, must give the same
 -- rows as the SQL upsert (forced by an extra CHECK constraint, which the C function does not
 -- know) and the GROUP BY recomputation (rollup_check). Rows with ids 96xxxx in August 2019.
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 SET LOCAL techmart.scoring = off;  -- the two loads' suspicious flags would differ
 
 INSERT INTO categories (id, name) VALUES (960001, 'batch cat A'), (960002, 'batch cat B');
@@ -52,6 +53,11 @@ END $$;
 
 SELECT lives_ok($$SELECT pg_temp.load(960000, '2019-08-01', 'BATCH-')$$, 'five bulk statements, C apply');
 SELECT is_empty($$SELECT * FROM analytics.rollup_check('2019-08-01', '2019-08-04')$$, 'C apply: rollups exact');
+SELECT set_eq($$SELECT order_number, count(*) FROM transactions
+                 WHERE order_number LIKE 'BATCH-%' AND order_number NOT LIKE 'BATCH-SQL-%' GROUP BY 1$$,
+              $$SELECT order_number, lines FROM analytics.order_registry
+                 WHERE order_number LIKE 'BATCH-%' AND order_number NOT LIKE 'BATCH-SQL-%'$$,
+              'order registry (rollup_registry_add, new orders in batches of 512): lines per order');
 SELECT cmp_ok((SELECT count(*) FROM pg_temp.rows('2019-08-01') r WHERE r LIKE 'minute|%'), '>', 512::bigint,
               'C apply: more new buckets than one batch (minute rows alone)');
 SELECT ok((SELECT bool_and(xmin <> xid(pg_current_xact_id())) FROM analytics.sales_hourly

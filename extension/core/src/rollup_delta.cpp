@@ -120,7 +120,7 @@ std::vector<Delta> deltas(const std::vector<Line>& lines) {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (!lines[i].has_order) continue;
     const auto [it, fresh] =
-        order_ids.emplace(lines[i].order_number, static_cast<std::uint32_t>(versions.size()));
+        order_ids.try_emplace(lines[i].order_number, static_cast<std::uint32_t>(versions.size()));
     if (fresh) versions.push_back(0);
     line_order[i] = it->second;
     ++versions[it->second];
@@ -147,12 +147,13 @@ std::vector<Delta> deltas(const std::vector<Line>& lines) {
       if (dim == Dim::kMinute) {
         key_id = static_cast<std::uint32_t>((l.time_us - hour) / (60LL * 1000000LL));
       } else if (dim != Dim::kAll) {
-        key_id =
-            key_ids[di].emplace(key, static_cast<std::uint32_t>(key_ids[di].size())).first->second;
+        key_id = key_ids[di]
+                     .try_emplace(key, static_cast<std::uint32_t>(key_ids[di].size()))
+                     .first->second;
       }
       const auto [bit, fresh] =
-          index.emplace(BucketKey{hour, key_id, static_cast<std::uint8_t>(di)},
-                        static_cast<std::uint32_t>(acc.size()));
+          index.try_emplace(BucketKey{hour, key_id, static_cast<std::uint8_t>(di)},
+                            static_cast<std::uint32_t>(acc.size()));
       if (fresh) {
         acc.push_back(Acc{});
         acc.back().dim = dim;
