@@ -67,7 +67,8 @@ END $gen$;
 
 -- the insert trigger: the generator of change rollup_apply_c, and with the template registry_c
 -- (change rollup_registry_c) the generator of that change: the registry written by C too, in the same
--- subtransaction as the C apply
+-- subtransaction as the C apply; with the template lines_c (change rollup_apply_lines) the same
+-- function but for the lines handed to the C apply through a cursor
 DO $gen$
 DECLARE
   src   text := (SELECT sql FROM analytics.rollup_sql WHERE step = 'lines_insert');
@@ -77,58 +78,11 @@ DECLARE
   q_rc  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'registry_c'), src);
   q_co  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'apply_c_orders'), src);
   q_lc  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'lines_c'), src);
+  step  text;               -- the buckets' statement (with registry_c)
+  set_cursor  text := '';   -- with lines_c: the SET of the cursor's plan
+  decl_cursor text := '';   -- with lines_c: the cursor's variable
 BEGIN
-  IF q_lc IS NOT NULL THEN
-  -- with the template lines_c (change rollup_apply_lines): the lines handed to the C apply through a cursor
-  EXECUTE format($f$
-    CREATE OR REPLACE FUNCTION analytics.rollup_insert_trigger()
-    RETURNS trigger
-    LANGUAGE plpgsql VOLATILE
-    -- definer: a role allowed to write transactions needs no privilege on the rollup tables
-    SECURITY DEFINER SET search_path = public, pg_temp
-    SET work_mem = '64MB'  -- the statement's hash aggregates stay in memory
-    SET cursor_tuple_fraction = 1  -- the lines cursor is read whole: planned for all its rows
-    AS $body$
-    DECLARE
-      n bigint := (SELECT count(*) FROM new_rows);
-      applied bigint;
-      continued text[];
-      redo boolean := false;
-      lines refcursor;
-    BEGIN
-      IF n = 0 THEN
-        RETURN NULL;
-      ELSIF n <= 64 THEN
-        %1$s;
-        %2$s;
-      ELSE
-        BEGIN
-          -- the order registry (C): the orders with lines outside the statement; NULL: not applicable,
-          -- nothing written
-          EXECUTE %6$L INTO continued;
-          IF continued IS NULL THEN
-            redo := true;
-          ELSE
-            -- the buckets (C): the line versions (the other lines read for the continued orders only)
-            -- fetched from the cursor by the C apply; -1: not applicable, nothing written
-            OPEN lines FOR EXECUTE %5$L USING continued;
-            applied := analytics.rollup_apply(analytics.rollup_slot(), lines);
-            CLOSE lines;
-            IF applied < 0 THEN
-              EXECUTE %4$L;  -- the SQL upsert of the buckets (the registry is written)
-            END IF;
-          END IF;
-        EXCEPTION WHEN unique_violation THEN
-          redo := true;  -- another transaction inserted an order or a bucket meanwhile: both undone
-        END;
-        IF redo THEN  -- the SQL upserts, outside any subtransaction
-          EXECUTE %3$L;
-          EXECUTE %4$L;
-        END IF;
-      END IF;
-      RETURN NULL;
-    END $body$ $f$, q_reg, q_app, q_reg, q_app, q_lc, q_rc);
-  ELSIF q_rc IS NULL THEN
+  IF q_rc IS NULL THEN
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION analytics.rollup_insert_trigger()
     RETURNS trigger
@@ -160,19 +114,35 @@ BEGIN
       RETURN NULL;
     END $body$ $f$, q_reg, q_app, q_reg, q_app, q_c);
   ELSE
+  -- the template registry_c (change rollup_registry_c): the registry written by C in the C apply's
+  -- subtransaction, the buckets by the C apply from the lines of template apply_c_orders; with the
+  -- template lines_c too (change rollup_apply_lines), those lines handed to the C apply through a cursor
+  IF q_lc IS NULL THEN
+    step := format(E'-- the buckets (C), the other lines read for the continued orders only; -1: not applicable,\n'
+                   '            -- nothing written\n'
+                   '            EXECUTE %L INTO applied USING continued;', q_co);
+  ELSE
+    step := format(E'-- the buckets (C): the line versions (the other lines read for the continued orders only)\n'
+                   '            -- fetched from the cursor by the C apply; -1: not applicable, nothing written\n'
+                   '            OPEN lines FOR EXECUTE %L USING continued;\n'
+                   '            applied := analytics.rollup_apply(analytics.rollup_slot(), lines);\n'
+                   '            CLOSE lines;', q_lc);
+    set_cursor := E'\n    SET cursor_tuple_fraction = 1  -- the lines cursor is read whole: planned for all its rows';
+    decl_cursor := E'\n      lines refcursor;';
+  END IF;
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION analytics.rollup_insert_trigger()
     RETURNS trigger
     LANGUAGE plpgsql VOLATILE
     -- definer: a role allowed to write transactions needs no privilege on the rollup tables
     SECURITY DEFINER SET search_path = public, pg_temp
-    SET work_mem = '64MB'  -- the statement's hash aggregates stay in memory
+    SET work_mem = '64MB'  -- the statement's hash aggregates stay in memory%7$s
     AS $body$
     DECLARE
       n bigint := (SELECT count(*) FROM new_rows);
       applied bigint;
       continued text[];
-      redo boolean := false;
+      redo boolean := false;%8$s
     BEGIN
       IF n = 0 THEN
         RETURN NULL;
@@ -187,9 +157,7 @@ BEGIN
           IF continued IS NULL THEN
             redo := true;
           ELSE
-            -- the buckets (C), the other lines read for the continued orders only; -1: not applicable,
-            -- nothing written
-            EXECUTE %5$L INTO applied USING continued;
+            %5$s
             IF applied < 0 THEN
               EXECUTE %4$L;  -- the SQL upsert of the buckets (the registry is written)
             END IF;
@@ -203,6 +171,6 @@ BEGIN
         END IF;
       END IF;
       RETURN NULL;
-    END $body$ $f$, q_reg, q_app, q_reg, q_app, q_co, q_rc);
+    END $body$ $f$, q_reg, q_app, q_reg, q_app, step, q_rc, set_cursor, decl_cursor);
   END IF;
 END $gen$;
