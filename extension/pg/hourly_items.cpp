@@ -107,6 +107,15 @@ int reserve(StringInfo buf, int bytes) {
 
 void put_uint32(StringInfo buf, int at, uint32 v) { std::memcpy(buf->data + at, &v, sizeof v); }
 
+// A container's start: padding, its header (count | JB_FARRAY or JB_FOBJECT), room for its
+// njentries JEntries; returns where they go (filled by write_jentries).
+int begin_container(StringInfo buf, int count, uint32 kind, int njentries) {
+  pad_to_int(buf);
+  const uint32 head = static_cast<uint32>(count) | kind;
+  appendBinaryStringInfo(buf, reinterpret_cast<const char*>(&head), sizeof head);
+  return reserve(buf, static_cast<int>(sizeof(JEntry)) * njentries);
+}
+
 void check_length(int64 len, const char* what) {
   if (len > JENTRY_OFFLENMASK) {
     ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -309,19 +318,13 @@ uint32 write_items(StringInfo out_, const Series& series) {
   const int n = series.n;
   Numeric zero = int64_to_numeric(0);
   const int base = out.len;
-  pad_to_int(&out);
-  const uint32 root_head = static_cast<uint32>(n) | JB_FARRAY;
-  appendBinaryStringInfo(&out, reinterpret_cast<const char*>(&root_head), sizeof root_head);
-  int root_jentry = reserve(&out, static_cast<int>(sizeof(JEntry)) * n);
+  int root_jentry = begin_container(&out, n, JB_FARRAY, n);
   int64 root_total = 0;
   char hour_buf[MAXDATELEN + 1];
   for (int i = 0; i < n; ++i) {
     const Bucket* b = &series.buckets[series.order != nullptr ? series.order[i].index : i];
     const int item_base = out.len;
-    pad_to_int(&out);
-    const uint32 head = static_cast<uint32>(kFields) | JB_FOBJECT;
-    appendBinaryStringInfo(&out, reinterpret_cast<const char*>(&head), sizeof head);
-    int jentry = reserve(&out, static_cast<int>(sizeof(JEntry)) * 2 * kFields);
+    int jentry = begin_container(&out, kFields, JB_FOBJECT, 2 * kFields);
     uint32 meta[2 * kFields];
     for (int k = 0; k < kFields; ++k) meta[k] = write_string(&out, kKeys[k].name, kKeys[k].len);
     // kKeys: hour, units, orders, revenue, suspicious, transactions, refunded_amount
@@ -412,10 +415,7 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json(PG_FUNCTION_ARGS) {
   static const Key keys[kPairs] = {{"to", 2},    {"key", 3},   {"from", 4},
                                    {"count", 5}, {"items", 5}, {"dimension", 9}};
   const int base = out.len;
-  pad_to_int(&out);
-  const uint32 head = static_cast<uint32>(kPairs) | JB_FOBJECT;
-  appendBinaryStringInfo(&out, reinterpret_cast<const char*>(&head), sizeof head);
-  int jentry = reserve(&out, static_cast<int>(sizeof(JEntry)) * 2 * kPairs);
+  int jentry = begin_container(&out, kPairs, JB_FOBJECT, 2 * kPairs);
   uint32 meta[2 * kPairs];
   for (int k = 0; k < kPairs; ++k) meta[k] = write_string(&out, keys[k].name, keys[k].len);
   meta[kPairs + 0] = write_timestamptz(&out, to);
