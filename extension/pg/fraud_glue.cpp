@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "numeric_conv.hpp"
+
 extern "C" {
 #include "access/toast_internals.h"
 #if defined(USE_LZ4) && defined(TECHMART_HAVE_LZ4)
@@ -172,7 +174,7 @@ void decode_state_values(const Datum* d, const bool* isnull, RawState* out) {
   out->profile_time = float8_datum(d[7]);
   out->has_last = !isnull[8] && out->n > 0;
   out->last_time = out->has_last ? ts_to_epoch(DatumGetTimestampTz(d[8])) : 0.0;
-  out->last_amount = isnull[9] ? 0.0 : DatumGetFloat8(DirectFunctionCall1(numeric_float8, d[9]));
+  out->last_amount = isnull[9] ? 0.0 : numeric_to_float8(d[9]);
   out->has_last_loc = !isnull[10] && !isnull[11];
   out->last_lat = out->has_last_loc ? float8_datum(d[10]) : 0.0;
   out->last_lon = out->has_last_loc ? float8_datum(d[11]) : 0.0;

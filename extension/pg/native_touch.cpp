@@ -10,6 +10,8 @@
 // table/index AM, so SSI predicate locks are taken as the executor takes them.
 #include "native_touch.hpp"
 
+#include "numeric_conv.hpp"
+
 extern "C" {
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -521,7 +523,7 @@ void read_product(int64 product_id, Snapshot snap, Touch* out) {
   if (out->product_found) {
     const Datum price = slot_getattr(slot, L.price, &out->null_price);
     const Datum cat = slot_getattr(slot, L.category, &out->null_category);
-    out->price = out->null_price ? 0.0 : DatumGetFloat8(DirectFunctionCall1(numeric_float8, price));
+    out->price = out->null_price ? 0.0 : numeric_to_float8(price);
     out->category_id = out->null_category ? -1 : DatumGetInt64(cat);
   }
   ExecDropSingleTupleTableSlot(slot);

@@ -24,6 +24,7 @@
 #include "fraud_glue.hpp"
 #include "metrics.hpp"
 #include "native_touch.hpp"
+#include "numeric_conv.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -45,6 +46,7 @@ namespace fraud = techmart::pg::fraud;
 namespace native = techmart::pg::native;
 using techmart::pg::ErrorInfo;
 using techmart::pg::guarded;
+using techmart::pg::numeric_to_float8;
 using techmart::pg::raise;
 
 namespace {
@@ -1122,8 +1124,8 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
     amount_filled = true;
   }
   check_money(rel, cols.attnum[kAmount], "amount", v[kAmount]);
-  const double amount = DatumGetFloat8(DirectFunctionCall1(numeric_float8, v[kAmount]));
-  const double unit_price = DatumGetFloat8(DirectFunctionCall1(numeric_float8, v[kUnitPrice]));
+  const double amount = numeric_to_float8(v[kAmount]);
+  const double unit_price = numeric_to_float8(v[kUnitPrice]);
   if (!std::isfinite(amount) || !std::isfinite(unit_price)) {
     check_violation(rel, cols.attnum[kAmount], "amount must be finite");
   }
