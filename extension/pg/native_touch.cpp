@@ -488,6 +488,27 @@ bool fetch(Relation rel, Oid index, AttrNumber key_att, Snapshot snap, int64 key
   return found;
 }
 
+// snprintf(out, size, "%u/%lld", xmin, version) without snprintf's format parsing (two per
+// statement)
+void token_text(TransactionId xmin, int64 version, char* out, size_t size) {
+  char buf[48];
+  char* p = buf + sizeof buf - 1;
+  *p = '\0';
+  uint64 v = version < 0 ? 0 - static_cast<uint64>(version) : static_cast<uint64>(version);
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  if (version < 0) *--p = '-';
+  *--p = '/';
+  uint32 x = xmin;
+  do {
+    *--p = static_cast<char>('0' + x % 10);
+    x /= 10;
+  } while (x > 0);
+  strlcpy(out, p, size);
+}
+
 // "xmin/version" of the one row of a version table (the SPI query's v.xmin::text || '/' ||
 // v.version); "" when there is none.
 void read_token(Relation rel, AttrNumber version, Snapshot snap, Hint* hint, char* out,
@@ -507,10 +528,8 @@ void read_token(Relation rel, AttrNumber version, Snapshot snap, Hint* hint, cha
     bool null_xmin, null_version;
     const Datum xmin = slot_getsysattr(slot, MinTransactionIdAttributeNumber, &null_xmin);
     const Datum v = slot_getattr(slot, version, &null_version);
-    if (!null_xmin && !null_version) {
-      snprintf(out, size, "%u/%lld", DatumGetTransactionId(xmin),
-               static_cast<long long>(DatumGetInt64(v)));
-    }
+    if (!null_xmin && !null_version)
+      token_text(DatumGetTransactionId(xmin), DatumGetInt64(v), out, size);
   }
   ExecDropSingleTupleTableSlot(slot);
 }
