@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "jsonb_writer.hpp"
 #include "numeric_conv.hpp"
 
 extern "C" {
@@ -20,6 +21,7 @@ extern "C" {
 }
 
 namespace core = techmart::core;
+namespace jsonb = techmart::pg::jsonb;
 
 namespace techmart::pg::fraud {
 
@@ -536,18 +538,10 @@ void score_row(const Engine& e, const core::CustomerState& state, const core::Tr
 }
 
 namespace {
-JsonbValue string_value(const char* s) {
-  JsonbValue v;
-  v.type = jbvString;
-  v.val.string.val = const_cast<char*>(s);
-  v.val.string.len = static_cast<int>(strlen(s));
-  return v;
-}
-
 // int64_div_fast_to_numeric(mantissa, scale), remembered: the reasons of consecutive rows repeat
 // most of their numbers (weights, thresholds, counts), and a numeric is never changed once made
-// (JsonbValueToJsonb copies it). 256 slots, direct-mapped; their numerics in one context, emptied
-// with the slots when it passes 64 kB.
+// (reasons_jsonb copies its bytes). 256 slots, direct-mapped; their numerics in one context,
+// emptied with the slots when it passes 64 kB.
 struct NumericMemo {
   std::int64_t mantissa;
   int scale;
@@ -574,8 +568,7 @@ Numeric fixed_numeric(std::int64_t mantissa, int scale) {
   return kept;
 }
 
-// Empties the memo once its numerics pass 64 kB: only between two values (a value's tree points
-// to the numerics it took from the memo).
+// Empties the memo once its numerics pass 64 kB (between two values).
 void numeric_memo_trim() {
   if (numeric_memo_ctx != nullptr &&
       MemoryContextMemAllocated(numeric_memo_ctx, false) > 64 * 1024) {
@@ -584,25 +577,28 @@ void numeric_memo_trim() {
   }
 }
 
-// the number as reasons_to_json writes it, read back as jsonb_in would (numeric_in: same scale)
-JsonbValue number_value(double x, int decimals) {
-  char text[core::kJsonNumberBytes];
-  JsonbValue v;
+// The number as reasons_to_json writes it, read back as jsonb_in would (numeric_in: same scale),
+// written as a jbvNumeric holding that numeric; null (JENTRY_ISNULL, no bytes) when not finite.
+uint32 write_number(StringInfo buf, double x, int decimals) {
   std::int64_t mantissa = 0;
   int scale = 0;
   if (core::json_number_fixed(x, decimals, &mantissa, &scale)) {
     // the same numeric (value and scale) without printing and parsing the text
-    v.type = jbvNumeric;
-    v.val.numeric = fixed_numeric(mantissa, scale);
-  } else if (core::format_json_number(x, decimals, text, sizeof text)) {
-    v.type = jbvNumeric;
-    v.val.numeric = DatumGetNumeric(DirectFunctionCall3(
-        numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-  } else {
-    v.type = jbvNull;
+    return jsonb::write_numeric_as_is(buf, fixed_numeric(mantissa, scale));
   }
-  return v;
+  char text[core::kJsonNumberBytes];
+  if (!core::format_json_number(x, decimals, text, sizeof text)) return JENTRY_ISNULL;
+  Numeric num = DatumGetNumeric(DirectFunctionCall3(
+      numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+  const uint32 e = jsonb::write_numeric_as_is(buf, num);
+  pfree(num);
+  return e;
 }
+
+// A reason's object without its strings and numbers: padding, header, 12 JEntries, the keys (45
+// bytes); each of its 4 numbers at most ~20 bytes with its padding (the mantissa of
+// json_number_fixed is below 1e9 -- numeric_in's fallback may take more: the buffer then grows).
+constexpr int kReasonFixedBytes = 3 + 4 + 12 * 4 + 45 + 4 * 24;
 }  // namespace
 
 #if defined(USE_LZ4) && defined(TECHMART_HAVE_LZ4)
@@ -649,38 +645,49 @@ Datum compress_inline(Datum d) {
 }
 
 Datum reasons_jsonb(const ScoreOutput& out) {
-  // The value tree handed to JsonbValueToJsonb() directly (no pushJsonbValue() per key and value):
-  // each object's keys in jsonb's order -- shorter first, then bytewise, as pushJsonbValue()
-  // sorts them: rule, detail, weight, observed, threshold, contribution -- so the same jsonb.
+  // The Jsonb bytes written directly (jsonb_writer.hpp), as JsonbValueToJsonb() would write the
+  // tree of the parsed text: an array of objects, each object's keys in jsonb's order -- shorter
+  // first, then bytewise, as jsonb_in sorts them: rule, detail, weight (only when finite),
+  // observed, threshold, contribution.
   numeric_memo_trim();
-  JsonbValue root;
-  root.type = jbvArray;
-  root.val.array.rawScalar = false;
-  root.val.array.nElems = out.nreasons;
-  root.val.array.elems =
-      static_cast<JsonbValue*>(palloc(sizeof(JsonbValue) * (out.nreasons > 0 ? out.nreasons : 1)));
-  for (int i = 0; i < out.nreasons; ++i) {
-    const PlainReason& r = out.reasons[i];
-    JsonbPair* pairs = static_cast<JsonbPair*>(palloc(sizeof(JsonbPair) * 6));
-    int n = 0;
-    auto add = [&](const char* key, const JsonbValue& value) {
-      pairs[n].key = string_value(key);
-      pairs[n].value = value;
-      pairs[n].order = static_cast<uint32>(n);
-      ++n;
-    };
-    add("rule", string_value(r.rule));
-    add("detail", string_value(r.detail));
-    if (std::isfinite(r.weight)) add("weight", number_value(r.weight, core::kReasonValueDecimals));
-    add("observed", number_value(r.observed, core::kReasonValueDecimals));
-    add("threshold", number_value(r.threshold, core::kReasonValueDecimals));
-    add("contribution", number_value(r.contribution, core::kReasonContributionDecimals));
-    JsonbValue& o = root.val.array.elems[i];
-    o.type = jbvObject;
-    o.val.object.nPairs = n;
-    o.val.object.pairs = pairs;
+  const int n = out.nreasons;
+  int size = VARHDRSZ + 4 + 4 * n + 3;  // the array: header, JEntries, padding
+  for (int i = 0; i < n; ++i) {
+    size += kReasonFixedBytes +
+            static_cast<int>(strlen(out.reasons[i].rule) + strlen(out.reasons[i].detail));
   }
-  return JsonbPGetDatum(JsonbValueToJsonb(&root));
+  StringInfoData buf;
+  jsonb::begin(&buf, size);
+  const int root_base = buf.len;
+  int root_jentry = jsonb::begin_container(&buf, n, JB_FARRAY, n);
+  int64 root_total = 0;
+  for (int i = 0; i < n; ++i) {
+    const PlainReason& r = out.reasons[i];
+    const bool has_weight = std::isfinite(r.weight);
+    const int npairs = has_weight ? 6 : 5;
+    const int base = buf.len;
+    const int jentry = jsonb::begin_container(&buf, npairs, JB_FOBJECT, 2 * npairs);
+    uint32 meta[12];
+    int k = 0;
+    meta[k++] = jsonb::write_string(&buf, "rule", 4);
+    meta[k++] = jsonb::write_string(&buf, "detail", 6);
+    if (has_weight) meta[k++] = jsonb::write_string(&buf, "weight", 6);
+    meta[k++] = jsonb::write_string(&buf, "observed", 8);
+    meta[k++] = jsonb::write_string(&buf, "threshold", 9);
+    meta[k++] = jsonb::write_string(&buf, "contribution", 12);
+    meta[k++] = jsonb::write_string(&buf, r.rule, static_cast<int>(strlen(r.rule)));
+    meta[k++] = jsonb::write_string(&buf, r.detail, static_cast<int>(strlen(r.detail)));
+    if (has_weight) meta[k++] = write_number(&buf, r.weight, core::kReasonValueDecimals);
+    meta[k++] = write_number(&buf, r.observed, core::kReasonValueDecimals);
+    meta[k++] = write_number(&buf, r.threshold, core::kReasonValueDecimals);
+    meta[k++] = write_number(&buf, r.contribution, core::kReasonContributionDecimals);
+    jsonb::write_jentries(&buf, jentry, meta, k, "object");
+    const uint32 e = jsonb::end_container(&buf, base, "object");
+    jsonb::put_uint32(&buf, root_jentry, jsonb::stored_jentry(e, i, &root_total, "array"));
+    root_jentry += static_cast<int>(sizeof(JEntry));
+  }
+  jsonb::end_container(&buf, root_base, "array");
+  return JsonbPGetDatum(jsonb::finish(&buf));
 }
 
 }  // namespace techmart::pg::fraud

@@ -141,8 +141,9 @@ struct ScoreOutput {
   char top_rules[160];
 };
 
-// fraud_reasons as jsonb built from out.reasons: the same value as jsonb_in(out.reasons_json)
-// without writing and parsing the text. Plain C; palloc in the current context.
+// fraud_reasons as jsonb written from out.reasons: the same bytes as jsonb_in(out.reasons_json)
+// without writing and parsing the text or building a JsonbValue tree (jsonb_writer.hpp). Plain C;
+// palloc in the current context.
 Datum reasons_jsonb(const ScoreOutput& out);
 
 // A plain (uncompressed, in-line, 4-byte header) varlena datum of at least kCompressMinBytes,

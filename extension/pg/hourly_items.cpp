@@ -8,7 +8,8 @@
 // output/input round trip of each number, a Jsonb serialised and iterated back and a key sort:
 // most of the time for 720 rows): the Jsonb bytes written directly, laid out as convertToJsonb
 // (jsonb_util.c) lays them out, into one buffer — no JsonbValue tree (0.36 MB for 720 items), no
-// allocation per value; the rollup rows read by a cursor 256 at a time.
+// allocation per value (the writer shared with the fraud engine's fraud_reasons: jsonb_writer.hpp);
+// the rollup rows read by a cursor 256 at a time.
 // analytics.hourly_sales_json(...) (at the end) writes the whole answer of api.hourly_sales around
 // the same items: jsonb_build_object would take them apart again.
 // The same steps, by the same server functions:
@@ -39,6 +40,7 @@
 // Plain Postgres calls only (palloc, SPI, the datetime and numeric functions), no C++ object: a
 // Postgres error propagates as from any C function.
 
+#include "jsonb_writer.hpp"
 #include "pg.hpp"
 
 extern "C" {
@@ -51,6 +53,14 @@ PG_FUNCTION_INFO_V1(techmart_hourly_sales_json);
 }
 
 namespace {
+
+using techmart::pg::jsonb::begin_container;
+using techmart::pg::jsonb::end_container;
+using techmart::pg::jsonb::put_uint32;
+using techmart::pg::jsonb::stored_jentry;
+using techmart::pg::jsonb::write_jentries;
+using techmart::pg::jsonb::write_numeric;
+using techmart::pg::jsonb::write_string;
 
 constexpr int kFields = 7;
 
@@ -87,64 +97,6 @@ int compare_order(const void* a, const void* b) {
 Numeric add_numeric(Numeric sum, Datum value) {
   if (sum == nullptr) return DatumGetNumericCopy(value);
   return DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(sum), value));
-}
-
-// The Jsonb binary format as convertToJsonb (jsonb_util.c) writes it: containers and numerics
-// start on a 4-byte boundary of the buffer (the zero padding counts as part of the value), every
-// JB_OFFSET_STRIDE'th JEntry of a container holds the end offset of its data (JENTRY_HAS_OFF), the
-// others the length.
-void pad_to_int(StringInfo buf) {
-  while (buf->len % 4 != 0) appendStringInfoCharMacro(buf, '\0');
-}
-
-int reserve(StringInfo buf, int bytes) {
-  enlargeStringInfo(buf, bytes);
-  const int at = buf->len;
-  buf->len += bytes;
-  buf->data[buf->len] = '\0';
-  return at;
-}
-
-void put_uint32(StringInfo buf, int at, uint32 v) { std::memcpy(buf->data + at, &v, sizeof v); }
-
-// A container's start: padding, its header (count | JB_FARRAY or JB_FOBJECT), room for its
-// njentries JEntries; returns where they go (filled by write_jentries).
-int begin_container(StringInfo buf, int count, uint32 kind, int njentries) {
-  pad_to_int(buf);
-  const uint32 head = static_cast<uint32>(count) | kind;
-  appendBinaryStringInfo(buf, reinterpret_cast<const char*>(&head), sizeof head);
-  return reserve(buf, static_cast<int>(sizeof(JEntry)) * njentries);
-}
-
-void check_length(int64 len, const char* what) {
-  if (len > JENTRY_OFFLENMASK) {
-    ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-                    errmsg("total size of jsonb %s elements exceeds the maximum of %u bytes", what,
-                           JENTRY_OFFLENMASK)));
-  }
-}
-
-// a string value (key or value): its JEntry
-uint32 write_string(StringInfo buf, const char* s, int len) {
-  appendBinaryStringInfo(buf, s, len);
-  return JENTRY_ISSTRING | static_cast<uint32>(len);
-}
-
-// a numeric as to_jsonb stores it: the number (a 4-byte varlena header: from make_result or a
-// detoasted copy), NaN and +/-Infinity as strings
-uint32 write_numeric(StringInfo buf, Numeric num) {
-  if (numeric_is_nan(num) || numeric_is_inf(num)) {
-    char* s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
-    const uint32 e = write_string(buf, s, static_cast<int>(std::strlen(s)));
-    pfree(s);
-    return e;
-  }
-  const int start = buf->len;
-  pad_to_int(buf);
-  const int padlen = buf->len - start;
-  const int numlen = static_cast<int>(VARSIZE(num));
-  appendBinaryStringInfo(buf, reinterpret_cast<const char*>(num), numlen);
-  return JENTRY_ISNUMERIC | static_cast<uint32>(padlen + numlen);
 }
 
 // the sum of a bigint column: to_jsonb of coalesce(sum, 0)::bigint
@@ -295,22 +247,6 @@ Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Da
   return series;
 }
 
-// the JEntries of a container's count children (keys then values for an object), lengths or,
-// every JB_OFFSET_STRIDE'th, the end offset
-void write_jentries(StringInfo out, int at, const uint32* meta, int count) {
-  int64 total = 0;
-  for (int k = 0; k < count; ++k) {
-    total += JBE_OFFLENFLD(meta[k]);
-    check_length(total, "object");
-    uint32 e = meta[k];
-    if (k % JB_OFFSET_STRIDE == 0) {
-      e = (e & JENTRY_TYPEMASK) | static_cast<uint32>(total) | JENTRY_HAS_OFF;
-    }
-    put_uint32(out, at, e);
-    at += static_cast<int>(sizeof(JEntry));
-  }
-}
-
 // the items: an array of n objects of kFields pairs each, written as convertToJsonb writes it;
 // returns its JEntry
 uint32 write_items(StringInfo out_, const Series& series) {
@@ -336,20 +272,12 @@ uint32 write_items(StringInfo out_, const Series& series) {
     meta[kFields + 4] = write_bigint_sum(&out, b->suspicious);
     meta[kFields + 5] = write_bigint_sum(&out, b->transactions);
     meta[kFields + 6] = write_numeric(&out, b->refunded != nullptr ? b->refunded : zero);
-    write_jentries(&out, jentry, meta, 2 * kFields);
-    const int64 len = out.len - item_base;
-    check_length(len, "object");
-    root_total += len;
-    check_length(root_total, "array");
-    uint32 e = JENTRY_ISCONTAINER | static_cast<uint32>(len);
-    if (i % JB_OFFSET_STRIDE == 0)
-      e = (e & JENTRY_TYPEMASK) | static_cast<uint32>(root_total) | JENTRY_HAS_OFF;
-    put_uint32(&out, root_jentry, e);
+    write_jentries(&out, jentry, meta, 2 * kFields, "object");
+    const uint32 e = end_container(&out, item_base, "object");
+    put_uint32(&out, root_jentry, stored_jentry(e, i, &root_total, "array"));
     root_jentry += static_cast<int>(sizeof(JEntry));
   }
-  const int64 len = out.len - base;
-  check_length(len, "array");
-  return JENTRY_ISCONTAINER | static_cast<uint32>(len);
+  return end_container(&out, base, "array");
 }
 
 // a string argument as to_jsonb makes it (text: its bytes), NULL as null
@@ -383,12 +311,9 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
   const Series series =
       compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), PG_GETARG_DATUM(4));
   StringInfoData out;
-  initStringInfo(&out);
-  enlargeStringInfo(&out, 64 + series.n * 256);  // about 200 bytes an item
-  reserve(&out, VARHDRSZ);
+  techmart::pg::jsonb::begin(&out, 64 + series.n * 256);  // about 200 bytes an item
   write_items(&out, series);
-  SET_VARSIZE(out.data, out.len);
-  PG_RETURN_JSONB_P(reinterpret_cast<Jsonb*>(out.data));
+  PG_RETURN_JSONB_P(techmart::pg::jsonb::finish(&out));
 }
 
 // analytics.hourly_sales_json(p_from, p_to, p_dimension, p_key, p_lookup_key, p_tz) -> jsonb: the
@@ -408,9 +333,7 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json(PG_FUNCTION_ARGS) {
   const Series series =
       compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5));
   StringInfoData out;
-  initStringInfo(&out);
-  enlargeStringInfo(&out, 256 + series.n * 256);
-  reserve(&out, VARHDRSZ);
+  techmart::pg::jsonb::begin(&out, 256 + series.n * 256);
   constexpr int kPairs = 6;
   static const Key keys[kPairs] = {{"to", 2},    {"key", 3},   {"from", 4},
                                    {"count", 5}, {"items", 5}, {"dimension", 9}};
@@ -424,8 +347,7 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json(PG_FUNCTION_ARGS) {
   meta[kPairs + 3] = write_bigint_sum(&out, series.n);
   meta[kPairs + 4] = write_items(&out, series);
   meta[kPairs + 5] = write_text_or_null(&out, fcinfo, 2);
-  write_jentries(&out, jentry, meta, 2 * kPairs);
-  check_length(out.len - base, "object");
-  SET_VARSIZE(out.data, out.len);
-  PG_RETURN_JSONB_P(reinterpret_cast<Jsonb*>(out.data));
+  write_jentries(&out, jentry, meta, 2 * kPairs, "object");
+  end_container(&out, base, "object");
+  PG_RETURN_JSONB_P(techmart::pg::jsonb::finish(&out));
 }
