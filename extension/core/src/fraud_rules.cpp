@@ -3,12 +3,12 @@
 // before it into one observed number; the combiner adds weight * max(0, observed - threshold).
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
 
+#include "detail_text.hpp"
 #include "techmart/core/errors.hpp"
 #include "techmart/core/scoring.hpp"
 
@@ -68,13 +68,6 @@ double positive_param(const RuleConfig& c, const char* name, double fallback) {
   const double v = c.param(name, fallback);
   if (!(v > 0)) throw std::invalid_argument(c.rule + ": " + name + " must be > 0");
   return v;
-}
-
-std::string fmt(const char* f, double a, double b = 0, double c = 0, double d = 0) {
-  char buf[320];
-  const double args[4] = {a, b, c, d};
-  format_doubles(buf, sizeof buf, f, args, 4);  // snprintf's text, mostly without printf
-  return buf;
 }
 
 // Count and sum of the recent transactions in (t - window, t], this one included.
@@ -268,46 +261,93 @@ class FraudRule final : public Rule {
     return f;
   }
 
+  // The texts are those of snprintf with the format in the comment above each case (the
+  // arguments in order), written piece by piece (detail_text.hpp; tested against snprintf).
   std::string describe(const Feature& f, const ScoringContext& ctx) const override {
     const TransactionInput& tx = ctx.tx;
+    DetailText t;
     switch (kind_) {
       case Kind::kVelocity:
-        return fmt("%.0f transactions of this customer within %.0f minutes (this one included)",
-                   f.observed, window_ / 60.0);
+        // "%.0f transactions of this customer within %.0f minutes (this one included)"
+        t.fixed(f.observed, 0) << " transactions of this customer within ";
+        t.fixed(window_ / 60.0, 0) << " minutes (this one included)";
+        break;
       case Kind::kSpend24h:
-        return fmt("%.2f spent in %.0f transactions within %.0f h, %.1f times the typical amount",
-                   f.aux[0], f.aux[2], window_ / 3600.0, f.observed);
+        // "%.2f spent in %.0f transactions within %.0f h, %.1f times the typical amount"
+        t.fixed(f.aux[0], 2) << " spent in ";
+        t.fixed(f.aux[2], 0) << " transactions within ";
+        t.fixed(window_ / 3600.0, 0) << " h, ";
+        t.fixed(f.observed, 1) << " times the typical amount";
+        break;
       case Kind::kCardTesting:
-        return fmt("%.0f amounts of at most %.2f within %.0f minutes (card testing)", f.observed,
-                   small_, window_ / 60.0);
+        // "%.0f amounts of at most %.2f within %.0f minutes (card testing)"
+        t.fixed(f.observed, 0) << " amounts of at most ";
+        t.fixed(small_, 2) << " within ";
+        t.fixed(window_ / 60.0, 0) << " minutes (card testing)";
+        break;
       case Kind::kAmountRobust:
-        return fmt("amount %.2f vs median %.2f (robust z with MAD scale %.3f over %.0f amounts)",
-                   tx.amount, std::expm1(f.aux[0]), f.aux[1], f.aux[2]);
+        // "amount %.2f vs median %.2f (robust z with MAD scale %.3f over %.0f amounts)"
+        t << "amount ";
+        t.fixed(tx.amount, 2) << " vs median ";
+        t.fixed(std::expm1(f.aux[0]), 2) << " (robust z with MAD scale ";
+        t.fixed(f.aux[1], 3) << " over ";
+        t.fixed(f.aux[2], 0) << " amounts)";
+        break;
       case Kind::kAmountVsList:
-        return fmt("unit price %.2f vs list price %.2f", f.aux[0], f.aux[1]);
+        // "unit price %.2f vs list price %.2f"
+        t << "unit price ";
+        t.fixed(f.aux[0], 2) << " vs list price ";
+        t.fixed(f.aux[1], 2);
+        break;
       case Kind::kForeignCountry:
-        return std::string("purchase country ") + std::string(tx.country, 2) +
-               " differs from home country " + std::string(tx.home_country, 2);
+        // "purchase country " + 2 bytes + " differs from home country " + 2 bytes
+        t << "purchase country ";
+        t.put(tx.country, 2) << " differs from home country ";
+        t.put(tx.home_country, 2);
+        break;
       case Kind::kImpossibleTravel:
-        return fmt("%.0f km from the previous transaction in %.0f s: %.0f km/h (limit %.0f)",
-                   f.aux[0], f.aux[1], f.aux[2], max_kmh_);
+        // "%.0f km from the previous transaction in %.0f s: %.0f km/h (limit %.0f)"
+        t.fixed(f.aux[0], 0) << " km from the previous transaction in ";
+        t.fixed(f.aux[1], 0) << " s: ";
+        t.fixed(f.aux[2], 0) << " km/h (limit ";
+        t.fixed(max_kmh_, 0) << ")";
+        break;
       case Kind::kHighRiskCountry:
-        return std::string("country ") + std::string(tx.country, 2) + " is on the high-risk list";
+        // "country " + 2 bytes + " is on the high-risk list"
+        t << "country ";
+        t.put(tx.country, 2) << " is on the high-risk list";
+        break;
       case Kind::kRareHourCustomer:
-        return fmt("local hour %02.0f has share %.3f in this customer's profile (uniform 0.042)",
-                   f.aux[1], f.aux[0]);
+        // "local hour %02.0f has share %.3f in this customer's profile (uniform 0.042)"
+        t << "local hour ";
+        t.hour(f.aux[1]) << " has share ";
+        t.fixed(f.aux[0], 3) << " in this customer's profile (uniform 0.042)";
+        break;
       case Kind::kRareHourShop:
-        return fmt("local hour %02.0f has share %.3f of the shop's transactions", f.aux[1],
-                   f.aux[0]);
+        // "local hour %02.0f has share %.3f of the shop's transactions"
+        t << "local hour ";
+        t.hour(f.aux[1]) << " has share ";
+        t.fixed(f.aux[0], 3) << " of the shop's transactions";
+        break;
       case Kind::kYoungAccount:
-        return fmt("account %.1f days old, amount %.2f (large: %.2f)", f.aux[0], tx.amount, large_);
+        // "account %.1f days old, amount %.2f (large: %.2f)"
+        t << "account ";
+        t.fixed(f.aux[0], 1) << " days old, amount ";
+        t.fixed(tx.amount, 2) << " (large: ";
+        t.fixed(large_, 2) << ")";
+        break;
       case Kind::kNewPaymentMethod:
-        return fmt("payment method never used in %.0f earlier transactions", f.aux[0]);
+        // "payment method never used in %.0f earlier transactions"
+        t << "payment method never used in ";
+        t.fixed(f.aux[0], 0) << " earlier transactions";
+        break;
       case Kind::kHighRiskMethod:
-        return "payment method is on the high-risk list";
+        t << "payment method is on the high-risk list";
+        break;
       default:
-        return {};
+        break;
     }
+    return t.str();
   }
 
  private:

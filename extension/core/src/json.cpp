@@ -84,35 +84,28 @@ void put_truncated(char* buf, std::size_t size, const char* text, std::size_t le
 // The digits of "%.*f" when certain (see format_fixed); false: let printf decide.
 bool fixed_digits(double x, int decimals, int width, bool zero_pad, char* out, std::size_t* len) {
   static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-  static constexpr std::int64_t kIPow10[] = {1,      10,      100,      1000,      10000,
-                                             100000, 1000000, 10000000, 100000000, 1000000000};
   if (!std::isfinite(x) || decimals < 0 || decimals > 9 || width > 64) return false;
   // the error of y is below 1.2e-7 (1e9 * 2^-53): away from a tie it rounds as the exact value
   const double y = std::fabs(x) * kPow10[decimals];
   if (!(y < 1e9)) return false;
-  const double whole = std::floor(y);
-  const double frac = y - whole;
+  const auto whole = static_cast<std::uint32_t>(y);  // floor(y): 0 <= y < 1e9
+  const double frac = y - static_cast<double>(whole);
   if (std::fabs(frac - 0.5) <= 1e-6) return false;
-  const std::int64_t m = static_cast<std::int64_t>(whole) + (frac > 0.5 ? 1 : 0);
-  char digits[32];
-  int nd = 0;
-  std::int64_t ip = m / kIPow10[decimals];
-  std::int64_t fp = m % kIPow10[decimals];
-  char rev[24];
-  int nr = 0;
-  do {
-    rev[nr++] = static_cast<char>('0' + ip % 10);
-    ip /= 10;
-  } while (ip > 0);
-  while (nr > 0) digits[nd++] = rev[--nr];
-  if (decimals > 0) {
-    digits[nd++] = '.';
-    for (int i = decimals - 1; i >= 0; --i) {
-      digits[nd + i] = static_cast<char>('0' + fp % 10);
-      fp /= 10;
-    }
-    nd += decimals;
+  std::uint32_t m = whole + (frac > 0.5 ? 1 : 0);  // <= 1e9
+  // the digits, from the last one: `decimals` of them, the point, then the integer part
+  char digits[24];
+  char* const end = digits + sizeof digits;
+  char* p = end;
+  for (int i = 0; i < decimals; ++i) {
+    *--p = static_cast<char>('0' + m % 10);
+    m /= 10;
   }
+  if (decimals > 0) *--p = '.';
+  do {
+    *--p = static_cast<char>('0' + m % 10);
+    m /= 10;
+  } while (m > 0);
+  const int nd = static_cast<int>(end - p);
   const bool minus = std::signbit(x);
   const int body = nd + (minus ? 1 : 0);
   const int pad = width > body ? width - body : 0;
@@ -122,8 +115,8 @@ bool fixed_digits(double x, int decimals, int width, bool zero_pad, char* out, s
   if (minus) out[k++] = '-';
   if (zero_pad)
     for (int i = 0; i < pad; ++i) out[k++] = '0';
-  std::memcpy(out + k, digits, static_cast<std::size_t>(nd));
-  *len = k + static_cast<std::size_t>(nd);
+  for (int i = 0; i < nd; ++i) out[k++] = p[i];
+  *len = k;
   return true;
 }
 }  // namespace
@@ -136,6 +129,16 @@ int format_fixed(char* buf, std::size_t size, double x, int decimals) {
   }
   put_truncated(buf, size, text, len);
   return static_cast<int>(len);
+}
+
+std::size_t fixed_text(char* out, double x, int decimals, int width, bool zero_pad) {
+  std::size_t len = 0;
+  if (fixed_digits(x, decimals, width, zero_pad, out, &len)) return len;
+  const int n =
+      std::snprintf(out, kFixedTextBytes, zero_pad ? "%0*.*f" : "%*.*f", width, decimals, x);
+  if (n < 0) return 0;
+  return static_cast<std::size_t>(n) < kFixedTextBytes ? static_cast<std::size_t>(n)
+                                                       : kFixedTextBytes - 1;
 }
 
 int format_doubles(char* buf, std::size_t size, const char* f, const double* args, int nargs) {

@@ -183,17 +183,34 @@ ScoreResult Scorer::score(const ScoringContext& ctx, double min_contribution) co
   ScoreResult result;
   result.score = combiner_->combine(features);
   const std::vector<double> contributions = combiner_->contributions(features, result.score);
+  std::size_t listed = 0;
+  for (const double c : contributions) listed += std::fabs(c) < min_contribution ? 0 : 1;
+  if (listed > 0) result.reasons.reserve(listed);  // one allocation, none for a row without any
   for (std::size_t i = 0; i < features.size(); ++i) {
     const double contribution = contributions[i];
     if (std::fabs(contribution) < min_contribution) continue;
-    const Feature& f = features[i];
-    std::string detail = f.detail.empty() ? sources[i]->describe(f, ctx) : f.detail;
-    result.reasons.push_back(
-        Reason{f.rule, f.observed, f.threshold, contribution, std::move(detail), f.weight});
+    Feature& f = features[i];  // not read again: its strings move into the reason
+    std::string detail = f.detail.empty() ? sources[i]->describe(f, ctx) : std::move(f.detail);
+    result.reasons.push_back(Reason{std::move(f.rule), f.observed, f.threshold, contribution,
+                                    std::move(detail), f.weight});
   }
-  std::stable_sort(
-      result.reasons.begin(), result.reasons.end(),
-      [](const Reason& a, const Reason& b) { return a.contribution > b.contribution; });
+  // highest contribution first, ties in rule order: a stable sort. The few reasons of a row by
+  // insertion (std::stable_sort would allocate a buffer for them each time).
+  const auto higher = [](const Reason& a, const Reason& b) {
+    return a.contribution > b.contribution;
+  };
+  auto& reasons = result.reasons;
+  if (reasons.size() <= 32) {
+    for (std::size_t i = 1; i < reasons.size(); ++i) {
+      if (!higher(reasons[i], reasons[i - 1])) continue;
+      Reason moving = std::move(reasons[i]);
+      std::size_t j = i;
+      for (; j > 0 && higher(moving, reasons[j - 1]); --j) reasons[j] = std::move(reasons[j - 1]);
+      reasons[j] = std::move(moving);
+    }
+  } else {
+    std::stable_sort(reasons.begin(), reasons.end(), higher);
+  }
   return result;
 }
 

@@ -250,6 +250,13 @@ bool json_number_fixed(double x, int decimals, std::int64_t* mantissa, int* scal
 // snprintf otherwise. The reasons' detail texts are made of such numbers (one row of the fraud
 // engine's single-row benchmark formats about ten).
 int format_fixed(char* buf, std::size_t size, double x, int decimals);
+// What std::snprintf writes for x with "%.<decimals>f" (width > 0: "%<width>.<decimals>f", or with
+// zero_pad "%0<width>.<decimals>f", e.g. "%02.0f"), byte for byte, into out (kFixedTextBytes of
+// room; not necessarily NUL-terminated); returns its length. Digits as format_fixed: without printf
+// where they are certain, by snprintf otherwise. For 0 <= decimals <= 9 and 0 <= width <= 64 the
+// whole text always fits (a finite double has at most 309 integer digits).
+std::size_t fixed_text(char* out, double x, int decimals, int width = 0, bool zero_pad = false);
+inline constexpr std::size_t kFixedTextBytes = 384;
 // What std::snprintf(buf, size, f, args[0], args[1], ...) writes and returns, for a format whose
 // conversions are all "%.<N>f" with an optional '0' flag and width (e.g. "%02.0f") or "%%", each
 // taking the next of the nargs doubles; any other format (or too few args) goes to snprintf whole.
