@@ -127,13 +127,11 @@ std::vector<double> EvidenceCombiner::contributions(const std::vector<Feature>& 
   // rules saturate the score each still shows its share (a marginal "score without this rule"
   // would show ~0 for all of them).
   double total = 0;
-  std::vector<double> ev(features.size());
-  for (std::size_t i = 0; i < features.size(); ++i) total += (ev[i] = evidence(features[i]));
+  std::vector<double> out(features.size());  // each feature's evidence, then its share
+  for (std::size_t i = 0; i < features.size(); ++i) total += (out[i] = evidence(features[i]));
   const double above = score - 100.0 * logistic(bias_);
-  std::vector<double> out(features.size(), 0.0);
-  if (total > 0) {
-    for (std::size_t i = 0; i < features.size(); ++i) out[i] = above * ev[i] / total;
-  }
+  for (std::size_t i = 0; i < features.size(); ++i)
+    out[i] = total > 0 ? above * out[i] / total : 0.0;
   return out;
 }
 
@@ -171,13 +169,15 @@ Scorer::Scorer(std::vector<std::unique_ptr<Rule>> rules, std::unique_ptr<Combine
 ScoreResult Scorer::score(const ScoringContext& ctx, double min_contribution) const {
   require_finite(min_contribution, "min_contribution");
   std::vector<Feature> features;
-  std::vector<const Rule*> sources;
   features.reserve(rules_.size());
-  sources.reserve(rules_.size());
+  // the rule of each feature: on the stack for up to 64 rules (one allocation less per row)
+  const Rule* inline_sources[64];
+  std::vector<const Rule*> heap_sources(rules_.size() > 64 ? rules_.size() : 0);
+  const Rule** sources = rules_.size() > 64 ? heap_sources.data() : inline_sources;
   for (const auto& rule : rules_) {
     if (auto f = rule->evaluate(ctx)) {
+      sources[features.size()] = rule.get();
       features.push_back(std::move(*f));
-      sources.push_back(rule.get());
     }
   }
   ScoreResult result;
@@ -189,9 +189,9 @@ ScoreResult Scorer::score(const ScoringContext& ctx, double min_contribution) co
   for (std::size_t i = 0; i < features.size(); ++i) {
     const double contribution = contributions[i];
     if (std::fabs(contribution) < min_contribution) continue;
-    Feature& f = features[i];  // not read again: its strings move into the reason
+    Feature& f = features[i];  // not read again: its detail moves into the reason
     std::string detail = f.detail.empty() ? sources[i]->describe(f, ctx) : std::move(f.detail);
-    result.reasons.push_back(Reason{std::move(f.rule), f.observed, f.threshold, contribution,
+    result.reasons.push_back(Reason{std::string(f.rule), f.observed, f.threshold, contribution,
                                     std::move(detail), f.weight});
   }
   // highest contribution first, ties in rule order: a stable sort. The few reasons of a row by

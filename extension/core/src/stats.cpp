@@ -8,11 +8,9 @@
 
 namespace techmart::core {
 
-void require_finite(double x, const char* what) {
-  if (!std::isfinite(x)) {
-    throw std::invalid_argument(std::string(what) + " must be finite, got " +
-                                (std::isnan(x) ? "NaN" : (x > 0 ? "Infinity" : "-Infinity")));
-  }
+void throw_not_finite(double x, const char* what) {
+  throw std::invalid_argument(std::string(what) + " must be finite, got " +
+                              (std::isnan(x) ? "NaN" : (x > 0 ? "Infinity" : "-Infinity")));
 }
 
 double zscore(double x, double mean, double sd) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "techmart/core/fraud_state.hpp"
@@ -81,7 +82,10 @@ struct RuleConfig {
 // weight * (observed - threshold); `neutral` is the observed value that means "nothing unusual"
 // (e.g. z = 0) and is used to attribute the score to rules.
 struct Feature {
-  std::string rule;
+  // The producing rule's name: a view of its Rule::name() (or of a literal), valid while the rule
+  // lives -- features are transient (Scorer::score copies the name into the Reason it lists), and
+  // a rule evaluated for every row need not copy its name each time.
+  std::string_view rule;
   double observed = 0.0;
   double threshold = 0.0;
   double weight = 0.0;
