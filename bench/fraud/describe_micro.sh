@@ -2,6 +2,7 @@
 # Cost of the fraud rules' detail texts (Rule::describe, which builds the "detail" of each reason)
 # without a database: bench/fraud/describe_micro.cpp compiled (-O2, as RelWithDebInfo) with the
 # core of each tree given, each rule kind's describe() on a typical feature of speed.sh's rows.
+# Then one whole row: Scorer::score of the default rules on a row with 5 reasons.
 # Per kind: ns per call (ITER calls; moves with the load) and instructions per call counted by
 # valgrind callgrind as (Ir of 2*CG_ITER calls - Ir of CG_ITER calls) / CG_ITER (does not).
 #   bench/fraud/describe_micro.sh [TREE ...]   TREE: a git revision of this repository or "work"
@@ -36,4 +37,13 @@ for tree in "$@"; do
     line=$(sed -n "$((k + 1))p" "$T/ns.txt")
     printf '%-20s %6s Ir %s\n' "$(echo "$line" | awk '{print $1}')" "$ir" "$(echo "$line" | cut -c22-)"
   done
+  # a whole row: Scorer::score with the default rules, 5 reasons (describe_micro.cpp)
+  ns=$("$exe" "$((ITER / 10))" score 2>&1)
+  ir="-"
+  if command -v valgrind >/dev/null; then
+    a=$(valgrind --tool=callgrind --callgrind-out-file="$T/cg" "$exe" "$((CG_ITER / 10))" score 2>&1 >/dev/null | awk '/refs:/ {gsub(",", "", $NF); print $NF}')
+    b=$(valgrind --tool=callgrind --callgrind-out-file="$T/cg" "$exe" $((2 * CG_ITER / 10)) score 2>&1 >/dev/null | awk '/refs:/ {gsub(",", "", $NF); print $NF}')
+    ir=$(( (b - a) / (CG_ITER / 10) ))
+  fi
+  printf '%-20s %6s Ir %s\n' "Scorer::score" "$ir" "$ns"
 done
