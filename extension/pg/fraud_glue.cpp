@@ -538,53 +538,14 @@ void score_row(const Engine& e, const core::CustomerState& state, const core::Tr
 }
 
 namespace {
-// int64_div_fast_to_numeric(mantissa, scale), remembered: the reasons of consecutive rows repeat
-// most of their numbers (weights, thresholds, counts), and a numeric is never changed once made
-// (reasons_jsonb copies its bytes). 256 slots, direct-mapped; their numerics in one context,
-// emptied with the slots when it passes 64 kB.
-struct NumericMemo {
-  std::int64_t mantissa;
-  int scale;
-  Numeric value;  // nullptr: empty slot
-};
-NumericMemo numeric_memo[256];
-MemoryContext numeric_memo_ctx = nullptr;
-
-Numeric fixed_numeric(std::int64_t mantissa, int scale) {
-  const uint64 h = (static_cast<uint64>(mantissa) * UINT64CONST(0x9E3779B97F4A7C15)) >> 56;
-  NumericMemo& slot = numeric_memo[(h ^ static_cast<uint64>(scale)) & 255];
-  if (slot.value != nullptr && slot.mantissa == mantissa && slot.scale == scale) return slot.value;
-  const Numeric made = int64_div_fast_to_numeric(mantissa, scale);
-  if (numeric_memo_ctx == nullptr) {
-    numeric_memo_ctx =
-        AllocSetContextCreate(TopMemoryContext, "techmart numeric memo", ALLOCSET_SMALL_SIZES);
-  }
-  const Size size = VARSIZE(made);
-  Numeric kept = static_cast<Numeric>(MemoryContextAlloc(numeric_memo_ctx, size));
-  memcpy(kept, made, size);
-  slot.mantissa = mantissa;
-  slot.scale = scale;
-  slot.value = kept;
-  return kept;
-}
-
-// Empties the memo once its numerics pass 64 kB (between two values).
-void numeric_memo_trim() {
-  if (numeric_memo_ctx != nullptr &&
-      MemoryContextMemAllocated(numeric_memo_ctx, false) > 64 * 1024) {
-    MemoryContextReset(numeric_memo_ctx);
-    memset(numeric_memo, 0, sizeof numeric_memo);
-  }
-}
-
 // The number as reasons_to_json writes it, read back as jsonb_in would (numeric_in: same scale),
 // written as a jbvNumeric holding that numeric; null (JENTRY_ISNULL, no bytes) when not finite.
 uint32 write_number(StringInfo buf, double x, int decimals) {
   std::int64_t mantissa = 0;
   int scale = 0;
   if (core::json_number_fixed(x, decimals, &mantissa, &scale)) {
-    // the same numeric (value and scale) without printing and parsing the text
-    return jsonb::write_numeric_as_is(buf, fixed_numeric(mantissa, scale));
+    // the same numeric (value and scale) without printing and parsing the text, nor making it
+    return jsonb::write_scaled_numeric(buf, mantissa, scale);
   }
   char text[core::kJsonNumberBytes];
   if (!core::format_json_number(x, decimals, text, sizeof text)) return JENTRY_ISNULL;
@@ -649,7 +610,6 @@ Datum reasons_jsonb(const ScoreOutput& out) {
   // tree of the parsed text: an array of objects, each object's keys in jsonb's order -- shorter
   // first, then bytewise, as jsonb_in sorts them: rule, detail, weight (only when finite),
   // observed, threshold, contribution.
-  numeric_memo_trim();
   const int n = out.nreasons;
   int size = VARHDRSZ + 4 + 4 * n + 3;  // the array: header, JEntries, padding
   for (int i = 0; i < n; ++i) {

@@ -129,6 +129,11 @@ inline uint32 write_numeric_as_is(StringInfo buf, Numeric num) {
   return JENTRY_ISNUMERIC | static_cast<uint32>(buf->len - start);
 }
 
+// The numeric mantissa / 10^scale of display scale `scale` -- the bytes numeric_in makes of its
+// text with `scale` decimals, int64_div_fast_to_numeric(mantissa, scale) too -- written as a
+// jbvNumeric without making the numeric first; for |mantissa| < 10^15 and 0 <= scale <= 9.
+uint32 write_scaled_numeric(StringInfo buf, int64 mantissa, int scale);
+
 // A numeric as to_jsonb stores it: the number (a 4-byte varlena header: from make_result or a
 // detoasted copy), NaN and +/-Infinity as the strings numeric_out writes.
 uint32 write_numeric(StringInfo buf, Numeric num);
