@@ -1298,10 +1298,8 @@ extern "C" PGDLLEXPORT Datum techmart_score_transaction(PG_FUNCTION_ARGS) {
   colnums[ncols] = cols.attnum[kScore];
   values[ncols++] = score_numeric(out.score, cols.typmod[kScore]);
   colnums[ncols] = cols.attnum[kReasons];
-  // no text to parse; stored plain, as PostgreSQL keeps any value of a row under ~2 kB: its LZ4
-  // compression cost ~11,600 instructions per row of five reasons, 7 % of a scored INSERT's
-  // overhead, to save ~500 bytes of a suspicious row (bench/RESULTS.md, 2026-12-07)
-  values[ncols++] = fraud::reasons_jsonb(out);
+  // no text to parse; compressed in line (fewer bytes in the row and its WAL record)
+  values[ncols++] = fraud::compress_inline(fraud::reasons_jsonb(out));
   colnums[ncols] = cols.attnum[kSuspicious];
   values[ncols++] = BoolGetDatum(out.suspicious);
   if (amount_filled) {
