@@ -7,14 +7,17 @@
 #   bench_pad     no trigger, plus a text column whose constant default is incompressible hex
 #                 (STORAGE EXTERNAL: stored inline, not compressed) sized so that a bench_pad INSERT
 #                 writes as much WAL as a bench_scored one (calibrated on PAD_CAL single-row
-#                 INSERTs into each): the scored row's WAL volume without any of its CPU.
+#                 INSERTs into each): the scored row's WAL volume without any of its CPU;
+#   msg           bench_plain's INSERT, in the same statement a non-transactional
+#                 pg_logical_emit_message of as many bytes: the WAL volume without the bigger rows
+#                 (the pad's heap grows faster: more new pages).
 # 1. WAL per single-row INSERT by record type (pg_waldump --stats=record over PAD_CAL INSERTs of
 #    each table; skipped when pg_waldump or the server's pg_wal is not readable from here).
 # 2. ROUNDS rounds of SECONDS_PER_RUN-second pgbench runs (2 clients, the workload of speed.sh)
-#    of each table, the order rotating from round to round, synchronous_commit SYNC; per run the
+#    of each variant, the order rotating from round to round, synchronous_commit SYNC; per run the
 #    tps and the WAL bytes per transaction. Printed: median tps of each, the medians of the
-#    per-round ratios pad/plain and scored/plain, and the share of the scored gap that the pad
-#    (WAL volume alone) reproduces.
+#    per-round ratios to plain, and the share of the scored gap that the pad and the message
+#    reproduce.
 # Needs a database with the migrations and seed data (PGHOST/PGPORT/PGDATABASE, a superuser) and
 # nothing else writing to the cluster meanwhile (WAL is counted cluster-wide).
 # Env: ROUNDS (12), SECONDS_PER_RUN (3), SYNC (on), PAD_CAL (200).
@@ -59,6 +62,8 @@ wp=$(( $(bytes "$p0" "$p1") / PAD_CAL )); ws=$(( $(bytes "$s0" "$s1") / PAD_CAL 
 padlen=$(( ws > wp ? (ws - wp) & ~1 : 2 ))
 hex=$(head -c $((padlen / 2)) /dev/urandom | od -An -tx1 | tr -d ' \n')
 q "ALTER TABLE bench_pad ALTER COLUMN pad SET DEFAULT '$hex'" >/dev/null
+printf '\\set c random(1, %s)\n\\set p random(1, %s)\nINSERT INTO bench_plain (customer_id, product_id, quantity, unit_price, amount, payment_method) SELECT :c, :p, 1, 19.99, 19.99, %s FROM (SELECT pg_logical_emit_message(false, %s, %s)) m;\n' \
+  "$maxc" "$maxp" "'paypal'" "'bench_gap'" "'${hex:0:$((padlen - 160 > 0 ? padlen - 160 : 0))}'" >/tmp/bench_gap_msg.sql
 inserts bench_pad "$PAD_CAL" >/dev/null; read -r d0 d1 < <(inserts bench_pad "$PAD_CAL")
 wd=$(( $(bytes "$d0" "$d1") / PAD_CAL ))
 echo "WAL per single-row INSERT ($PAD_CAL each, one session): plain $wp B, scored $ws B, pad $wd B (pad column $padlen bytes)"
@@ -89,22 +94,24 @@ run() {  # run TABLE: one pgbench run; prints "tps wal_bytes_per_tx"
   echo "$(awk '/^tps/ {print $3; exit}' <<<"$out") $(( (w1 - w0) / n ))"
 }
 "${PSQL[@]}" -c "VACUUM bench_plain, bench_scored, bench_pad, techmart.customer_state, customers" -c "CHECKPOINT"
-for t in bench_plain bench_scored bench_pad; do run "$t" >/dev/null; done  # warm-up
+for t in bench_plain bench_scored bench_pad msg; do run "$t" >/dev/null; done  # warm-up
 f=/tmp/bench_gap_runs.txt; : >"$f"; l0=$(cut -d' ' -f1 /proc/loadavg)
-tables=(bench_plain bench_pad bench_scored)
+tables=(bench_plain bench_pad bench_scored msg)
 for r in $(seq 1 "$ROUNDS"); do
   "${PSQL[@]}" -c "VACUUM bench_plain, bench_scored, bench_pad, techmart.customer_state, customers"
-  for k in 0 1 2; do t=${tables[$(( (k + r) % 3 ))]}; echo "$r $t $(run "$t")" >>"$f"; done
+  for k in 0 1 2 3; do t=${tables[$(( (k + r) % 4 ))]}; echo "$r $t $(run "$t")" >>"$f"; done
 done
 l1=$(cut -d' ' -f1 /proc/loadavg)
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 col() { awk -v t="$1" -v c="$2" '$2 == t {print $c}' "$f" | median; }
 ratio() { awk -v a="$1" '{t[$1 " " $2] = $3} END {for (r = 1; (r " bench_plain") in t; r++) print t[r " " a] / t[r " bench_plain"]}' "$f" | median; }
-rp=$(ratio bench_pad); rs=$(ratio bench_scored)
+rp=$(ratio bench_pad); rs=$(ratio bench_scored); rm=$(ratio msg)
 printf 'pgbench single-row, 2 clients, synchronous_commit=%s, %d rounds of %ss (order rotating), load average %s -> %s\n' "$SYNC" "$ROUNDS" "$SECS" "$l0" "$l1"
-printf '  median tps: plain %.0f, pad %.0f, scored %.0f; WAL per transaction: plain %s B, pad %s B, scored %s B\n' \
-  "$(col bench_plain 3)" "$(col bench_pad 3)" "$(col bench_scored 3)" "$(col bench_plain 4)" "$(col bench_pad 4)" "$(col bench_scored 4)"
-awk -v p="$rp" -v s="$rs" 'BEGIN {printf "  median of the rounds: pad = %.1f%% of plain, scored = %.1f%% of plain; the WAL volume alone reproduces %.0f%% of the scored gap\n",
-  100 * p, 100 * s, (s < 1) ? 100 * (1 - p) / (1 - s) : 0}'
+printf '  median tps: plain %.0f, pad %.0f, msg %.0f, scored %.0f; WAL per transaction: plain %s B, pad %s B, msg %s B, scored %s B\n' \
+  "$(col bench_plain 3)" "$(col bench_pad 3)" "$(col msg 3)" "$(col bench_scored 3)" \
+  "$(col bench_plain 4)" "$(col bench_pad 4)" "$(col msg 4)" "$(col bench_scored 4)"
+awk -v p="$rp" -v s="$rs" -v m="$rm" 'BEGIN {g = (s < 1) ? 1 - s : 0;
+  printf "  median of the rounds, %% of plain: pad %.1f, msg %.1f, scored %.1f; of the scored gap the pad reproduces %.0f%%, the message %.0f%%\n",
+  100 * p, 100 * m, 100 * s, g ? 100 * (1 - p) / g : 0, g ? 100 * (1 - m) / g : 0}'
 echo "  runs (round table tps WAL-B/tx): $(tr '\n' ';' <"$f")"
 "${PSQL[@]}" -c "DROP TABLE bench_plain, bench_scored, bench_pad"
