@@ -101,7 +101,9 @@ for v in $views; do
   if [ "$a" = "$b" ] && [[ "$a" =~ ^[0-9a-f]{32}$ ]]; then nv=$((nv + 1)); else fail "bi view $v on the standby: $b (primary $a)"; fi
 done
 [ "$nv" -gt 0 ] && [ "$nv" = "$(wc -w <<<"$views")" ] && ok "all $nv bi views run on the standby with the primary's results"
-D="date_trunc('day', now())"
+# the start of today taken once from the primary, so primary and standby answer for the same range
+# even when midnight passes between the two queries
+D="'$(q1 -c "SELECT date_trunc('day', now())")'::timestamptz"
 calls=(
   "analytics.sales_totals($D - interval '30 days', $D)"
   "analytics.sales_series('day', $D - interval '30 days', $D)"
