@@ -99,9 +99,15 @@ describe('dashboard', () => {
     assert.ok(await page.locator('[data-widget="world-map"] canvas').count() > 0, 'map drawn');
 
     // sales chart: the 24 h total is the sum of the API's hourly revenue
-    const total = Number(await page.getByTestId('sales-total').getAttribute('data-value'));
-    const hourTo = new Date(Math.ceil(Date.now() / 3600000) * 3600000);
-    const hourly = await apiGet(api, admin, `/analytics/hourly-sales?from=${new Date(hourTo - 86400000).toISOString()}&to=${hourTo.toISOString()}`);
+    // (the range the widget's shown data was loaded for, read with its total: an hour boundary
+    // passing between the page's load and this check must not compare two different 24 hours)
+    const shownSales = await page.getByTestId('sales-total').evaluate((e) => ({ total: Number(e.dataset.value), from: e.dataset.from, to: e.dataset.to }));
+    const total = shownSales.total;
+    const hourTo = new Date(shownSales.to);
+    assert.equal(hourTo.getTime() % 3600000, 0, `the chart ends on a whole hour: ${shownSales.to}`);
+    assert.equal(hourTo - new Date(shownSales.from), 86400000, 'the chart covers 24 hours');
+    assert.ok(Math.abs(hourTo - Date.now()) < 2 * 3600000, `the chart ends at the coming hour: ${shownSales.to}`);
+    const hourly = await apiGet(api, admin, `/analytics/hourly-sales?from=${shownSales.from}&to=${shownSales.to}`);
     assert.ok(Math.abs(total - hourly.items.reduce((s, h) => s + Number(h.revenue), 0)) < 0.01);
     // and its forecast band: the next 12 hours as the API forecasts them from the chart's end
     const fc = await apiGet(api, admin, `/analytics/forecast/revenue?granularity=hour&horizon=12&as_of=${hourTo.toISOString()}`);

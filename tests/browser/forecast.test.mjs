@@ -30,7 +30,12 @@ describe('forecast band', () => {
     await page.getByRole('button', { name: 'Daily' }).click();
     await page.locator('[data-widget="sales"][data-state="ready"]').waitFor();
     // the chart's daily range ends at the next midnight (UTC): the forecast continues from there
-    const dayEnd = new Date(Math.ceil(Date.now() / 86400000) * 86400000).toISOString();
+    // (read from the widget once it shows the daily data, not recomputed here: a midnight passing
+    // in between must not compare two different days)
+    await page.waitForFunction(() => document.querySelector('[data-testid="sales-total"]')?.dataset.mode === 'day', null, { timeout: 10000 });
+    const dayEnd = await page.getByTestId('sales-total').getAttribute('data-to');
+    assert.equal(new Date(dayEnd).getTime() % 86400000, 0, `the daily chart ends at a midnight: ${dayEnd}`);
+    assert.ok(Math.abs(new Date(dayEnd) - Date.now()) < 2 * 86400000, `the daily chart ends at the coming midnight: ${dayEnd}`);
     const r = await apiRaw(`/analytics/forecast/revenue?granularity=day&horizon=7&as_of=${dayEnd}`);
     if (r.status === 200) {
       await page.locator('[data-widget="sales"] [data-testid="forecast-row"]').first().waitFor({ state: 'attached', timeout: 10000 });

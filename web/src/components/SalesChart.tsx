@@ -49,7 +49,7 @@ export const SalesChart = memo(function SalesChart() {
         loadForecast(),
       ]);
       const m = (xs: HourItem[]): SalesPoint[] => xs.map((x) => ({ t: x.hour, label: hourLabel(x.hour), revenue: toNum(x.revenue) ?? 0 }));
-      return { mode: 'hour' as const, cur: m(cur.items), old: m(old.items), ...fc };
+      return { mode: 'hour' as const, from: range.from, to: range.to, cur: m(cur.items), old: m(old.items), ...fc };
     }
     const [cur, old, fc] = await Promise.all([
       api<{ items: DayItem[] }>('/analytics/revenue', { query: { period: 'day', ...range } }),
@@ -57,7 +57,7 @@ export const SalesChart = memo(function SalesChart() {
       loadForecast(),
     ]);
     const m = (xs: DayItem[]): SalesPoint[] => xs.map((x) => ({ t: x.period_start, label: x.label, revenue: toNum(x.revenue) ?? 0 }));
-    return { mode: 'day' as const, cur: m(cur.items), old: m(old.items), ...fc };
+    return { mode: 'day' as const, from: range.from, to: range.to, cur: m(cur.items), old: m(old.items), ...fc };
   });
 
   const el = useRef<HTMLDivElement>(null);
@@ -122,7 +122,7 @@ export const SalesChart = memo(function SalesChart() {
       {data && (
         <>
           <p className="summary">
-            <strong data-testid="sales-total" data-value={total.toFixed(2)}>
+            <strong data-testid="sales-total" data-value={total.toFixed(2)} data-mode={data.mode} data-from={data.from} data-to={data.to}>
               {fmtMoney(total)}
             </strong>{' '}
             {shown === 'hour' ? 'in the last 24 hours' : 'in the selected period'}

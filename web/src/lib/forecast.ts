@@ -28,7 +28,9 @@ export function parseForecast(j: unknown, mode: 'hour' | 'day'): { items: Foreca
 
 export type SalesPoint = { t: string; label: string; revenue: number };
 /** What the sales chart draws: the loaded series, tagged with the granularity they were loaded for. */
-export type SalesData = { mode: 'hour' | 'day'; cur: SalesPoint[]; old: SalesPoint[]; forecast: Forecast; level: number; forecastNote: string };
+// from/to: the range the current series was loaded for (shown on the widget, so that a test or a
+// reader compares with the same range even when the reference time has moved on since)
+export type SalesData = { mode: 'hour' | 'day'; from?: string; to?: string; cur: SalesPoint[]; old: SalesPoint[]; forecast: Forecast; level: number; forecastNote: string };
 
 /**
  * The ECharts option of the sales chart. Everything (series types, legend, axis) follows `d.mode`,
