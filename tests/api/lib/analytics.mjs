@@ -35,9 +35,15 @@ export function analyticsTests(getServer) {
   describe('dashboard, analytics, customers, fraud geo (query-parameter routes)', () => {
     let server;
     let asOf; // the end of the data: imported history has no "today"
+    // dates inside the data (the seed is shifted to end today, so fixed dates would drift out of it):
+    // a week d0..d1 five weeks before its end, the week before it (dPrev..d0), and the start of a
+    // range of about two months (r0)
+    let d0, d1, dPrev, r0;
     before(async () => {
       server = await waitFor(() => getServer(), { timeoutMs: 20000, intervalMs: 50 });
       asOf = sql(`SELECT to_char(coalesce(max(transaction_time), now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM transactions;`);
+      const day = (n) => sql(`SELECT to_char((coalesce(max(transaction_time), now()) AT TIME ZONE 'UTC')::date - ${n}, 'YYYY-MM-DD') FROM transactions;`);
+      [d0, d1, dPrev, r0] = [day(37), day(30), day(44), day(67)];
     });
 
     test('every route answers 200 with a JSON object for its defaults and for an explicit range', async () => {
@@ -70,39 +76,40 @@ export function analyticsTests(getServer) {
     });
 
     test('ranges: a date is midnight (business time zone), defaults are explicit in the answer', async () => {
-      const a = await get(server, '/api/v1/analytics/revenue/daily?from=2026-11-01&to=2026-11-08');
-      const b = await get(server, '/api/v1/analytics/revenue?period=day&from=2026-11-01T00:00:00Z&to=2026-11-08T00:00:00%2B00:00');
+      const a = await get(server, `/api/v1/analytics/revenue/daily?from=${d0}&to=${d1}`);
+      const b = await get(server, `/api/v1/analytics/revenue?period=day&from=${d0}T00:00:00Z&to=${d1}T00:00:00%2B00:00`);
       assert.equal(a.status, 200);
       assert.deepEqual(a.body, b.body);
       assert.equal(a.body.count, 7);
-      assert.deepEqual(a.body, sqlJson(`SELECT api.analytics_revenue('day', '2026-11-01Z', '2026-11-08Z')`));
+      assert.ok(a.body.items.some((x) => Number(x.revenue) > 0), `sales in the week ${d0}..${d1}`);
+      assert.deepEqual(a.body, sqlJson(`SELECT api.analytics_revenue('day', '${d0}Z', '${d1}Z')`));
       // default from: 30 days before to
-      const d = await get(server, '/api/v1/analytics/revenue/by-category?to=2026-11-08');
+      const d = await get(server, `/api/v1/analytics/revenue/by-category?to=${d1}`);
       assert.equal(new Date(d.body.to) - new Date(d.body.from), 30 * 86400e3);
-      const h = await get(server, '/api/v1/analytics/hourly-sales?to=2026-11-08T12:00:00Z');
+      const h = await get(server, `/api/v1/analytics/hourly-sales?to=${d1}T12:00:00Z`);
       assert.equal(h.body.count, 24);
-      const c = await get(server, '/api/v1/analytics/revenue/compare?from=2026-11-01&to=2026-11-08');
-      assert.deepEqual(c.body.previous, { from: '2026-10-25T00:00:00+00:00', to: '2026-11-01T00:00:00+00:00' });
-      assert.deepEqual(c.body, sqlJson(`SELECT api.analytics_compare('2026-11-01Z', '2026-11-08Z')`));
+      const c = await get(server, `/api/v1/analytics/revenue/compare?from=${d0}&to=${d1}`);
+      assert.deepEqual(c.body.previous, { from: `${dPrev}T00:00:00+00:00`, to: `${d0}T00:00:00+00:00` });
+      assert.deepEqual(c.body, sqlJson(`SELECT api.analytics_compare('${d0}Z', '${d1}Z')`));
     });
 
     test('breakdowns, patterns, growth, top lists and customers equal their SQL functions', async () => {
-      const R = `from=2026-10-01T00:00:00Z&to=${asOf}`;
+      const R = `from=${r0}T00:00:00Z&to=${asOf}`;
       const cases = [
-        [`/api/v1/analytics/revenue/by-country?${R}&limit=5`, `api.analytics_breakdown('country', '2026-10-01Z', '${asOf}', 5)`],
-        [`/api/v1/analytics/revenue/by-payment-method?${R}`, `api.analytics_breakdown('payment_method', '2026-10-01Z', '${asOf}', 50)`],
-        [`/api/v1/analytics/revenue/by-supplier?${R}`, `api.analytics_breakdown('supplier', '2026-10-01Z', '${asOf}', 50)`],
-        [`/api/v1/analytics/patterns/hour-of-day?${R}`, `api.analytics_patterns('hour_of_day', '2026-10-01Z', '${asOf}')`],
-        [`/api/v1/analytics/patterns/day-of-week?${R}`, `api.analytics_patterns('day_of_week', '2026-10-01Z', '${asOf}')`],
-        [`/api/v1/analytics/growth?period=week&${R}`, `api.analytics_growth('week', '2026-10-01Z', '${asOf}')`],
-        [`/api/v1/analytics/top-products?${R}&by=units&limit=3`, `api.analytics_top_products('2026-10-01Z', '${asOf}', 3, 'units')`],
-        [`/api/v1/customers/top?${R}&by=orders&limit=4`, `api.customers_top('2026-10-01Z', '${asOf}', 4, 'orders')`],
-        [`/api/v1/customers/behavior?${R}&limit=3`, `api.customers_behavior('2026-10-01Z', '${asOf}', NULL, 3)`],
+        [`/api/v1/analytics/revenue/by-country?${R}&limit=5`, `api.analytics_breakdown('country', '${r0}Z', '${asOf}', 5)`],
+        [`/api/v1/analytics/revenue/by-payment-method?${R}`, `api.analytics_breakdown('payment_method', '${r0}Z', '${asOf}', 50)`],
+        [`/api/v1/analytics/revenue/by-supplier?${R}`, `api.analytics_breakdown('supplier', '${r0}Z', '${asOf}', 50)`],
+        [`/api/v1/analytics/patterns/hour-of-day?${R}`, `api.analytics_patterns('hour_of_day', '${r0}Z', '${asOf}')`],
+        [`/api/v1/analytics/patterns/day-of-week?${R}`, `api.analytics_patterns('day_of_week', '${r0}Z', '${asOf}')`],
+        [`/api/v1/analytics/growth?period=week&${R}`, `api.analytics_growth('week', '${r0}Z', '${asOf}')`],
+        [`/api/v1/analytics/top-products?${R}&by=units&limit=3`, `api.analytics_top_products('${r0}Z', '${asOf}', 3, 'units')`],
+        [`/api/v1/customers/top?${R}&by=orders&limit=4`, `api.customers_top('${r0}Z', '${asOf}', 4, 'orders')`],
+        [`/api/v1/customers/behavior?${R}&limit=3`, `api.customers_behavior('${r0}Z', '${asOf}', NULL, 3)`],
         [`/api/v1/customers/segments?as_of=${asOf}`, `api.customers_segments('${asOf}')`],
         [`/api/v1/customers/rfm?as_of=${asOf}&segment=champions&limit=5`, `api.customers_rfm('${asOf}', 'champions', 5)`],
         [`/api/v1/customers/lifetime-value?as_of=${asOf}&limit=3&horizon_months=6`, `api.customers_lifetime_value('${asOf}', 3, 6)`],
         [`/api/v1/analytics/low-stock?as_of=${asOf}&velocity_days=14&cover_days=7.5&limit=5`, `api.inventory_low_stock('${asOf}', 14, 7.5, 5)`],
-        [`/api/v1/fraud/geo?${R}&limit=5`, `api.fraud_geo('2026-10-01Z', '${asOf}', 5)`],
+        [`/api/v1/fraud/geo?${R}&limit=5`, `api.fraud_geo('${r0}Z', '${asOf}', 5)`],
       ];
       for (const [path, fn] of cases) {
         const r = await get(server, path);
@@ -110,7 +117,8 @@ export function analyticsTests(getServer) {
         assert.deepEqual(r.body, sqlJson(`SELECT ${fn}`), path);
       }
       const geo = await get(server, `/api/v1/fraud/geo?${R}`);
-      const n = Number(sql(`SELECT count(*) FROM transactions WHERE transaction_time >= '2026-10-01Z' AND transaction_time < '${asOf}'`));
+      const n = Number(sql(`SELECT count(*) FROM transactions WHERE transaction_time >= '${r0}Z' AND transaction_time < '${asOf}'`));
+      assert.ok(n > 0, `transactions from ${r0}`);
       assert.equal(geo.body.countries.reduce((s, c) => s + c.transactions, 0), n, 'geo: every transaction of the range in one country row');
     });
 
