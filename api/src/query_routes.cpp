@@ -75,7 +75,10 @@ std::vector<QueryRoute> build() {
                sel("api.analytics_revenue(coalesce($1, 'day'), " + from_or(2, 3, "30 days") + ", " +
                    to_or_now(3) + ")"),
                {enum_param("period", {"hour", "day", "week", "month", "year"},
-                           "Bucket size (business time zone). Default: day."),
+                           "Bucket size. hour: one bucket per UTC hour, labelled with its local "
+                           "time and UTC offset in the business time zone "
+                           "(2026-10-25T02:00+01:00); day, week, month, year: periods of the "
+                           "business time zone's calendar. Default: day."),
                 from_p("30 days"), to_p()},
                "Revenue, orders, units per period"});
   const struct {
@@ -135,8 +138,8 @@ std::vector<QueryRoute> build() {
        sel("api.forecast_revenue(coalesce($1, 'day'), $2::integer, $3::integer, $4::float8, " +
            as_of(5) + ")"),
        {enum_param("granularity", {"day", "hour"},
-                   "Buckets of the business time zone: day (weekly season) or hour (daily "
-                   "season). Default: day."),
+                   "day: days of the business time zone (weekly season); hour: UTC hours "
+                   "(daily season). Default: day."),
         int_param("horizon", 1, 336,
                   "Buckets forecast after the last complete one (day: at most 90). Default: 14 "
                   "days / 48 hours."),

@@ -12,8 +12,20 @@
 // the rollup rows read by a cursor 256 at a time.
 // analytics.hourly_sales_json(...) (at the end) writes the whole answer of api.hourly_sales around
 // the same items: jsonb_build_object would take them apart again.
+// Two sets of entry points, the same SQL signatures (declared by the migrations):
+//   techmart_hourly_sales_items_utc / _json_utc (change hourly_sales_utc, current): one bucket per
+//            UTC hour, generate_series(hour_floor(p_from), p_to - 1 us, 1 hour) — a timestamptz
+//            plus one hour of time is the next instant whatever the zone — and each rollup row
+//            added to the bucket of its own hour (rollup hours are on the hour): no zone
+//            conversion, the buckets already in order (no sort), p_tz unused. The series of
+//            analytics.sales_series('hour', ...) since that change: a day on which clocks go
+//            forward has 23 buckets, one on which they go back 25, a :30/:45 zone's buckets are
+//            whole rollup hours.
+//   techmart_hourly_sales_items / _json (changes hourly_sales_c, hourly_sales_json; kept for
+//            their revert): the local hours of p_tz, as below.
 // The same steps, by the same server functions:
-//   buckets  the local hours g = generate_series(date_trunc('hour', p_from AT TIME ZONE p_tz),
+//   buckets  (utc: above) the local hours g = generate_series(date_trunc('hour', p_from AT TIME
+//   ZONE p_tz),
 //            (p_to AT TIME ZONE p_tz) - 1 us, 1 hour) when p_to > p_from (timestamp_pl_interval
 //            from one to the next), hour = g AT TIME ZONE p_tz (timestamp_zone);
 //   rows     analytics.sales_hourly of dim p_dim and key p_key with hour >= hour_floor(p_from) and
@@ -50,6 +62,8 @@ extern "C" {
 
 PG_FUNCTION_INFO_V1(techmart_hourly_sales_items);
 PG_FUNCTION_INFO_V1(techmart_hourly_sales_json);
+PG_FUNCTION_INFO_V1(techmart_hourly_sales_items_utc);
+PG_FUNCTION_INFO_V1(techmart_hourly_sales_json_utc);
 }
 
 namespace {
@@ -124,18 +138,45 @@ struct Series {
   Order* order;
 };
 
-Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Datum tz) {
+// utc (change hourly_sales_utc): one bucket per UTC hour from hour_floor(p_from) to before p_to,
+// exactly the hours of the rollup rows read; otherwise the local hours of p_tz (the earlier
+// changes' construction, kept for their declarations and the revert).
+Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Datum tz, bool utc) {
   Datum hour_text = CStringGetTextDatum("hour");
   Interval step;
   step.time = kHour;
   step.day = 0;
   step.month = 0;
+  // analytics.hour_floor(p_from): date_bin('1 hour', p_from, '2000-01-01 00:00+00')
+  const Datum floor_from = DirectFunctionCall3(timestamptz_bin, IntervalPGetDatum(&step),
+                                               TimestampTzGetDatum(from), TimestampTzGetDatum(0));
 
   // the buckets (none unless p_to > p_from)
   int n = 0;
   int cap = 0;
   Bucket* buckets = nullptr;
-  if (to > from) {
+  if (to > from && utc) {
+    // generate_series(hour_floor(p_from), p_to - 1 us, 1 hour): a timestamptz plus an interval of
+    // time only is the instant one hour later, whatever the zone
+    const TimestampTz first = DatumGetTimestampTz(floor_from);
+    const int64 count = (to - 1 - first) / kHour + 1;
+    if (count > static_cast<int64>(MaxAllocSize / sizeof(Bucket))) {
+      ereport(ERROR,
+              (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+               errmsg("hourly_sales_items: too many hours (%lld)", static_cast<long long>(count))));
+    }
+    cap = static_cast<int>(count);
+    buckets = static_cast<Bucket*>(palloc(sizeof(Bucket) * cap));
+    for (int i = 0; i < cap; ++i) {
+      Bucket* b = &buckets[i];
+      b->local = first + i * kHour;  // the UTC hour (no local time in this series)
+      b->start = b->local;
+      b->revenue = nullptr;
+      b->refunded = nullptr;
+      b->orders = b->units = b->transactions = b->suspicious = 0;
+    }
+    n = cap;
+  } else if (to > from) {
     Interval usec;
     usec.time = 1;
     usec.day = 0;
@@ -190,9 +231,6 @@ Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Da
     }
     rows_plan = p;
   }
-  // analytics.hour_floor(p_from): date_bin('1 hour', p_from, '2000-01-01 00:00+00')
-  Datum floor_from = DirectFunctionCall3(timestamptz_bin, IntervalPGetDatum(&step),
-                                         TimestampTzGetDatum(from), TimestampTzGetDatum(0));
   Datum params[4] = {dim, key, floor_from, TimestampTzGetDatum(to)};
   Portal portal = SPI_cursor_open(nullptr, rows_plan, params, nullptr, true);
   if (portal == nullptr) elog(ERROR, "hourly_sales_items: SPI_cursor_open failed");
@@ -209,8 +247,11 @@ Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Da
       bool null[kFields];
       heap_deform_tuple(SPI_tuptable->vals[r], desc, v, null);
       if (null[0]) continue;  // hour: the primary key, never
-      const Timestamp local = DatumGetTimestamp(DirectFunctionCall2(
-          timestamp_trunc, hour_text, DirectFunctionCall2(timestamptz_zone, tz, v[0])));
+      // utc: the row's own hour (on the hour: rollup rows are); else its local hour
+      const Timestamp local =
+          utc ? DatumGetTimestampTz(v[0])
+              : DatumGetTimestamp(DirectFunctionCall2(
+                    timestamp_trunc, hour_text, DirectFunctionCall2(timestamptz_zone, tz, v[0])));
       // the bucket whose local hour this is (local hours are whole hours apart)
       if (local < first_local || (local - first_local) % kHour != 0) continue;
       const int64 i = (local - first_local) / kHour;
@@ -229,8 +270,8 @@ Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Da
   SPI_cursor_close(portal);
   MemoryContextSwitchTo(caller);
 
-  // the order of the items: by hour, as the aggregate's sort
-  for (int i = 1; i < n; ++i) {
+  // the order of the items: by hour, as the aggregate's sort (UTC hours are in order)
+  for (int i = 1; i < n && !utc; ++i) {
     if (buckets[i].start < buckets[i - 1].start) {
       Order* order = static_cast<Order*>(palloc(sizeof(Order) * n));
       for (int j = 0; j < n; ++j) {
@@ -304,16 +345,32 @@ void check_finite(TimestampTz from, TimestampTz to, const char* fn) {
 }  // namespace
 
 // analytics.hourly_sales_items(p_from, p_to, p_dim, p_key, p_tz) -> jsonb: the items array
-extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
+namespace {
+
+Datum hourly_sales_items(FunctionCallInfo fcinfo, bool utc) {
   const TimestampTz from = PG_GETARG_TIMESTAMPTZ(0);
   const TimestampTz to = PG_GETARG_TIMESTAMPTZ(1);
   check_finite(from, to, "analytics.hourly_sales_items");
   const Series series =
-      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), PG_GETARG_DATUM(4));
+      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), PG_GETARG_DATUM(4), utc);
   StringInfoData out;
   techmart::pg::jsonb::begin(&out, 64 + series.n * 256);  // about 200 bytes an item
   write_items(&out, series);
   PG_RETURN_JSONB_P(techmart::pg::jsonb::finish(&out));
+}
+
+Datum hourly_sales_json(FunctionCallInfo fcinfo, bool utc);
+
+}  // namespace
+
+// the local hours of p_tz (changes hourly_sales_c .. before hourly_sales_utc)
+extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
+  return hourly_sales_items(fcinfo, false);
+}
+
+// the UTC hours of the range (change hourly_sales_utc; p_tz unused)
+extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items_utc(PG_FUNCTION_ARGS) {
+  return hourly_sales_items(fcinfo, true);
 }
 
 // analytics.hourly_sales_json(p_from, p_to, p_dimension, p_key, p_lookup_key, p_tz) -> jsonb: the
@@ -324,6 +381,17 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
 // Not STRICT: p_key may be NULL (JSON null, as jsonb_build_object writes it); NULL when another
 // argument is NULL.
 extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json(PG_FUNCTION_ARGS) {
+  return hourly_sales_json(fcinfo, false);
+}
+
+// the same around the UTC hours of the range (change hourly_sales_utc; p_tz unused)
+extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json_utc(PG_FUNCTION_ARGS) {
+  return hourly_sales_json(fcinfo, true);
+}
+
+namespace {
+
+Datum hourly_sales_json(FunctionCallInfo fcinfo, bool utc) {
   for (int a = 0; a < 6; ++a) {
     if (a != 3 && PG_ARGISNULL(a)) PG_RETURN_NULL();
   }
@@ -331,7 +399,7 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json(PG_FUNCTION_ARGS) {
   const TimestampTz to = PG_GETARG_TIMESTAMPTZ(1);
   check_finite(from, to, "analytics.hourly_sales_json");
   const Series series =
-      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5));
+      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5), utc);
   StringInfoData out;
   techmart::pg::jsonb::begin(&out, 256 + series.n * 256);
   constexpr int kPairs = 6;
@@ -351,3 +419,5 @@ extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json(PG_FUNCTION_ARGS) {
   end_container(&out, base, "object");
   PG_RETURN_JSONB_P(techmart::pg::jsonb::finish(&out));
 }
+
+}  // namespace

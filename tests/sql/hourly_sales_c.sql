@@ -3,7 +3,7 @@
 -- analytics.sales_series (pg_temp.hourly_sales_old below: the body of change overview_rollups): the same
 -- value, the same text (keys, numbers with their scale, hours in the session TimeZone) and the same
 -- size, for ranges across DST changes in several business time zones and session time zones
--- (Pacific/Apia skipped 2011-12-30: hours out of order and equal hours), empty and one-hour ranges,
+-- (Pacific/Apia skipped 2011-12-30; one item per UTC hour since change hourly_sales_utc, tests/sql/hourly_sales_utc.sql), empty and one-hour ranges,
 -- partial hours, every dimension, numerics with many decimals, NaN and +/-Infinity sums, and the same
 -- errors (bigint overflow of a sum included). Rollup rows written directly in 2011/2021 (rolled back).
 BEGIN;
@@ -107,19 +107,21 @@ SELECT is_empty($$SELECT * FROM pg_temp.differences()$$, 'business and session A
 SET LOCAL analytics.business_timezone = 'Pacific/Apia';
 SET LOCAL TimeZone = 'Pacific/Apia';
 SELECT is_empty($$SELECT * FROM pg_temp.differences()$$, 'business and session Pacific/Apia (2011-12-30 skipped): the same jsonb');
--- the Apia range really has equal and decreasing hours (the order comes from the sort by hour)
-SELECT ok((SELECT count(*) - count(DISTINCT i->>'hour') FROM jsonb_array_elements(
-             api.hourly_sales('2011-12-28 13:00Z', '2012-01-01 02:00Z')->'items') i) > 0,
-          'Apia: the series has equal hours (a local day that did not exist)');
+-- the Apia range (a local day that did not exist): since change hourly_sales_utc one item per UTC hour,
+-- distinct and in order (before, local hours: equal and decreasing hours)
+SELECT is((SELECT count(*) || ' items, ' || count(DISTINCT i->>'hour') || ' hours, '
+                  || bool_and((i->>'hour')::timestamptz = timestamptz '2011-12-28 13:00Z' + (o - 1) * interval '1 hour')
+             FROM jsonb_array_elements(api.hourly_sales('2011-12-28 13:00Z', '2012-01-01 02:00Z')->'items') WITH ORDINALITY x(i, o)),
+          '85 items, 85 hours, true', 'Apia: one item per UTC hour, in order, across the skipped local day');
 SET LOCAL TimeZone = 'UTC';
 
--- what the cases cover (business time zone America/New_York)
+-- what the cases cover (business time zone America/New_York; UTC hours since change hourly_sales_utc)
 SET LOCAL analytics.business_timezone = 'America/New_York';
 SELECT is((SELECT count(*) || ' items, ' || count(DISTINCT i->>'hour') || ' hours'
              FROM jsonb_array_elements(api.hourly_sales('2021-03-13 05:00Z', '2021-03-15 04:00Z')->'items') i),
-          '48 items, 47 hours', 'New York: the local day of the spring change has 23 hours (02:00 local is 03:00)');
-SELECT is((api.hourly_sales('2021-11-06 04:00Z', '2021-11-08 05:00Z')->>'count')::int, 48,
-          'New York: the local day of the autumn change has 24 distinct local hours (the repeated one once)');
+          '47 items, 47 hours', 'New York: the 47 UTC hours across the spring change, no phantom 02:00 (change hourly_sales_utc)');
+SELECT is((api.hourly_sales('2021-11-06 04:00Z', '2021-11-08 05:00Z')->>'count')::int, 49,
+          'New York: the 49 UTC hours across the autumn change, the repeated local hour twice (change hourly_sales_utc)');
 SELECT is(api.hourly_sales('2021-03-13 05:00Z', '2021-03-13 05:00Z')->'items', '[]'::jsonb, 'empty range: []');
 SELECT is((api.hourly_sales('2021-03-13 05:00Z', '2021-03-13 05:00Z')->>'count')::int, 0, 'empty range: count 0');
 SELECT is(api.hourly_sales('2021-03-13 05:00Z', '2021-03-13 06:00Z', 'country', 'DE')->'items',

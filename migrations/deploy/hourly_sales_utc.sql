@@ -1,0 +1,241 @@
+-- Deploy techmart:hourly_sales_utc to pg
+-- requires: hourly_sales_json
+-- requires: api_forecast_explain
+--
+-- Hourly sales series are one row per UTC hour. Before, analytics.sales_series('hour', ...) and the
+-- C items of api.hourly_sales (analytics.hourly_sales_items / hourly_sales_json) bucketed the
+-- UTC-hour rollup rows by the LOCAL hour of the business time zone, which
+--   * when clocks go forward (Europe/Berlin 2027-03-28 02:00) gave a row for the nonexistent local
+--     02:00, always empty, with the same period_start as the 03:00 row (two rows at one instant);
+--   * when clocks go back (Europe/Berlin 2026-10-25) merged the two UTC hours of the repeated local
+--     02:00 into one row;
+--   * in zones whose offset is not a whole hour (Asia/Kolkata +05:30, Asia/Kathmandu +05:45,
+--     Australia/Lord_Howe +10:30/+11) put each UTC hour into the local hour it starts in: the row
+--     labelled 09:00 held 09:30-10:30.
+-- Now period 'hour' gives one row per UTC hour from analytics.hour_floor(p_from) to before p_to —
+-- exactly the hours of the rollup rows read — period_start that instant (strictly increasing), and
+-- the label its local wall-clock time WITH the UTC offset, ISO 8601 to the minute
+-- (analytics.local_time_label: 2026-10-25T02:00+02:00, 2026-10-25T02:00+01:00,
+-- 2026-12-07T09:30+05:30), so that a repeated hour and a half-hour offset are unambiguous and the
+-- label parses as the instant (Date.parse, fromisoformat). The other periods (day, week, month,
+-- year) stay periods of the local calendar, unchanged.
+-- The C functions keep their SQL signatures and point at new entry points of the same library
+-- (techmart_hourly_sales_items_utc / _json_utc, extension/pg/hourly_items.cpp: the same writer
+-- over UTC hours, no zone conversion; the old entry points stay for the revert); their output is
+-- still the jsonb of the SQL construction (tests/sql/hourly_sales_c.sql, hourly_sales_utc.sql).
+-- api.forecast_revenue('hour', ...): its history ends at the UTC hour containing as_of and its
+-- future hours are the next UTC hours (before: local hours, a nonexistent local hour gave a
+-- duplicate instant, and a :30 zone's history was not aligned with the series' rows); days unchanged.
+-- The extension's version is unchanged.
+BEGIN;
+
+-- the local wall-clock time of an instant in a zone with its UTC offset, ISO 8601 extended to the
+-- minute: 2026-10-25T02:00+02:00, 2026-10-25T02:00+01:00, 2026-12-07T09:30+05:30, 2026-12-07T05:00-05:00,
+-- +00:00 for UTC (as the API writes every instant); an offset with seconds (local mean time before
+-- 1900 or so) adds the seconds to both the time and the offset, as PostgreSQL writes them.
+CREATE FUNCTION analytics.local_time_label(p_at timestamptz, p_tz text) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+  SELECT to_char(x.l, CASE WHEN y.o % 60 = 0 THEN 'YYYY-MM-DD"T"HH24:MI' ELSE 'YYYY-MM-DD"T"HH24:MI:SS' END)
+         || CASE WHEN y.o < 0 THEN '-' ELSE '+' END
+         || lpad((abs(y.o) / 3600)::text, 2, '0') || ':' || lpad((abs(y.o) / 60 % 60)::text, 2, '0')
+         || CASE WHEN y.o % 60 = 0 THEN '' ELSE ':' || lpad((abs(y.o) % 60)::text, 2, '0') END
+    FROM (SELECT p_at AT TIME ZONE p_tz AS l) x,
+         LATERAL (SELECT extract(epoch FROM x.l - (p_at AT TIME ZONE 'UTC'))::bigint AS o) y
+$$;
+COMMENT ON FUNCTION analytics.local_time_label(timestamptz, text) IS
+  'The local wall-clock time of p_at in zone p_tz with its UTC offset, ISO 8601 to the minute '
+  '(2026-10-25T02:00+02:00, 2026-12-07T09:30+05:30): the label of analytics.sales_series(''hour'', ...)';
+
+CREATE OR REPLACE FUNCTION analytics.sales_series(p_period text, p_from timestamptz, p_to timestamptz,
+                                       p_dim text DEFAULT 'all', p_key text DEFAULT '')
+RETURNS TABLE (period_start timestamptz, label text, revenue numeric, orders bigint, units bigint,
+               transactions bigint, refunded_amount numeric, suspicious bigint, avg_order_value numeric)
+LANGUAGE sql STABLE AS $$
+  WITH z AS (SELECT analytics.business_timezone() AS tz),
+  -- hour: the UTC hours from the one containing p_from to before p_to, exactly the rollup rows' hours
+  hours AS (
+    SELECT g AS period_start
+      FROM generate_series(analytics.hour_floor(p_from), p_to - interval '1 microsecond', interval '1 hour') g
+     WHERE p_period = 'hour' AND p_to > p_from
+  ),
+  hour_agg AS (
+    SELECT s.hour AS period_start,
+           sum(s.revenue) AS revenue, sum(s.orders) AS orders, sum(s.units) AS units,
+           sum(s.transactions) AS transactions, sum(s.refunded_amount) AS refunded_amount, sum(s.suspicious) AS suspicious
+      FROM analytics.sales_hourly s
+     WHERE p_period = 'hour' AND s.dim = p_dim AND s.key = p_key
+       AND s.hour >= analytics.hour_floor(p_from) AND s.hour < p_to
+     GROUP BY 1
+  ),
+  -- day, week, month, year: periods of the local calendar, each rollup hour in the period containing its start
+  buckets AS (
+    SELECT g AS local_start
+      FROM z, generate_series(date_trunc(p_period, p_from AT TIME ZONE z.tz),
+                              (p_to AT TIME ZONE z.tz) - interval '1 microsecond',
+                              analytics.period_interval(p_period)) g
+     WHERE p_to > p_from AND p_period IS DISTINCT FROM 'hour'
+  ),
+  agg AS (
+    SELECT date_trunc(p_period, s.hour AT TIME ZONE z.tz) AS local_start,
+           sum(s.revenue) AS revenue, sum(s.orders) AS orders, sum(s.units) AS units,
+           sum(s.transactions) AS transactions, sum(s.refunded_amount) AS refunded_amount, sum(s.suspicious) AS suspicious
+      FROM analytics.sales_hourly s, z
+     WHERE p_period IS DISTINCT FROM 'hour' AND s.dim = p_dim AND s.key = p_key
+       AND s.hour >= analytics.hour_floor(p_from) AND s.hour < p_to
+     GROUP BY 1
+  )
+  SELECT u.period_start, u.label, u.revenue, u.orders, u.units, u.transactions, u.refunded_amount, u.suspicious,
+         u.avg_order_value
+    FROM (SELECT h.period_start AT TIME ZONE 'UTC' AS sort_key, h.period_start,
+                 analytics.local_time_label(h.period_start, z.tz) AS label,
+                 coalesce(a.revenue, 0) AS revenue, coalesce(a.orders, 0)::bigint AS orders, coalesce(a.units, 0)::bigint AS units,
+                 coalesce(a.transactions, 0)::bigint AS transactions, coalesce(a.refunded_amount, 0) AS refunded_amount,
+                 coalesce(a.suspicious, 0)::bigint AS suspicious, round(a.revenue / nullif(a.orders, 0), 2) AS avg_order_value
+            FROM hours h CROSS JOIN z LEFT JOIN hour_agg a USING (period_start)
+          UNION ALL
+          SELECT b.local_start, b.local_start AT TIME ZONE z.tz,
+                 CASE p_period WHEN 'day' THEN to_char(b.local_start, 'YYYY-MM-DD')
+                               WHEN 'week' THEN to_char(b.local_start, 'IYYY-"W"IW')
+                               WHEN 'month' THEN to_char(b.local_start, 'YYYY-MM')
+                               ELSE to_char(b.local_start, 'YYYY') END,
+                 coalesce(a.revenue, 0), coalesce(a.orders, 0)::bigint, coalesce(a.units, 0)::bigint,
+                 coalesce(a.transactions, 0)::bigint, coalesce(a.refunded_amount, 0), coalesce(a.suspicious, 0)::bigint,
+                 round(a.revenue / nullif(a.orders, 0), 2)
+            FROM buckets b CROSS JOIN z LEFT JOIN agg a USING (local_start)) u
+   ORDER BY u.sort_key
+$$;
+COMMENT ON FUNCTION analytics.sales_series(text, timestamptz, timestamptz, text, text) IS
+  'Sales per hour/day/week (ISO, Monday)/month/year over [p_from, p_to), zero-filled, from the rollups. hour: one '
+  'row per UTC hour from the one containing p_from (analytics.hour_floor) to before p_to, period_start that instant '
+  '(strictly increasing: a DST change skips or repeats no row, a zone offset of :30 or :45 does not shift rows), '
+  'label its local wall-clock time in the business time zone with the UTC offset (2026-10-25T02:00+02:00, '
+  '2026-10-25T02:00+01:00, 2026-12-07T09:30+05:30: analytics.local_time_label). day/week/month/year: periods of the '
+  'business time zone''s calendar, each whole UTC hour overlapping the range attributed to the period containing its '
+  'start, label the local period (2026-11-21, 2026-W47, 2026-11, 2026); avg_order_value = revenue / orders';
+
+CREATE OR REPLACE FUNCTION analytics.hourly_sales_items(p_from timestamptz, p_to timestamptz, p_dim text, p_key text, p_tz text)
+RETURNS jsonb
+AS '$libdir/techmart', 'techmart_hourly_sales_items_utc'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION analytics.hourly_sales_items(timestamptz, timestamptz, text, text, text) IS
+  'The items of api.hourly_sales (C): the JSON array of {hour, revenue, orders, units, transactions, suspicious, '
+  'refunded_amount} of the UTC hours from the one containing p_from to before p_to from the rollup rows of '
+  'p_dim/p_key, in order — the same jsonb as jsonb_agg(i ORDER BY i.hour) of the rows of '
+  'analytics.sales_series(''hour'', p_from, p_to, p_dim, p_key) (hour in the session TimeZone, numbers as '
+  'numerics; p_tz is not used since change hourly_sales_utc: the hours do not depend on the zone); [] when '
+  'p_to <= p_from';
+
+CREATE OR REPLACE FUNCTION analytics.hourly_sales_json(p_from timestamptz, p_to timestamptz, p_dimension text, p_key text,
+                                            p_lookup_key text, p_tz text)
+RETURNS jsonb
+AS '$libdir/techmart', 'techmart_hourly_sales_json_utc'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION analytics.hourly_sales_json(timestamptz, timestamptz, text, text, text, text) IS
+  'The answer of api.hourly_sales (C): jsonb_build_object(''from'', p_from, ''to'', p_to, ''dimension'', p_dimension, '
+  '''key'', p_key, ''items'', analytics.hourly_sales_items(p_from, p_to, p_dimension, p_lookup_key, p_tz), ''count'', '
+  'the number of items) without taking the items apart again; NULL when an argument other than p_key is NULL';
+
+CREATE OR REPLACE FUNCTION api.forecast_revenue(p_granularity text, p_horizon integer, p_history integer,
+                                     p_level float8, p_as_of timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  errs jsonb := '[]';
+  v_tz text := analytics.business_timezone();
+  v_season int;
+  v_step interval;
+  v_horizon int;
+  v_history int;
+  v_max_horizon int;
+  v_max_history int;
+  v_end_local timestamp;
+  v_from timestamptz;
+  v_to timestamptz;
+  v_ts timestamptz[];
+  v_vals float8[];
+  v_exact numeric[];
+  v_first int;
+  v_history_json jsonb;
+  v_forecast jsonb;
+  v_negative boolean;
+BEGIN
+  IF p_granularity IS NULL OR p_granularity NOT IN ('day', 'hour') THEN
+    errs := errs || '[{"field":"granularity","message":"must be one of day, hour"}]';
+    PERFORM analytics.raise_if(errs, 'invalid forecast query');
+  END IF;
+  v_season := CASE p_granularity WHEN 'day' THEN 7 ELSE 24 END;
+  v_step := CASE p_granularity WHEN 'day' THEN interval '1 day' ELSE interval '1 hour' END;
+  v_horizon := coalesce(p_horizon, CASE p_granularity WHEN 'day' THEN 14 ELSE 48 END);
+  v_history := coalesce(p_history, CASE p_granularity WHEN 'day' THEN 56 ELSE 336 END);
+  v_max_horizon := CASE p_granularity WHEN 'day' THEN 90 ELSE 336 END;
+  v_max_history := CASE p_granularity WHEN 'day' THEN 1095 ELSE 2208 END;
+  IF v_horizon < 1 OR v_horizon > v_max_horizon THEN
+    errs := errs || jsonb_build_array(jsonb_build_object('field', 'horizon', 'message',
+      'must be between 1 and ' || v_max_horizon || ' (' || p_granularity || 's)'));
+  END IF;
+  IF v_history < 2 * v_season OR v_history > v_max_history THEN
+    errs := errs || jsonb_build_array(jsonb_build_object('field', 'history', 'message',
+      'must be between ' || 2 * v_season || ' and ' || v_max_history || ' (' || p_granularity
+      || 's; at least two seasons)'));
+  END IF;
+  IF p_level IS NOT NULL AND NOT (p_level >= 0.5 AND p_level <= 0.999) THEN
+    errs := errs || '[{"field":"level","message":"must be between 0.5 and 0.999"}]';
+  END IF;
+  IF p_as_of IS NULL OR NOT isfinite(p_as_of) THEN
+    errs := errs || '[{"field":"as_of","message":"must be a finite time"}]';
+  END IF;
+  PERFORM analytics.raise_if(errs, 'invalid forecast query');
+
+  -- complete buckets only: the history ends where the bucket containing as_of begins; hours are the
+  -- UTC hours of analytics.sales_series('hour', ...) (change hourly_sales_utc: one per hour of time
+  -- across DST changes and in zones whose offset is not a whole hour), days local days
+  IF p_granularity = 'hour' THEN
+    v_to := analytics.hour_floor(p_as_of);
+    v_from := v_to - v_history * v_step;
+  ELSE
+    v_end_local := date_trunc(p_granularity, p_as_of AT TIME ZONE v_tz);
+    v_to := v_end_local AT TIME ZONE v_tz;
+    v_from := (v_end_local - v_history * v_step) AT TIME ZONE v_tz;
+  END IF;
+  SELECT array_agg(s.period_start ORDER BY s.period_start), array_agg(s.revenue::float8 ORDER BY s.period_start),
+         array_agg(s.revenue ORDER BY s.period_start)
+    INTO v_ts, v_vals, v_exact
+    FROM analytics.sales_series(p_granularity, v_from, v_to) s;
+  -- a shop that opened inside the window: its history starts at its first sale, not with zeros
+  SELECT min(i) INTO v_first FROM generate_subscripts(v_vals, 1) i WHERE v_vals[i] <> 0;
+  IF v_first IS NULL OR cardinality(v_vals) - v_first + 1 < 2 * v_season THEN
+    PERFORM api.raise_invalid(jsonb_build_array(jsonb_build_object('field', 'history', 'message',
+      'not enough sales history before as_of for a forecast: ' ||
+      coalesce(cardinality(v_vals) - v_first + 1, 0) || ' ' || p_granularity || 's since the first sale in the window, '
+      || 'at least ' || 2 * v_season || ' (two seasons) needed')), 'not enough history for a forecast');
+  END IF;
+  v_ts := v_ts[v_first:];
+  v_vals := v_vals[v_first:];
+  v_exact := v_exact[v_first:];
+
+  SELECT jsonb_agg(jsonb_build_object('t', x.t, 'revenue', x.v) ORDER BY x.o)
+    INTO v_history_json
+    FROM unnest(v_ts, v_exact) WITH ORDINALITY AS x(t, v, o);
+  -- revenue that never went below 0 in the history is not forecast below 0 either
+  SELECT min(v) < 0 INTO v_negative FROM unnest(v_vals) v;
+  SELECT jsonb_agg(jsonb_build_object(
+           't', CASE WHEN p_granularity = 'hour' THEN v_to + (f.step - 1) * v_step  -- the next UTC hours
+                     ELSE (v_end_local + (f.step - 1) * v_step) AT TIME ZONE v_tz END,  -- the next local days
+           'revenue', round((CASE WHEN v_negative THEN f.point ELSE greatest(f.point, 0) END)::numeric, 2),
+           'lower', round((CASE WHEN v_negative THEN f.lower ELSE greatest(f.lower, 0) END)::numeric, 2),
+           'upper', round((CASE WHEN v_negative THEN f.upper ELSE greatest(f.upper, 0) END)::numeric, 2)) ORDER BY f.step)
+    INTO v_forecast
+    FROM techmart.forecast(v_vals, v_horizon, v_season, coalesce(p_level, 0.95)) f;
+  RETURN jsonb_build_object('granularity', p_granularity, 'season', v_season, 'level', coalesce(p_level, 0.95),
+                            'as_of', p_as_of, 'timezone', v_tz, 'model', 'additive Holt-Winters (ETS(A,A,A))',
+                            'history', v_history_json, 'forecast', v_forecast);
+END $$;
+COMMENT ON FUNCTION api.forecast_revenue(text, integer, integer, float8, timestamptz) IS
+  'GET /api/v1/analytics/forecast/revenue: revenue of the last `history` complete days of the business time zone '
+  'or hours (UTC hours, as analytics.sales_series(''hour'', ...): one per hour of time across DST changes), '
+  'from the rollups, zero-filled, starting at the first sale in the window) and the next `horizon` buckets forecast '
+  'by techmart.forecast (weekly season for days, daily for hours) with a `level` prediction interval (clamped at 0 '
+  'when the history has no negative bucket); '
+  '22023 with field errors when fewer than two seasons of history exist';
+
+COMMIT;
