@@ -85,6 +85,12 @@ SELECT d.dim, h, d.key, d.slot, round((e % 997) * 1.123456789 / 7 + d.slot, 2 + 
           FROM cases c, generate_series(analytics.hour_floor(c.f) - interval '2 hours', c.t + interval '2 hours', interval '1 hour') h) x,
        (VALUES ('all', '', 0::smallint), ('all', '', 1::smallint), ('country', 'DE', 0::smallint)) d(dim, key, slot)
 ON CONFLICT DO NOTHING;
+-- the shop's sales of every hour of the 14 days before the forecast's as_of (its default history of
+-- 336 hours; the seed may or may not cover them: it ends today)
+INSERT INTO analytics.sales_hourly (dim, hour, key, slot, revenue, orders, transactions)
+SELECT 'all', h, '', 0, 50 + (extract(hour FROM h) * 7) % 40, 1, 1
+  FROM generate_series(timestamptz '2026-11-01 03:00Z' - interval '337 hours', '2026-11-01 03:00Z', interval '1 hour') h
+ON CONFLICT DO NOTHING;
 
 -- 1-3: the count of rows, the instants (strictly increasing, one hour apart from the UTC hour
 -- containing p_from), and the rows against the rollup rows of their hour (each row, and the totals)
