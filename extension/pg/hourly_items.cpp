@@ -24,10 +24,10 @@
 //   techmart_hourly_sales_items / _json (changes hourly_sales_c, hourly_sales_json; kept for
 //            their revert): the local hours of p_tz, as below.
 // The same steps, by the same server functions:
-//   buckets  (utc: above) the local hours g = generate_series(date_trunc('hour', p_from AT TIME
-//   ZONE p_tz),
-//            (p_to AT TIME ZONE p_tz) - 1 us, 1 hour) when p_to > p_from (timestamp_pl_interval
-//            from one to the next), hour = g AT TIME ZONE p_tz (timestamp_zone);
+//   buckets  (utc: above) the local hours g = generate_series(date_trunc('hour', p_from AT
+//            TIME ZONE p_tz), (p_to AT TIME ZONE p_tz) - 1 us, 1 hour) when p_to > p_from
+//            (timestamp_pl_interval from one to the next), hour = g AT TIME ZONE p_tz
+//            (timestamp_zone);
 //   rows     analytics.sales_hourly of dim p_dim and key p_key with hour >= hour_floor(p_from) and
 //            hour < p_to (SPI, one saved plan; names and operators schema-qualified and
 //            hour_floor computed here by timestamptz_bin: nothing depends on the search_path),
@@ -96,6 +96,15 @@ struct Bucket {
   Numeric refunded;
   int128 orders, units, transactions, suspicious;
 };
+
+// an empty bucket of the hour `local` starting at `start`
+void init_bucket(Bucket* b, Timestamp local, TimestampTz start) {
+  b->local = local;
+  b->start = start;
+  b->revenue = nullptr;
+  b->refunded = nullptr;
+  b->orders = b->units = b->transactions = b->suspicious = 0;
+}
 
 struct Order {
   TimestampTz start;
@@ -168,12 +177,8 @@ Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Da
     cap = static_cast<int>(count);
     buckets = static_cast<Bucket*>(palloc(sizeof(Bucket) * cap));
     for (int i = 0; i < cap; ++i) {
-      Bucket* b = &buckets[i];
-      b->local = first + i * kHour;  // the UTC hour (no local time in this series)
-      b->start = b->local;
-      b->revenue = nullptr;
-      b->refunded = nullptr;
-      b->orders = b->units = b->transactions = b->suspicious = 0;
+      // the UTC hour: no local time in this series
+      init_bucket(&buckets[i], first + i * kHour, first + i * kHour);
     }
     n = cap;
   } else if (to > from) {
@@ -198,12 +203,9 @@ Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Da
             static_cast<Bucket*>(buckets == nullptr ? palloc(sizeof(Bucket) * cap)
                                                     : repalloc(buckets, sizeof(Bucket) * cap));
       }
-      Bucket* b = &buckets[n++];
-      b->local = g;
-      b->start = DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, tz, TimestampGetDatum(g)));
-      b->revenue = nullptr;
-      b->refunded = nullptr;
-      b->orders = b->units = b->transactions = b->suspicious = 0;
+      init_bucket(
+          &buckets[n++], g,
+          DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, tz, TimestampGetDatum(g))));
       g = DatumGetTimestamp(DirectFunctionCall2(timestamp_pl_interval, TimestampGetDatum(g),
                                                 IntervalPGetDatum(&step)));
     }
