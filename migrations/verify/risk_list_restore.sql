@@ -1,0 +1,3 @@
+-- Verify techmart:risk_list_restore
+SELECT 1/count(*) FROM pg_extension WHERE extname = 'techmart' AND extversion = '0.5';
+SELECT 1/count(*) FROM pg_trigger WHERE tgrelid = 'techmart.risk_list'::regclass AND tgname = 'risk_list_insert_replaces';
