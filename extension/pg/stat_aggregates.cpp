@@ -830,6 +830,20 @@ extern "C" PGDLLEXPORT Datum techmart_moments_final(PG_FUNCTION_ARGS) {
   } else {
     nulls[4] = nulls[5] = true;
   }
+  // The inputs are finite, but the running sums of powers of their deviations overflow float8 for
+  // spreads beyond ~1e154 (variance), ~1e102 (skewness), ~1e77 (kurtosis): the result was NaN (or
+  // Infinity) printed as a value. Refused like var_samp's overflow (22003), naming the moment.
+  static const char* const kNames[6] = {"count",  "mean",     "variance",
+                                        "stddev", "skewness", "kurtosis"};
+  for (int i = 1; i < 6; ++i) {
+    if (!nulls[i] && !std::isfinite(DatumGetFloat8(values[i]))) {
+      ereport(
+          ERROR,
+          (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+           errmsg("moments: %s is out of range for type double precision (overflow)", kNames[i]),
+           errhint("Scale the values down (e.g. divide by a power of 10) before aggregating.")));
+    }
+  }
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
