@@ -24,3 +24,7 @@ COMMENT ON FUNCTION @extschema@.config_insert_replaces() IS NULL;
 COMMENT ON TABLE @extschema@.risk_list IS
   'High-risk countries (ISO alpha-2, upper case) and payment methods, read by the rules high_risk_country '
   'and high_risk_method at the start of each statement';
+COMMENT ON TABLE @extschema@.rule_config IS
+  'Scoring rules: each enabled rule adds weight * (observed - threshold) to the logit of the score '
+  '(score = 100 * logistic(sum)); read on every insert, so an UPDATE takes effect on the next row. '
+  'INSERT of an existing rule replaces its values';
