@@ -143,9 +143,36 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
     });
   }, []);
 
+  // After the stream was lost and is back (API restart, network drop), catch up at once: what
+  // happened meanwhile may not be replayed (a client that had received no event yet has no event id
+  // to resume from, and the API starts its cursor afresh), and widgets that failed while it was down
+  // would otherwise keep their error until the next transaction arrives.
+  const streamLost = useRef(false);
+  const catchUp = useCallback(() => {
+    if (refreshTimer.current) {
+      clearTimeout(refreshTimer.current);
+      refreshTimer.current = null;
+    }
+    lastRefresh.current = Date.now();
+    setMetrics(null);
+    feedInit.reload();
+    overview.reload();
+    setNow(new Date().toISOString());
+    setTick((t) => t + 1);
+    setAlertTick((n) => n + 1);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
   useEffect(() => {
     const s = new LiveStream(token, {
-      onState: (state, attempt) => setStream({ state, attempt }),
+      onState: (state, attempt) => {
+        setStream({ state, attempt });
+        if (state === 'reconnecting') streamLost.current = true;
+        else if (state === 'open' && streamLost.current) {
+          streamLost.current = false;
+          catchUp();
+        }
+      },
       onTransaction: (t) => {
         pending.current.push(t);
         if (frame.current === null) frame.current = setTimeout(flush, FEED_BATCH_MS);
