@@ -334,6 +334,18 @@ describe('dashboard', () => {
     await d.context.close();
   });
 
+  it('desktop 1440 and 1280 wide: the widget tables show every column, figures included, without scrolling sideways', async () => {
+    for (const viewport of [DESKTOP, { width: 1280, height: 900 }]) {
+      const { page, context } = await openDashboard(browser, api, { viewport });
+      for (const w of ['top-products', 'low-stock', 'segments']) {
+        await page.locator(`[data-widget="${w}"][data-state="ready"]`).waitFor({ timeout: 15000 });
+        const t = await page.locator(`[data-widget="${w}"] .table-wrap`).first().evaluate((e) => ({ scroll: e.scrollWidth, width: e.clientWidth }));
+        assert.ok(t.scroll <= t.width, `${w} at ${viewport.width}px: its table is ${t.scroll}px wide in ${t.width}px`);
+      }
+      await context.close();
+    }
+  });
+
   it('as-of view: the header and the daily chart show the figures of that time', async () => {
     const { page, context } = await openDashboard(browser, api);
     const asOf = sql("SELECT to_char(date_trunc('day', max(transaction_time)) + interval '12 hours', 'YYYY-MM-DD\"T\"HH24:MI') FROM transactions WHERE transaction_time < now() - interval '1 day'");

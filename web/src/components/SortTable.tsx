@@ -70,7 +70,7 @@ export function SortTable<T>({
   return (
     <>
       <div className="table-wrap" tabIndex={0} role="region" aria-label={caption}>
-        <table>
+        <table className="sort-table">
           <caption className="sr-only">{caption}</caption>
           <thead>
             <tr>
