@@ -119,11 +119,46 @@ std::string url_decode(const std::string& s) {
   return out;
 }
 
+// Deeper than any body of this API; far below what exhausts PostgreSQL's max_stack_depth when
+// it parses the jsonb (between 10,000 and 30,000 levels with the default 2 MB).
+constexpr int kMaxJsonDepth = 256;
+
+// What valid JSON PostgreSQL's jsonb cannot take: a \u0000 escape (jsonb stores no NUL) and
+// nesting deep enough to exhaust its stack (a 500). Empty when the body is fine. `s` parsed as
+// JSON already, so only strings, escapes and brackets need telling apart.
+std::string jsonb_refusal(std::string_view s) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        if (s.compare(i + 1, 5, "u0000") == 0) return "strings must not contain \\u0000 (NUL)";
+        ++i;  // the escaped character (of \uXXXX: the u; the hex digits are plain characters)
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) {
+        return "must not nest objects and arrays deeper than " + std::to_string(kMaxJsonDepth) +
+               " levels";
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
-const std::string& json_object_body(RequestContext& ctx) {
+std::string json_object_body(RequestContext& ctx) {
   ctx.require_json_content_type();
-  const std::string& body = ctx.body();
+  std::string body = ctx.body();
+  // RFC 8259 section 8.1: a parser may ignore a UTF-8 byte order mark; PostgreSQL refuses it
+  if (body.compare(0, 3, "\xEF\xBB\xBF") == 0) body.erase(0, 3);
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.c_str(), body.size());
   if (doc.HasParseError()) {
@@ -134,6 +169,9 @@ const std::string& json_object_body(RequestContext& ctx) {
   if (!doc.IsObject()) {
     throw problems::validation({{"", "body must be a JSON object"}},
                                "The body must be a JSON object.");
+  }
+  if (const std::string why = jsonb_refusal(body); !why.empty()) {
+    throw problems::validation({{"", "body " + why}}, "The body " + why + ".");
   }
   return body;
 }
@@ -251,7 +289,7 @@ Handler Endpoints::create_handler(std::string stmt, std::string location_prefix)
 Handler Endpoints::update_handler(std::string stmt, std::string noun, bool with_actor) {
   return [this, stmt, noun, with_actor](RequestContext& ctx) {
     const long long id = id_param(ctx, "id", noun);
-    const std::string& body = json_object_body(ctx);
+    const std::string body = json_object_body(ctx);
     const auto row = with_actor ? call(stmt, id, body, actor(ctx)) : call(stmt, id, body);
     if (!row)
       throw problems::not_found("There is no " + noun + " with id " + ctx.param("id") + ".");
@@ -434,7 +472,7 @@ Response Endpoints::health(RequestContext& ctx) {
 }
 
 Response Endpoints::create_transaction(RequestContext& ctx) {
-  const std::string& body = json_object_body(ctx);
+  const std::string body = json_object_body(ctx);
   const auto key = ctx.header("Idempotency-Key");
   if (!key) {
     const auto row = call("create_transaction", body);

@@ -86,8 +86,9 @@ class Endpoints {
   std::atomic<int> exports_running_{0};
 };
 
-// The body as a validated JSON object (400 malformed, 415 content type, 422 not an object).
-const std::string& json_object_body(RequestContext& ctx);
+// The body as a validated JSON object (400 malformed, 415 content type, 422 not an object or not
+// storable as jsonb: a \u0000 escape, deeper than 256 levels); a UTF-8 byte order mark dropped.
+std::string json_object_body(RequestContext& ctx);
 // The query string as a JSON object of strings (repeated names: the last wins).
 std::string query_json(const RequestContext& ctx);
 // An id path parameter; a non-numeric id names no resource (404).

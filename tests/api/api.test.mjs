@@ -162,6 +162,26 @@ describe('transactions', () => {
     assert.ok(Array.isArray(body.errors) && body.errors.length === 1);
   });
 
+  test('valid JSON that PostgreSQL cannot take (deep nesting, \\u0000) is 422 with a field error, never 500; a byte order mark is ignored', async () => {
+    // nesting deep enough to exhaust the database's max_stack_depth: was a 500, on a public route too
+    const deep = `{"email":${'['.repeat(30000)}${']'.repeat(30000)}}`;
+    for (const path of ['/api/v1/auth/login', '/api/v1/transactions']) {
+      const body = await assertProblem(await postJson(server, path, deep), 422);
+      assert.deepEqual(body.errors.map((e) => e.field), [''], path);
+      assert.match(body.errors[0].message, /nest/);
+    }
+    // jsonb stores no NUL character: was a 422 with PostgreSQL's message and no field error
+    const nul = await assertProblem(await postJson(server, '/api/v1/transactions', '{"order_number":"a\\u0000b"}'), 422);
+    assert.deepEqual(nul.errors.map((e) => e.field), ['']);
+    assert.match(nul.errors[0].message, /u0000/);
+    // an escaped backslash before u0000 is ordinary text: the request gets its usual field errors
+    const text = await assertProblem(await postJson(server, '/api/v1/transactions', '{"order_number":"a\\\\u0000b"}'), 422);
+    assert.ok(text.errors.some((e) => e.field === 'customer_id'), JSON.stringify(text.errors));
+    // RFC 8259 lets a parser ignore a UTF-8 byte order mark (some Windows tools write one): was a 422
+    const res = await postJson(server, '/api/v1/transactions', `\uFEFF${JSON.stringify(validTransaction())}`);
+    assert.equal(res.status, 201, await res.text());
+  });
+
   test('wrong types and missing fields are 422 with every field error', async () => {
     const res = await postJson(server, '/api/v1/transactions', {
       customer_id: 'seven',
