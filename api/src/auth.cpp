@@ -122,6 +122,7 @@ std::optional<Principal> Jwt::verify(const std::string& token, std::string& why)
     return std::nullopt;
   }
   p.role = *r;
+  p.expires_at = exp;
   char* end = nullptr;
   errno = 0;
   p.user_id = std::strtoll(sub, &end, 10);

@@ -21,6 +21,7 @@ struct Principal {
   std::int64_t user_id = 0;
   std::string email;
   Role role = Role::Public;
+  std::int64_t expires_at = 0;  // the token's exp (Unix seconds); 0 when unknown
 };
 
 class Jwt {

@@ -4,10 +4,12 @@
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <iterator>
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
@@ -183,6 +185,30 @@ void Stream::send_raw(const std::string& text) {
   metrics_.sse_clients = static_cast<long>(subs_.size());
 }
 
+void Stream::close_expired() {
+  const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  static const std::string last_chunk = "0\r\n\r\n";
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = subs_.begin(); it != subs_.end();) {
+    const auto& sub = *it;
+    if (!sub->active || sub->expires_at == 0 || now < sub->expires_at) {
+      ++it;
+      continue;
+    }
+    if (auto peer = sub->peer.lock()) {
+      std::weak_ptr<Pistache::Tcp::Peer> weak = peer;
+      peer->send(Pistache::RawBuffer(last_chunk, last_chunk.size()))
+          .then(
+              [weak](ssize_t) {
+                if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_RDWR);
+              },
+              [](std::exception_ptr) {});
+    }
+    it = subs_.erase(it);
+  }
+  metrics_.sse_clients = static_cast<long>(subs_.size());
+}
+
 void Stream::catch_up(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
   const pqxx::result r =
@@ -224,6 +250,7 @@ void Stream::run() {
       while (!stop_) {
         conn.await_notification(0, metrics_dirty_ ? 50000 : 250000);
         maybe_send_metrics(conn);
+        close_expired();
         const auto now = std::chrono::steady_clock::now();
         if (now - last_heartbeat >= std::chrono::seconds(config_.sse_heartbeat_s)) {
           last_heartbeat = now;
@@ -243,6 +270,7 @@ void Stream::run() {
            waited += std::chrono::milliseconds(50)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
+      close_expired();
       backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
     }
   }
@@ -266,6 +294,7 @@ Response Stream::handle(RequestContext& ctx) {
   }
   auto sub = std::make_shared<Subscriber>();
   sub->peer = ctx.writer()->getPeer();
+  if (ctx.principal()) sub->expires_at = ctx.principal()->expires_at;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = subs_.begin(); it != subs_.end();) {
@@ -334,6 +363,10 @@ Response Stream::handle(RequestContext& ctx) {
     throw;
   }
   auto& writer = *ctx.writer();
+  // The connection is not reused after the stream: it ends only when the client leaves or its
+  // token expires, and then the server closes the socket.
+  writer.headers().remove<Http::Header::Connection>();
+  writer.headers().add(std::make_shared<GenericHeader>("Connection", "close"));
   writer.headers().add(std::make_shared<GenericHeader>("Content-Type", "text/event-stream"));
   writer.headers().add(std::make_shared<GenericHeader>("Cache-Control", "no-cache"));
   writer.headers().add(std::make_shared<GenericHeader>("X-Accel-Buffering", "no"));

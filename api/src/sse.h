@@ -64,6 +64,7 @@ class Stream {
     bool active = false;
     std::vector<Event> pending;                    // while the replay is being written
     std::set<std::pair<char, std::int64_t>> seen;  // replayed entities
+    std::int64_t expires_at = 0;  // the token's exp (Unix seconds): the stream ends then
   };
 
   void run();
@@ -74,6 +75,9 @@ class Stream {
   // the overview as a "metrics" event when changes are pending and the debounce time passed
   void maybe_send_metrics(pqxx::connection& conn);
   void send_raw(const std::string& data);  // to all active subscribers (heartbeats)
+  // Ends the streams whose token has expired (the last chunk, then the socket is closed):
+  // a token is checked when the stream opens, and must not keep it open past its exp.
+  void close_expired();
   static std::string chunk(const std::string& data);
   std::string cursor_id() const;
 

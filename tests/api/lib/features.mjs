@@ -35,9 +35,14 @@ function sse(server, path, headers = {}) {
   const events = [];
   let buf = '';
   let resolveOpen;
+  let resolveEnded;
   const opened = new Promise((r) => (resolveOpen = r));
+  // the response's end: complete (the last chunk arrived) or cut off
+  const ended = new Promise((r) => (resolveEnded = r));
   const req = http.request({ host: '127.0.0.1', port: server.port, path, headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
     resolveOpen(res);
+    res.on('end', () => resolveEnded({ complete: true, at: Date.now() }));
+    res.on('aborted', () => resolveEnded({ complete: false, at: Date.now() }));
     res.setEncoding('utf8');
     res.on('data', (chunk) => {
       buf += chunk;
@@ -60,7 +65,7 @@ function sse(server, path, headers = {}) {
   });
   req.on('error', () => {});
   req.end();
-  return { events, opened, close: () => req.destroy() };
+  return { events, opened, ended, close: () => req.destroy() };
 }
 
 export function featureTests(getServer) {
@@ -367,6 +372,34 @@ export function featureTests(getServer) {
           c.close();
           return ok;
         }, { timeoutMs: 5000, intervalMs: 300 });
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test('a stream ends when its token expires (the last chunk, then the socket closes); the token then opens none', async () => {
+      const s = await new ApiServer({ TECHMART_SSE_HEARTBEAT_S: '1' }).start();
+      try {
+        const ttl = 3;
+        const token = makeToken('viewer', { ttl });
+        const exp = (Math.floor(Date.now() / 1000) + ttl) * 1000;
+        const a = sse(s, `/api/v1/stream?access_token=${token}`);
+        assert.equal((await a.opened).statusCode, 200);
+        // before: heartbeats kept it open with the expired token for as long as the client stayed
+        const end = await Promise.race([a.ended, new Promise((r) => setTimeout(() => r(null), (ttl + 6) * 1000))]);
+        a.close();
+        assert.ok(end, 'the stream is still open 6 s after its token expired');
+        assert.equal(end.complete, true, 'the stream ends with the last chunk');
+        assert.ok(end.at >= exp - 1000, `ended ${exp - end.at} ms before the token expired`);
+        const b = sse(s, `/api/v1/stream?access_token=${token}`);
+        assert.equal((await b.opened).statusCode, 401);
+        b.close();
+        // a token with time left keeps its stream
+        const c = sse(s, '/api/v1/stream', auth('viewer'));
+        assert.equal((await c.opened).statusCode, 200);
+        const still = await Promise.race([c.ended, new Promise((r) => setTimeout(() => r(null), 1500))]);
+        c.close();
+        assert.equal(still, null, 'the stream of a valid token stays open');
       } finally {
         await s.stop();
       }
