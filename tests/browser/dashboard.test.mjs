@@ -334,6 +334,15 @@ describe('dashboard', () => {
     await d.context.close();
   });
 
+  it('the dashboard signs out when its token expires, even when nothing else happens', async () => {
+    const token = makeToken('admin', { userId: 1, email: 'admin@test.local', ttl: 6 });
+    const { page, context } = await openDashboard(browser, api, { token });
+    // the API ends the stream at exp and refuses the token; the page must not sit there reconnecting
+    await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 12000 });
+    assert.match(await page.locator('body').innerText(), /session has expired/);
+    await context.close();
+  });
+
   it('desktop 1440 and 1280 wide: the widget tables show every column, figures included, without scrolling sideways', async () => {
     for (const viewport of [DESKTOP, { width: 1280, height: 900 }]) {
       const { page, context } = await openDashboard(browser, api, { viewport });

@@ -60,6 +60,16 @@ export function App() {
     return () => setUnauthorizedHandler(null);
   }, [logout]);
   const claims = token ? decodeToken(token) : null;
+  // Sign out when the token expires: the API ends the live stream then and refuses the token, and a
+  // quiet dashboard (no request failing with 401) would otherwise sit there, reconnecting in vain.
+  const exp = claims?.exp;
+  useEffect(() => {
+    if (!exp) return;
+    const wait = exp * 1000 - Date.now();
+    if (wait > 2 ** 31 - 1) return; // beyond what setTimeout can wait
+    const t = setTimeout(() => logout('Your session has expired; please sign in again.'), Math.max(0, wait));
+    return () => clearTimeout(t);
+  }, [exp, logout]);
   if (!token || !claims) return <Login onLogin={login} notice={notice} />;
   return <Dashboard key={token} token={token} role={claims.role} email={claims.email ?? ''} onLogout={() => logout('Signed out.')} />;
 }
