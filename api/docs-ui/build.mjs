@@ -106,6 +106,32 @@ const schemas = {
     open_alerts: obj({ value: { type: 'integer' } }),
   }, { additionalProperties: true }),
   Health: obj({ status: str('ok or degraded'), database: { description: 'api.health() or "down"' } }),
+  // hourly items: the UTC hour and its label in the business time zone, as analytics.sales_series('hour') labels it
+  HourlySalesItem: obj({
+    hour: time('Start of the UTC hour (RFC 3339)'),
+    label: str('The hour\'s local wall-clock time in the business time zone with its UTC offset, ISO 8601 to the minute '
+      + '(seconds only for a local mean time offset): the label of analytics.sales_series(\'hour\') and of GET /analytics/revenue?period=hour '
+      + 'for the same hour. A repeated hour (clocks going back) has two offsets; it parses as the same instant as hour',
+      { example: '2026-10-25T02:00+01:00' }),
+    revenue: num('Revenue'), orders: int('Orders'), units: int('Units'), transactions: int('Transactions'),
+    suspicious: int('Suspicious transactions'), refunded_amount: num('Refunded amount'),
+  }, { required: ['hour', 'label', 'revenue', 'orders', 'units', 'transactions', 'suspicious', 'refunded_amount'] }),
+  HourlySales: obj({
+    from: time('from'), to: time('to'), dimension: str('Dimension'), key: str('Dimension value', { nullable: true }),
+    timezone: str('Business time zone of the labels', { example: 'Europe/Berlin' }),
+    items: { type: 'array', items: ref('HourlySalesItem') }, count: { type: 'integer' },
+  }),
+  ForecastPoint: obj({
+    t: time('Start of the bucket: the UTC hour, or the local midnight of a business day'),
+    label: str('As analytics.sales_series labels the bucket: hour, its local time with the UTC offset '
+      + '(2026-10-25T02:00+01:00); day, the business day (2026-10-25)'),
+    revenue: num('Revenue (history) or point forecast'), lower: num('Lower bound (forecast only)'), upper: num('Upper bound (forecast only)'),
+  }, { required: ['t', 'label', 'revenue'] }),
+  RevenueForecast: obj({
+    granularity: str('day or hour'), season: { type: 'integer' }, level: num('Interval level'), as_of: time('as_of'),
+    timezone: str('Business time zone'), model: str('Model'),
+    history: { type: 'array', items: ref('ForecastPoint') }, forecast: { type: 'array', items: ref('ForecastPoint') },
+  }, { additionalProperties: true }),
   JsonObject: { type: 'object', additionalProperties: true, description: 'JSON object; see the SQL function named in the description' },
 };
 
@@ -190,7 +216,8 @@ const used = new Set();
 for (const r of routes) {
   const key = `${r.method} ${r.path}`;
   let d = D[key];
-  if (!d && r.query) d = [r.path.split('/')[3] ?? 'analytics', r.summary, { query: 'route', okSchema: r.path.endsWith('/overview') ? ref('Overview') : r.path.endsWith('/fraud/rules') ? listOf(ref('FraudRule')) : ref('JsonObject') }];
+  if (!d && r.query) d = [r.path.split('/')[3] ?? 'analytics', r.summary, { query: 'route', okSchema: r.path.endsWith('/overview') ? ref('Overview') : r.path.endsWith('/fraud/rules') ? listOf(ref('FraudRule'))
+    : r.path.endsWith('/analytics/hourly-sales') ? ref('HourlySales') : r.path.endsWith('/analytics/forecast/revenue') ? ref('RevenueForecast') : ref('JsonObject') }];
   if (!d) {
     missing.push(key);
     continue;

@@ -68,7 +68,8 @@ std::vector<QueryRoute> build() {
                 to_p(),
                 enum_param("dimension", dims, "Sales of one dimension value. Default: all."),
                 {"key", QueryKind::Text, 0, 0, {}, "The dimension value (required unless all)."}},
-               "Sales per UTC hour (zero-filled, at most 366 days)"});
+               "Sales per UTC hour (zero-filled, at most 366 days), each labelled with its local "
+               "time and UTC offset in the business time zone (2026-10-25T02:00+01:00)"});
   r.push_back({"/analytics/revenue",
                Role::Viewer,
                "q_revenue",
@@ -149,7 +150,8 @@ std::vector<QueryRoute> build() {
         {"level", QueryKind::Number, 0.5, 0.999, {}, "Prediction interval level. Default: 0.95."},
         as_of_p()},
        "Revenue history and its Holt-Winters forecast with a prediction interval (422 when "
-       "fewer than two seasons of sales exist)"});
+       "fewer than two seasons of sales exist); every point labelled as /analytics/revenue "
+       "labels its bucket (hour: local time and UTC offset; day: the business day)"});
   r.push_back({"/analytics/patterns/hour-of-day",
                Role::Viewer,
                "q_pattern_hour",

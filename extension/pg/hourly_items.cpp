@@ -12,8 +12,15 @@
 // the rollup rows read by a cursor 256 at a time.
 // analytics.hourly_sales_json(...) (at the end) writes the whole answer of api.hourly_sales around
 // the same items: jsonb_build_object would take them apart again.
-// Two sets of entry points, the same SQL signatures (declared by the migrations):
-//   techmart_hourly_sales_items_utc / _json_utc (change hourly_sales_utc, current): one bucket per
+// Three sets of entry points, the same SQL signatures (declared by the migrations):
+//   techmart_hourly_sales_items_label / _json_label (change hourly_sales_label, current): the UTC
+//            hours of _utc below, each item with its "label", the local wall-clock time of the
+//            hour in p_tz with the UTC offset, exactly analytics.local_time_label(hour, p_tz) —
+//            the label column of analytics.sales_series('hour', ...) when p_tz is the business
+//            time zone (2026-10-25T02:00+02:00, 2026-10-25T02:00+01:00, 2026-12-07T09:30+05:30);
+//            the answer of _json_label also carries "timezone": p_tz. See write_label.
+//   techmart_hourly_sales_items_utc / _json_utc (change hourly_sales_utc; kept for its revert): one
+//   bucket per
 //            UTC hour, generate_series(hour_floor(p_from), p_to - 1 us, 1 hour) — a timestamptz
 //            plus one hour of time is the next instant whatever the zone — and each rollup row
 //            added to the bucket of its own hour (rollup hours are on the hour): no zone
@@ -58,12 +65,15 @@
 extern "C" {
 #include "miscadmin.h"
 #include "utils/datetime.h"
+#include "utils/formatting.h"
 #include "utils/json.h"
 
 PG_FUNCTION_INFO_V1(techmart_hourly_sales_items);
 PG_FUNCTION_INFO_V1(techmart_hourly_sales_json);
 PG_FUNCTION_INFO_V1(techmart_hourly_sales_items_utc);
 PG_FUNCTION_INFO_V1(techmart_hourly_sales_json_utc);
+PG_FUNCTION_INFO_V1(techmart_hourly_sales_items_label);
+PG_FUNCTION_INFO_V1(techmart_hourly_sales_json_label);
 }
 
 namespace {
@@ -86,6 +96,11 @@ struct Key {
 constexpr Key kKeys[kFields] = {
     {"hour", 4},        {"units", 5},         {"orders", 6},          {"revenue", 7},
     {"suspicious", 10}, {"transactions", 12}, {"refunded_amount", 15}};
+// with the label (change hourly_sales_label): "label" sorts between "hour" and "units"
+constexpr int kLabelFields = kFields + 1;
+constexpr Key kLabelKeys[kLabelFields] = {
+    {"hour", 4},    {"label", 5},       {"units", 5},         {"orders", 6},
+    {"revenue", 7}, {"suspicious", 10}, {"transactions", 12}, {"refunded_amount", 15}};
 
 constexpr int64 kHour = USECS_PER_HOUR;
 
@@ -131,6 +146,45 @@ uint32 write_bigint_sum(StringInfo buf, int128 sum) {
   const uint32 e = write_numeric(buf, num);
   pfree(num);  // the next one reuses the chunk
   return e;
+}
+
+// The label of the hour starting at `at` in zone `tz` (text), analytics.local_time_label(at, tz):
+//   to_char(l, 'YYYY-MM-DD"T"HH24:MI') || sign || HH || ':' || MM   (o % 60 = 0)
+//   to_char(l, 'YYYY-MM-DD"T"HH24:MI:SS') || sign || HH || ':' || MM || ':' || SS   (otherwise)
+// with l = at AT TIME ZONE tz (timestamptz_zone, the same server function: the same zone lookup,
+// abbreviations and POSIX specifications included, the same errors) and o the seconds of
+// l - (at AT TIME ZONE 'UTC') (a timestamptz's value is its UTC wall-clock time). Years 1..9999
+// written here (to_char's YYYY: four digits); others by to_char itself (timestamp_to_char).
+// Returns the length written into buf (at least 64 bytes).
+int write_label(char* buf, TimestampTz at, Datum tz) {
+  const Timestamp local =
+      DatumGetTimestamp(DirectFunctionCall2(timestamptz_zone, tz, TimestampTzGetDatum(at)));
+  const int64 o = (local - at) / USECS_PER_SEC;  // whole seconds: zone offsets are
+  const bool with_seconds = o % 60 != 0;
+  const int64 a = o < 0 ? -o : o;
+  struct pg_tm tm;
+  fsec_t fsec;
+  int len;
+  if (timestamp2tm(local, nullptr, &tm, &fsec, nullptr, nullptr) == 0 && tm.tm_year >= 1 &&
+      tm.tm_year <= 9999) {
+    len = with_seconds ? snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year, tm.tm_mon,
+                                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+                       : snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d", tm.tm_year, tm.tm_mon,
+                                  tm.tm_mday, tm.tm_hour, tm.tm_min);
+  } else {
+    text* fmt =
+        cstring_to_text(with_seconds ? "YYYY-MM-DD\"T\"HH24:MI:SS" : "YYYY-MM-DD\"T\"HH24:MI");
+    text* t = DatumGetTextPP(
+        DirectFunctionCall2(timestamp_to_char, TimestampGetDatum(local), PointerGetDatum(fmt)));
+    len = Min(static_cast<int>(VARSIZE_ANY_EXHDR(t)), 40);
+    memcpy(buf, VARDATA_ANY(t), len);
+  }
+  len += with_seconds ? snprintf(buf + len, 64 - len, "%c%02d:%02d:%02d", o < 0 ? '-' : '+',
+                                 static_cast<int>(a / 3600), static_cast<int>(a / 60 % 60),
+                                 static_cast<int>(a % 60))
+                      : snprintf(buf + len, 64 - len, "%c%02d:%02d", o < 0 ? '-' : '+',
+                                 static_cast<int>(a / 3600), static_cast<int>(a / 60 % 60));
+  return len;
 }
 
 SPIPlanPtr rows_plan = nullptr;
@@ -290,32 +344,39 @@ Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Da
   return series;
 }
 
-// the items: an array of n objects of kFields pairs each, written as convertToJsonb writes it;
-// returns its JEntry
-uint32 write_items(StringInfo out_, const Series& series) {
+// the items: an array of n objects of kFields pairs each (kLabelFields with the label of zone
+// *label_tz when label_tz is given), written as convertToJsonb writes it; returns its JEntry
+uint32 write_items(StringInfo out_, const Series& series, const Datum* label_tz = nullptr) {
   StringInfoData& out = *out_;
   const int n = series.n;
+  const bool labels = label_tz != nullptr;
+  const int fields = labels ? kLabelFields : kFields;
+  const Key* keys = labels ? kLabelKeys : kKeys;
+  const int l = labels ? 1 : 0;  // the values after "label" move by one
   Numeric zero = int64_to_numeric(0);
   const int base = out.len;
   int root_jentry = begin_container(&out, n, JB_FARRAY, n);
   int64 root_total = 0;
   char hour_buf[MAXDATELEN + 1];
+  char label_buf[64];
   for (int i = 0; i < n; ++i) {
     const Bucket* b = &series.buckets[series.order != nullptr ? series.order[i].index : i];
     const int item_base = out.len;
-    int jentry = begin_container(&out, kFields, JB_FOBJECT, 2 * kFields);
-    uint32 meta[2 * kFields];
-    for (int k = 0; k < kFields; ++k) meta[k] = write_string(&out, kKeys[k].name, kKeys[k].len);
-    // kKeys: hour, units, orders, revenue, suspicious, transactions, refunded_amount
+    int jentry = begin_container(&out, fields, JB_FOBJECT, 2 * fields);
+    uint32 meta[2 * kLabelFields];
+    for (int k = 0; k < fields; ++k) meta[k] = write_string(&out, keys[k].name, keys[k].len);
+    // keys: hour, [label,] units, orders, revenue, suspicious, transactions, refunded_amount
     JsonEncodeDateTime(hour_buf, TimestampTzGetDatum(b->start), TIMESTAMPTZOID, nullptr);
-    meta[kFields + 0] = write_string(&out, hour_buf, static_cast<int>(std::strlen(hour_buf)));
-    meta[kFields + 1] = write_bigint_sum(&out, b->units);
-    meta[kFields + 2] = write_bigint_sum(&out, b->orders);
-    meta[kFields + 3] = write_numeric(&out, b->revenue != nullptr ? b->revenue : zero);
-    meta[kFields + 4] = write_bigint_sum(&out, b->suspicious);
-    meta[kFields + 5] = write_bigint_sum(&out, b->transactions);
-    meta[kFields + 6] = write_numeric(&out, b->refunded != nullptr ? b->refunded : zero);
-    write_jentries(&out, jentry, meta, 2 * kFields, "object");
+    meta[fields + 0] = write_string(&out, hour_buf, static_cast<int>(std::strlen(hour_buf)));
+    if (labels)
+      meta[fields + 1] = write_string(&out, label_buf, write_label(label_buf, b->start, *label_tz));
+    meta[fields + l + 1] = write_bigint_sum(&out, b->units);
+    meta[fields + l + 2] = write_bigint_sum(&out, b->orders);
+    meta[fields + l + 3] = write_numeric(&out, b->revenue != nullptr ? b->revenue : zero);
+    meta[fields + l + 4] = write_bigint_sum(&out, b->suspicious);
+    meta[fields + l + 5] = write_bigint_sum(&out, b->transactions);
+    meta[fields + l + 6] = write_numeric(&out, b->refunded != nullptr ? b->refunded : zero);
+    write_jentries(&out, jentry, meta, 2 * fields, "object");
     const uint32 e = end_container(&out, item_base, "object");
     put_uint32(&out, root_jentry, stored_jentry(e, i, &root_total, "array"));
     root_jentry += static_cast<int>(sizeof(JEntry));
@@ -349,75 +410,101 @@ void check_finite(TimestampTz from, TimestampTz to, const char* fn) {
 // analytics.hourly_sales_items(p_from, p_to, p_dim, p_key, p_tz) -> jsonb: the items array
 namespace {
 
-Datum hourly_sales_items(FunctionCallInfo fcinfo, bool utc) {
+// which entry point: the local hours (hourly_sales_c), the UTC hours (hourly_sales_utc), the UTC
+// hours with their labels (hourly_sales_label)
+enum class Mode { kLocal, kUtc, kLabel };
+
+Datum hourly_sales_items(FunctionCallInfo fcinfo, Mode mode) {
   const TimestampTz from = PG_GETARG_TIMESTAMPTZ(0);
   const TimestampTz to = PG_GETARG_TIMESTAMPTZ(1);
   check_finite(from, to, "analytics.hourly_sales_items");
+  const Datum tz = PG_GETARG_DATUM(4);
   const Series series =
-      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), PG_GETARG_DATUM(4), utc);
+      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), tz, mode != Mode::kLocal);
   StringInfoData out;
   techmart::pg::jsonb::begin(&out, 64 + series.n * 256);  // about 200 bytes an item
-  write_items(&out, series);
+  write_items(&out, series, mode == Mode::kLabel ? &tz : nullptr);
   PG_RETURN_JSONB_P(techmart::pg::jsonb::finish(&out));
 }
 
-Datum hourly_sales_json(FunctionCallInfo fcinfo, bool utc);
+Datum hourly_sales_json(FunctionCallInfo fcinfo, Mode mode);
 
 }  // namespace
 
 // the local hours of p_tz (changes hourly_sales_c .. before hourly_sales_utc)
 extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items(PG_FUNCTION_ARGS) {
-  return hourly_sales_items(fcinfo, false);
+  return hourly_sales_items(fcinfo, Mode::kLocal);
 }
 
 // the UTC hours of the range (change hourly_sales_utc; p_tz unused)
 extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items_utc(PG_FUNCTION_ARGS) {
-  return hourly_sales_items(fcinfo, true);
+  return hourly_sales_items(fcinfo, Mode::kUtc);
+}
+
+// the UTC hours of the range, each with its label in p_tz (change hourly_sales_label)
+extern "C" PGDLLEXPORT Datum techmart_hourly_sales_items_label(PG_FUNCTION_ARGS) {
+  return hourly_sales_items(fcinfo, Mode::kLabel);
 }
 
 // analytics.hourly_sales_json(p_from, p_to, p_dimension, p_key, p_lookup_key, p_tz) -> jsonb: the
 // whole answer of api.hourly_sales, jsonb_build_object('from', p_from, 'to', p_to, 'dimension',
 // p_dimension, 'key', p_key, 'items', <the items of p_lookup_key>, 'count', <their number>) written
 // at once: jsonb_build_object would take the items apart token by token and serialise them again
-// (as long as building them). Keys in jsonb's order: to, key, from, count, items, dimension.
+// (as long as building them). Keys in jsonb's order: to, key, from, count, items, dimension
+// (_label: to, key, from, count, items, timezone, dimension; 'timezone', p_tz).
 // Not STRICT: p_key may be NULL (JSON null, as jsonb_build_object writes it); NULL when another
 // argument is NULL.
 extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json(PG_FUNCTION_ARGS) {
-  return hourly_sales_json(fcinfo, false);
+  return hourly_sales_json(fcinfo, Mode::kLocal);
 }
 
 // the same around the UTC hours of the range (change hourly_sales_utc; p_tz unused)
 extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json_utc(PG_FUNCTION_ARGS) {
-  return hourly_sales_json(fcinfo, true);
+  return hourly_sales_json(fcinfo, Mode::kUtc);
+}
+
+// the same around the labelled UTC hours, with "timezone": p_tz (change hourly_sales_label)
+extern "C" PGDLLEXPORT Datum techmart_hourly_sales_json_label(PG_FUNCTION_ARGS) {
+  return hourly_sales_json(fcinfo, Mode::kLabel);
 }
 
 namespace {
 
-Datum hourly_sales_json(FunctionCallInfo fcinfo, bool utc) {
+Datum hourly_sales_json(FunctionCallInfo fcinfo, Mode mode) {
   for (int a = 0; a < 6; ++a) {
     if (a != 3 && PG_ARGISNULL(a)) PG_RETURN_NULL();
   }
   const TimestampTz from = PG_GETARG_TIMESTAMPTZ(0);
   const TimestampTz to = PG_GETARG_TIMESTAMPTZ(1);
   check_finite(from, to, "analytics.hourly_sales_json");
+  const Datum tz = PG_GETARG_DATUM(5);
   const Series series =
-      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(4), PG_GETARG_DATUM(5), utc);
+      compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(4), tz, mode != Mode::kLocal);
+  const bool labels = mode == Mode::kLabel;
   StringInfoData out;
-  techmart::pg::jsonb::begin(&out, 256 + series.n * 256);
-  constexpr int kPairs = 6;
-  static const Key keys[kPairs] = {{"to", 2},    {"key", 3},   {"from", 4},
-                                   {"count", 5}, {"items", 5}, {"dimension", 9}};
+  techmart::pg::jsonb::begin(&out, 256 + series.n * (labels ? 288 : 256));
+  constexpr int kMaxPairs = 7;
+  static const Key keys[kMaxPairs - 1] = {{"to", 2},    {"key", 3},   {"from", 4},
+                                          {"count", 5}, {"items", 5}, {"dimension", 9}};
+  static const Key label_keys[kMaxPairs] = {{"to", 2},       {"key", 3},   {"from", 4},
+                                            {"count", 5},    {"items", 5}, {"timezone", 8},
+                                            {"dimension", 9}};
+  const int pairs = labels ? kMaxPairs : kMaxPairs - 1;
   const int base = out.len;
-  int jentry = begin_container(&out, kPairs, JB_FOBJECT, 2 * kPairs);
-  uint32 meta[2 * kPairs];
-  for (int k = 0; k < kPairs; ++k) meta[k] = write_string(&out, keys[k].name, keys[k].len);
-  meta[kPairs + 0] = write_timestamptz(&out, to);
-  meta[kPairs + 1] = write_text_or_null(&out, fcinfo, 3);
-  meta[kPairs + 2] = write_timestamptz(&out, from);
-  meta[kPairs + 3] = write_bigint_sum(&out, series.n);
-  meta[kPairs + 4] = write_items(&out, series);
-  meta[kPairs + 5] = write_text_or_null(&out, fcinfo, 2);
-  write_jentries(&out, jentry, meta, 2 * kPairs, "object");
+  int jentry = begin_container(&out, pairs, JB_FOBJECT, 2 * pairs);
+  uint32 meta[2 * kMaxPairs];
+  for (int k = 0; k < pairs; ++k) {
+    const Key& key = labels ? label_keys[k] : keys[k];
+    meta[k] = write_string(&out, key.name, key.len);
+  }
+  meta[pairs + 0] = write_timestamptz(&out, to);
+  meta[pairs + 1] = write_text_or_null(&out, fcinfo, 3);
+  meta[pairs + 2] = write_timestamptz(&out, from);
+  meta[pairs + 3] = write_bigint_sum(&out, series.n);
+  meta[pairs + 4] = write_items(&out, series, labels ? &tz : nullptr);
+  if (labels) meta[pairs + 5] = write_text_or_null(&out, fcinfo, 5);
+  meta[2 * pairs - 1] = write_text_or_null(&out, fcinfo, 2);
+  write_jentries(&out, jentry, meta, 2 * pairs, "object");
   end_container(&out, base, "object");
   PG_RETURN_JSONB_P(techmart::pg::jsonb::finish(&out));
 }

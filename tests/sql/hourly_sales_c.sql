@@ -3,7 +3,8 @@
 -- analytics.sales_series (pg_temp.hourly_sales_old below: the body of change overview_rollups): the same
 -- value, the same text (keys, numbers with their scale, hours in the session TimeZone) and the same
 -- size, for ranges across DST changes in several business time zones and session time zones
--- (Pacific/Apia skipped 2011-12-30; one item per UTC hour since change hourly_sales_utc, tests/sql/hourly_sales_utc.sql), empty and one-hour ranges,
+-- (Pacific/Apia skipped 2011-12-30; one item per UTC hour since change hourly_sales_utc, tests/sql/hourly_sales_utc.sql;
+-- each item with the series' label and the answer with its timezone since change hourly_sales_label), empty and one-hour ranges,
 -- partial hours, every dimension, numerics with many decimals, NaN and +/-Infinity sums, and the same
 -- errors (bigint overflow of a sum included). Rollup rows written directly in 2011/2021 (rolled back).
 BEGIN;
@@ -24,11 +25,12 @@ BEGIN
   PERFORM analytics.raise_if(errs, 'invalid hourly sales query');
   SELECT coalesce(jsonb_agg(i ORDER BY i.hour), '[]')
     INTO v_items
-    FROM (SELECT s.period_start AS hour, s.revenue, s.orders, s.units, s.transactions, s.suspicious, s.refunded_amount
+    FROM (SELECT s.period_start AS hour, s.label, s.revenue, s.orders, s.units, s.transactions, s.suspicious, s.refunded_amount
             FROM analytics.sales_series('hour', p_from, p_to, p_dimension,
                                         CASE WHEN p_dimension = 'all' THEN '' ELSE p_key END) s) i;
+  -- since change hourly_sales_label: each item with the series' label, the answer with its timezone
   RETURN jsonb_build_object('from', p_from, 'to', p_to, 'dimension', p_dimension, 'key', p_key,
-                            'items', v_items, 'count', jsonb_array_length(v_items));
+                            'timezone', analytics.business_timezone(), 'items', v_items, 'count', jsonb_array_length(v_items));
 END $$;
 
 -- the result or the error of a statement, as text
@@ -125,7 +127,9 @@ SELECT is((api.hourly_sales('2021-11-06 04:00Z', '2021-11-08 05:00Z')->>'count')
 SELECT is(api.hourly_sales('2021-03-13 05:00Z', '2021-03-13 05:00Z')->'items', '[]'::jsonb, 'empty range: []');
 SELECT is((api.hourly_sales('2021-03-13 05:00Z', '2021-03-13 05:00Z')->>'count')::int, 0, 'empty range: count 0');
 SELECT is(api.hourly_sales('2021-03-13 05:00Z', '2021-03-13 06:00Z', 'country', 'DE')->'items',
-          (SELECT jsonb_build_array(jsonb_build_object('hour', timestamptz '2021-03-13 05:00Z', 'revenue', revenue, 'orders', orders,
+          (SELECT jsonb_build_array(jsonb_build_object('hour', timestamptz '2021-03-13 05:00Z',
+                                                       'label', analytics.local_time_label('2021-03-13 05:00Z', 'America/New_York'),
+                                                       'revenue', revenue, 'orders', orders,
                                                        'units', units, 'transactions', transactions, 'suspicious', suspicious,
                                                        'refunded_amount', refunded_amount))
              FROM analytics.sales_hourly WHERE dim = 'country' AND key = 'DE' AND hour = '2021-03-13 05:00Z'),

@@ -36,16 +36,18 @@ BEGIN
   PERFORM set_config('analytics.business_timezone', p_tz, true);
   RETURN api.forecast_revenue(p_granularity, p_horizon, NULL, NULL, p_as_of);
 END $$;
--- the construction the C answer must equal (change overview_rollups' body of api.hourly_sales)
+-- the construction the C answer must equal (change overview_rollups' body of api.hourly_sales, with the
+-- label and timezone of change hourly_sales_label)
 CREATE FUNCTION pg_temp.hourly_sql(p_tz text, p_from timestamptz, p_to timestamptz, p_dim text, p_key text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE v_items jsonb;
 BEGIN
   PERFORM set_config('analytics.business_timezone', p_tz, true);
   SELECT coalesce(jsonb_agg(i ORDER BY i.hour), '[]') INTO v_items
-    FROM (SELECT s.period_start AS hour, s.revenue, s.orders, s.units, s.transactions, s.suspicious, s.refunded_amount
+    FROM (SELECT s.period_start AS hour, s.label, s.revenue, s.orders, s.units, s.transactions, s.suspicious, s.refunded_amount
             FROM analytics.sales_series('hour', p_from, p_to, p_dim, CASE WHEN p_dim = 'all' THEN '' ELSE p_key END) s) i;
-  RETURN jsonb_build_object('from', p_from, 'to', p_to, 'dimension', p_dim, 'key', p_key,
+  -- since change hourly_sales_label: each item with the series' label, the answer with its timezone
+  RETURN jsonb_build_object('from', p_from, 'to', p_to, 'dimension', p_dim, 'key', p_key, 'timezone', p_tz,
                             'items', v_items, 'count', jsonb_array_length(v_items));
 END $$;
 

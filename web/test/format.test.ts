@@ -82,28 +82,43 @@ describe('api helpers', () => {
   });
 });
 
-import { parseForecast } from '../src/lib/forecast';
+import { hourText, hourTick, parseForecast } from '../src/lib/forecast';
 
 describe('forecast', () => {
   const body = {
     granularity: 'day', season: 7, level: 0.8,
     forecast: [
-      { t: '2026-11-23T00:00:00+00:00', revenue: 5000.5, lower: 4000, upper: 6001 },
-      { t: '2026-11-24T00:00:00+00:00', revenue: '4800.25', lower: '3900', upper: '5700.5' },
-      { t: '2026-11-25T00:00:00+00:00', revenue: null, lower: 1, upper: 2 },
+      // a business day's t is its local midnight (here Europe/Berlin: 23:00 UTC the day before)
+      { t: '2026-11-22T23:00:00+00:00', label: '2026-11-23', revenue: 5000.5, lower: 4000, upper: 6001 },
+      { t: '2026-11-23T23:00:00+00:00', label: '2026-11-24', revenue: '4800.25', lower: '3900', upper: '5700.5' },
+      { t: '2026-11-24T23:00:00+00:00', label: '2026-11-25', revenue: null, lower: 1, upper: 2 },
     ],
   };
   it('reads the points, band and level of GET /analytics/forecast/revenue', () => {
     const f = parseForecast(body, 'day');
     expect(f.level).toBe(0.8);
     expect(f.items).toEqual([
-      { t: '2026-11-23T00:00:00+00:00', label: '2026-11-23', point: 5000.5, lower: 4000, upper: 6001 },
-      { t: '2026-11-24T00:00:00+00:00', label: '2026-11-24', point: 4800.25, lower: 3900, upper: 5700.5 },
+      { t: '2026-11-22T23:00:00+00:00', label: '2026-11-23', point: 5000.5, lower: 4000, upper: 6001 },
+      { t: '2026-11-23T23:00:00+00:00', label: '2026-11-24', point: 4800.25, lower: 3900, upper: 5700.5 },
     ]);
   });
-  it('labels hours by HH:MM and tolerates an empty or malformed body', () => {
-    expect(parseForecast({ forecast: [{ t: '2026-11-23T07:00:00+00:00', revenue: 1, lower: 0, upper: 2 }] }, 'hour').items[0].label).toBe('07:00');
+  it('labels hours with the API\'s label in the shop\'s time zone, not the UTC or browser hour of t, and tolerates an empty or malformed body', () => {
+    // 07:00 UTC is 12:30 in Asia/Kolkata
+    expect(parseForecast({ forecast: [{ t: '2026-11-23T07:00:00+00:00', label: '2026-11-23T12:30+05:30', revenue: 1, lower: 0, upper: 2 }] }, 'hour').items[0].label)
+      .toBe('2026-11-23 12:30 +05:30');
     expect(parseForecast(null, 'day')).toEqual({ items: [], level: 0.95 });
     expect(parseForecast({ forecast: [{ revenue: 1, lower: 0, upper: 2 }] }, 'day').items).toEqual([]);
+    expect(parseForecast({ forecast: [{ t: '2026-11-23T07:00:00+00:00', revenue: 1, lower: 0, upper: 2 }] }, 'hour').items).toEqual([]);
+  });
+  it('hourText / hourTick: the label\'s own local time, a repeated hour told apart by its offset, seconds kept', () => {
+    expect(hourText('2026-10-25T02:00+02:00')).toBe('2026-10-25 02:00 +02:00');
+    expect(hourText('2026-10-25T02:00+01:00')).toBe('2026-10-25 02:00 +01:00');
+    expect(hourText('2026-11-01T01:00-05:00')).toBe('2026-11-01 01:00 -05:00');
+    expect(hourText('1900-01-01T00:19:32+00:19:32')).toBe('1900-01-01 00:19:32 +00:19:32');
+    expect(hourText('not a label')).toBe('not a label');
+    expect(hourTick('2026-12-07 09:30 +05:30')).toBe('09:30');
+    expect(hourTick('2026-12-07T09:30+05:30')).toBe('09:30');
+    expect(hourTick('1900-01-01 00:19:32 +00:19:32')).toBe('00:19');
+    expect(hourTick('2026-12-07')).toBe('2026-12-07');
   });
 });

@@ -24,6 +24,24 @@ describe('sales chart option', () => {
     expect(salesChartOption({ ...hourData, forecast: [] }).series).toHaveLength(2);
   });
 
+  it('draws hourly ticks in the shop\'s local time of the labels (not UTC, not the browser\'s zone), the full label in the tooltip', () => {
+    // Asia/Kolkata: the UTC hours 04:00..06:00 are 09:30..11:30 local
+    const kolkata: SalesData = {
+      ...hourData,
+      cur: ['09:30', '10:30', '11:30'].map((hm, i) => ({ t: `2026-12-07T0${4 + i}:00:00Z`, label: `2026-12-07 ${hm} +05:30`, revenue: 100 + i })),
+      old: [4, 5, 6].map((h) => ({ t: `2026-12-06T0${h}:00:00Z`, label: '', revenue: 90 + h })),
+      forecast: [],
+    };
+    const o = salesChartOption(kolkata);
+    expect(o.xAxis.data).toEqual(['2026-12-07 09:30 +05:30', '2026-12-07 10:30 +05:30', '2026-12-07 11:30 +05:30']);
+    const c = echarts.init(null, null, { renderer: 'svg', ssr: true, width: 600, height: 300 });
+    c.setOption(o as echarts.EChartsCoreOption, true);
+    const svg = c.renderToSVGString();
+    for (const tick of ['09:30', '10:30', '11:30']) expect(svg).toContain(`>${tick}<`);
+    expect(svg).not.toContain('>04:00<');
+    c.dispose();
+  });
+
   it('stacks the band on its lower edge, also below zero, after null padding (ECharts, server-side)', () => {
     const c = echarts.init(null, null, { renderer: 'svg', ssr: true, width: 600, height: 300 });
     c.setOption(salesChartOption(hourData) as echarts.EChartsCoreOption, true);

@@ -166,6 +166,56 @@ export function analyticsTests(getServer) {
       assert.equal((await fetch(server.base + '/api/v1/analytics/forecast/revenue')).status, 401);
     });
 
+    test('hourly items are labelled in the shop\'s time zone as analytics.sales_series(\'hour\') labels the same hours (DST change, +05:30)', async () => {
+      // the default server: every item's label is the series' label of its hour (business zone of the database)
+      const tz = sql('SELECT analytics.business_timezone()');
+      const h = await get(server, `/api/v1/analytics/hourly-sales?from=${d0}T00:00:00Z&to=${d0}T06:00:00Z`);
+      assert.equal(h.status, 200);
+      assert.equal(h.body.timezone, tz);
+      const want = sql(`SELECT string_agg(label, ',' ORDER BY period_start) FROM analytics.sales_series('hour', '${d0}T00:00:00Z', '${d0}T06:00:00Z')`);
+      assert.equal(h.body.items.map((i) => i.label).join(','), want);
+      // a server whose sessions have another business zone (the GUC analytics.business_timezone, as a DBA
+      // sets it): Europe/Berlin across its autumn change, Asia/Kolkata (+05:30)
+      for (const [zone, from, to, labels] of [
+        ['Europe/Berlin', '2026-10-24T22:00:00Z', '2026-10-25T03:00:00Z',
+          ['2026-10-25T00:00+02:00', '2026-10-25T01:00+02:00', '2026-10-25T02:00+02:00', '2026-10-25T02:00+01:00', '2026-10-25T03:00+01:00']],
+        ['Asia/Kolkata', '2026-12-07T03:10:00Z', '2026-12-07T05:50:00Z',
+          ['2026-12-07T08:30+05:30', '2026-12-07T09:30+05:30', '2026-12-07T10:30+05:30']],
+      ]) {
+        const other = await new ApiServer({ PGOPTIONS: `-c analytics.business_timezone=${zone}` }).start();
+        try {
+          const r = await get(other, `/api/v1/analytics/hourly-sales?from=${from}&to=${to}`);
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          assert.equal(r.body.timezone, zone);
+          assert.deepEqual(r.body.items.map((i) => i.label), labels, `${zone}: labels`);
+          // the same labels as psql's analytics.sales_series and as /analytics/revenue?period=hour for the same hours
+          const series = sql(`SET analytics.business_timezone = '${zone}';
+            SELECT string_agg(label, ',' ORDER BY period_start) FROM analytics.sales_series('hour', '${from}', '${to}')`);
+          assert.equal(series, labels.join(','), `${zone}: psql's sales_series`);
+          const rev = await get(other, `/api/v1/analytics/revenue?period=hour&from=${from}&to=${to}`);
+          assert.deepEqual(rev.body.items.map((i) => i.label), labels, `${zone}: /analytics/revenue?period=hour`);
+          assert.deepEqual(r.body.items.map((i) => i.hour), rev.body.items.map((i) => i.period_start), `${zone}: the same hours`);
+          // /dashboard/summary embeds the labelled items
+          const s = await get(other, `/api/v1/dashboard/summary?as_of=${to}`);
+          assert.equal(s.body.hourly_sales.length, 24);
+          const sumWant = sql(`SELECT string_agg(analytics.local_time_label(h, '${zone}'), ',' ORDER BY h)
+              FROM (SELECT analytics.hour_floor(timestamptz '${to}' - interval '1 microsecond') AS last) x,
+                   generate_series(x.last - interval '23 hours', x.last, interval '1 hour') h`);
+          assert.equal(s.body.hourly_sales.map((i) => i.label).join(','), sumWant, `${zone}: /dashboard/summary`);
+          // the hourly forecast's points: history and forecast labelled as local_time_label of their t
+          const f = await get(other, `/api/v1/analytics/forecast/revenue?granularity=hour&horizon=6&as_of=${asOf}`);
+          if (f.status === 200) {
+            const pts = [...f.body.history, ...f.body.forecast];
+            const labelsOf = JSON.parse(sql(`SELECT json_agg(analytics.local_time_label(t, '${zone}') ORDER BY o)
+              FROM unnest(ARRAY[${pts.map((p) => `'${p.t}'`).join(',')}]::timestamptz[]) WITH ORDINALITY u(t, o)`));
+            assert.deepEqual(pts.map((p) => p.label), labelsOf, `${zone}: forecast labels`);
+          } else assert.equal(f.status, 422, JSON.stringify(f.body));
+        } finally {
+          await other.stop();
+        }
+      }
+    });
+
     test('score explanation: GET /fraud/explain/{id} and the explanation of GET /transactions/{id} are techmart.explain', async () => {
       const id = sql('SELECT id FROM transactions WHERE is_suspicious ORDER BY id DESC LIMIT 1');
       assert.ok(Number(id) > 0, 'the seed has a suspicious transaction');

@@ -5,9 +5,10 @@ import { DAY, filterRange, fmtMoney, toNum } from '../lib/format';
 import { useApi } from '../lib/hooks';
 import { useDash } from '../context';
 import { Widget } from './Widget';
-import { type Forecast, type SalesData, type SalesPoint, hourLabel, parseForecast, salesChartOption } from '../lib/forecast';
+import { type Forecast, type SalesData, type SalesPoint, hourText, parseForecast, salesChartOption } from '../lib/forecast';
 
-type HourItem = { hour: string; revenue: number; orders: number; transactions: number };
+// label: the hour's local time in the shop's (business) time zone with its UTC offset (2026-10-25T02:00+01:00)
+type HourItem = { hour: string; label: string; revenue: number; orders: number; transactions: number };
 type DayItem = { label: string; period_start: string; revenue: number; orders: number; transactions: number };
 
 
@@ -44,20 +45,21 @@ export const SalesChart = memo(function SalesChart() {
     };
     if (mode === 'hour') {
       const [cur, old, fc] = await Promise.all([
-        api<{ items: HourItem[] }>('/analytics/hourly-sales', { query: { ...range, ...dim } }),
+        api<{ items: HourItem[]; timezone?: string }>('/analytics/hourly-sales', { query: { ...range, ...dim } }),
         api<{ items: HourItem[] }>('/analytics/hourly-sales', { query: { ...prev, ...dim } }),
         loadForecast(),
       ]);
-      const m = (xs: HourItem[]): SalesPoint[] => xs.map((x) => ({ t: x.hour, label: hourLabel(x.hour), revenue: toNum(x.revenue) ?? 0 }));
-      return { mode: 'hour' as const, from: range.from, to: range.to, cur: m(cur.items), old: m(old.items), ...fc };
+      // hours as the API labels them in the shop's time zone (not the browser's, not UTC)
+      const m = (xs: HourItem[]): SalesPoint[] => xs.map((x) => ({ t: x.hour, label: hourText(x.label), revenue: toNum(x.revenue) ?? 0 }));
+      return { mode: 'hour' as const, from: range.from, to: range.to, timezone: cur.timezone, cur: m(cur.items), old: m(old.items), ...fc };
     }
     const [cur, old, fc] = await Promise.all([
-      api<{ items: DayItem[] }>('/analytics/revenue', { query: { period: 'day', ...range } }),
+      api<{ items: DayItem[]; timezone?: string }>('/analytics/revenue', { query: { period: 'day', ...range } }),
       api<{ items: DayItem[] }>('/analytics/revenue', { query: { period: 'day', ...prev } }),
       loadForecast(),
     ]);
     const m = (xs: DayItem[]): SalesPoint[] => xs.map((x) => ({ t: x.period_start, label: x.label, revenue: toNum(x.revenue) ?? 0 }));
-    return { mode: 'day' as const, from: range.from, to: range.to, cur: m(cur.items), old: m(old.items), ...fc };
+    return { mode: 'day' as const, from: range.from, to: range.to, timezone: cur.timezone, cur: m(cur.items), old: m(old.items), ...fc };
   });
 
   const el = useRef<HTMLDivElement>(null);
@@ -149,23 +151,23 @@ export const SalesChart = memo(function SalesChart() {
               <table>
                 <thead>
                   <tr>
-                    <th scope="col">{shown === 'hour' ? 'Hour (UTC)' : 'Day'}</th>
+                    <th scope="col">{shown === 'hour' ? 'Hour' : 'Day'}{data.timezone ? ` (${data.timezone})` : ''}</th>
                     <th scope="col" className="num">Revenue</th>
                     <th scope="col" className="num">Previous</th>
                   </tr>
                 </thead>
                 <tbody>
                   {data.cur.map((p, i) => (
-                    <tr key={p.t}>
-                      <td>{shown === 'hour' ? p.t.slice(0, 16).replace('T', ' ') : p.label}</td>
+                    <tr key={p.t} data-testid="sales-row" data-t={p.t} data-label={p.label}>
+                      <td>{p.label}</td>
                       <td className="num">{fmtMoney(p.revenue)}</td>
                       <td className="num">{fmtMoney(data.old[i]?.revenue)}</td>
                     </tr>
                   ))}
                   {data.forecast.map((f) => (
-                    <tr key={`f-${f.t}`} className="forecast-row" data-testid="forecast-row" data-t={f.t} data-point={f.point} data-lower={f.lower} data-upper={f.upper}>
+                    <tr key={`f-${f.t}`} className="forecast-row" data-testid="forecast-row" data-t={f.t} data-label={f.label} data-point={f.point} data-lower={f.lower} data-upper={f.upper}>
                       <td>
-                        {shown === 'hour' ? f.t.slice(0, 16).replace('T', ' ') : f.label} <span className="muted">(forecast)</span>
+                        {f.label} <span className="muted">(forecast)</span>
                       </td>
                       <td className="num">
                         {fmtMoney(f.point)} <span className="muted small">({fmtMoney(f.lower)} – {fmtMoney(f.upper)})</span>
