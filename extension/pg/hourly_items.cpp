@@ -64,6 +64,8 @@
 
 extern "C" {
 #include "miscadmin.h"
+#include "parser/scansup.h"
+#include "pgtime.h"
 #include "utils/datetime.h"
 #include "utils/formatting.h"
 #include "utils/json.h"
@@ -148,43 +150,98 @@ uint32 write_bigint_sum(StringInfo buf, int128 sum) {
   return e;
 }
 
-// The label of the hour starting at `at` in zone `tz` (text), analytics.local_time_label(at, tz):
+// The zone of the labels, looked up once per call as timestamptz_zone (the server function behind
+// AT TIME ZONE) looks it up each time: an abbreviation of the timezone_abbreviations set first
+// (EST, CEST: fixed or dynamic offsets), else a zone of the time zone database (pg_tzset: cached
+// for the session). tzp is that zone when the name is no abbreviation and names a zone; otherwise
+// (an abbreviation, or an unknown name whose error timestamptz_zone raises) each label calls
+// timestamptz_zone itself.
+struct LabelZone {
+  Datum tz;    // the text argument
+  pg_tz* tzp;  // the zone database's zone, or nullptr
+};
+
+LabelZone label_zone(Datum tz) {
+  LabelZone z;
+  z.tz = tz;
+  z.tzp = nullptr;
+  char tzname[TZ_STRLEN_MAX + 1];
+  text_to_cstring_buffer(DatumGetTextPP(tz), tzname, sizeof(tzname));
+  char* lowzone = downcase_truncate_identifier(tzname, static_cast<int>(strlen(tzname)), false);
+  int val;
+  pg_tz* abbrev_zone = nullptr;
+  const int type = DecodeTimezoneAbbrev(0, lowzone, &val, &abbrev_zone);
+  pfree(lowzone);
+  if (type != TZ && type != DTZ && type != DYNTZ) z.tzp = pg_tzset(tzname);
+  return z;
+}
+
+inline char* put2(char* p, int v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+  return p + 2;
+}
+
+// The label of the hour starting at `at`, analytics.local_time_label(at, tz):
 //   to_char(l, 'YYYY-MM-DD"T"HH24:MI') || sign || HH || ':' || MM   (o % 60 = 0)
 //   to_char(l, 'YYYY-MM-DD"T"HH24:MI:SS') || sign || HH || ':' || MM || ':' || SS   (otherwise)
-// with l = at AT TIME ZONE tz (timestamptz_zone, the same server function: the same zone lookup,
-// abbreviations and POSIX specifications included, the same errors) and o the seconds of
-// l - (at AT TIME ZONE 'UTC') (a timestamptz's value is its UTC wall-clock time). Years 1..9999
-// written here (to_char's YYYY: four digits); others by to_char itself (timestamp_to_char).
+// with l = at AT TIME ZONE tz and o the seconds of l - (at AT TIME ZONE 'UTC') (a timestamptz's
+// value is its UTC wall-clock time), i.e. the zone's UTC offset at `at`. With a zone of the
+// database, l's fields and the offset come from timestamp2tm(at, &west, ...) in that zone — the
+// call timestamptz_zone makes, without its lookup; otherwise from timestamptz_zone itself. Years
+// 1..9999 written here (to_char's YYYY: four digits), others by to_char (timestamp_to_char).
 // Returns the length written into buf (at least 64 bytes).
-int write_label(char* buf, TimestampTz at, Datum tz) {
-  const Timestamp local =
-      DatumGetTimestamp(DirectFunctionCall2(timestamptz_zone, tz, TimestampTzGetDatum(at)));
-  const int64 o = (local - at) / USECS_PER_SEC;  // whole seconds: zone offsets are
-  const bool with_seconds = o % 60 != 0;
-  const int64 a = o < 0 ? -o : o;
+int write_label(char* buf, TimestampTz at, const LabelZone& zone) {
   struct pg_tm tm;
   fsec_t fsec;
+  int64 o;  // the UTC offset in seconds
+  int west;
+  if (zone.tzp != nullptr && timestamp2tm(at, &west, &tm, &fsec, nullptr, zone.tzp) == 0) {
+    o = -west;
+  } else {
+    const Timestamp local =
+        DatumGetTimestamp(DirectFunctionCall2(timestamptz_zone, zone.tz, TimestampTzGetDatum(at)));
+    o = (local - at) / USECS_PER_SEC;  // whole seconds: zone offsets are
+    if (timestamp2tm(local, nullptr, &tm, &fsec, nullptr, nullptr) != 0) tm.tm_year = 0;
+  }
+  const bool with_seconds = o % 60 != 0;
   int len;
-  if (timestamp2tm(local, nullptr, &tm, &fsec, nullptr, nullptr) == 0 && tm.tm_year >= 1 &&
-      tm.tm_year <= 9999) {
-    len = with_seconds ? snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year, tm.tm_mon,
-                                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
-                       : snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d", tm.tm_year, tm.tm_mon,
-                                  tm.tm_mday, tm.tm_hour, tm.tm_min);
+  if (tm.tm_year >= 1 && tm.tm_year <= 9999) {
+    char* p = buf;
+    p = put2(p, tm.tm_year / 100);
+    p = put2(p, tm.tm_year % 100);
+    *p++ = '-';
+    p = put2(p, tm.tm_mon);
+    *p++ = '-';
+    p = put2(p, tm.tm_mday);
+    *p++ = 'T';
+    p = put2(p, tm.tm_hour);
+    *p++ = ':';
+    p = put2(p, tm.tm_min);
+    if (with_seconds) {
+      *p++ = ':';
+      p = put2(p, tm.tm_sec);
+    }
+    len = static_cast<int>(p - buf);
   } else {
     text* fmt =
         cstring_to_text(with_seconds ? "YYYY-MM-DD\"T\"HH24:MI:SS" : "YYYY-MM-DD\"T\"HH24:MI");
-    text* t = DatumGetTextPP(
-        DirectFunctionCall2(timestamp_to_char, TimestampGetDatum(local), PointerGetDatum(fmt)));
+    text* t = DatumGetTextPP(DirectFunctionCall2(
+        timestamp_to_char, TimestampGetDatum(at + o * USECS_PER_SEC), PointerGetDatum(fmt)));
     len = Min(static_cast<int>(VARSIZE_ANY_EXHDR(t)), 40);
     memcpy(buf, VARDATA_ANY(t), len);
   }
-  len += with_seconds ? snprintf(buf + len, 64 - len, "%c%02d:%02d:%02d", o < 0 ? '-' : '+',
-                                 static_cast<int>(a / 3600), static_cast<int>(a / 60 % 60),
-                                 static_cast<int>(a % 60))
-                      : snprintf(buf + len, 64 - len, "%c%02d:%02d", o < 0 ? '-' : '+',
-                                 static_cast<int>(a / 3600), static_cast<int>(a / 60 % 60));
-  return len;
+  const int64 a = o < 0 ? -o : o;  // under a day
+  char* p = buf + len;
+  *p++ = o < 0 ? '-' : '+';
+  p = put2(p, static_cast<int>(a / 3600));
+  *p++ = ':';
+  p = put2(p, static_cast<int>(a / 60 % 60));
+  if (with_seconds) {
+    *p++ = ':';
+    p = put2(p, static_cast<int>(a % 60));
+  }
+  return static_cast<int>(p - buf);
 }
 
 SPIPlanPtr rows_plan = nullptr;
@@ -344,12 +401,12 @@ Series compute_series(TimestampTz from, TimestampTz to, Datum dim, Datum key, Da
   return series;
 }
 
-// the items: an array of n objects of kFields pairs each (kLabelFields with the label of zone
-// *label_tz when label_tz is given), written as convertToJsonb writes it; returns its JEntry
-uint32 write_items(StringInfo out_, const Series& series, const Datum* label_tz = nullptr) {
+// the items: an array of n objects of kFields pairs each (kLabelFields with the label in
+// *label_zone when it is given), written as convertToJsonb writes it; returns its JEntry
+uint32 write_items(StringInfo out_, const Series& series, const LabelZone* label_zone = nullptr) {
   StringInfoData& out = *out_;
   const int n = series.n;
-  const bool labels = label_tz != nullptr;
+  const bool labels = label_zone != nullptr;
   const int fields = labels ? kLabelFields : kFields;
   const Key* keys = labels ? kLabelKeys : kKeys;
   const int l = labels ? 1 : 0;  // the values after "label" move by one
@@ -369,7 +426,8 @@ uint32 write_items(StringInfo out_, const Series& series, const Datum* label_tz 
     JsonEncodeDateTime(hour_buf, TimestampTzGetDatum(b->start), TIMESTAMPTZOID, nullptr);
     meta[fields + 0] = write_string(&out, hour_buf, static_cast<int>(std::strlen(hour_buf)));
     if (labels)
-      meta[fields + 1] = write_string(&out, label_buf, write_label(label_buf, b->start, *label_tz));
+      meta[fields + 1] =
+          write_string(&out, label_buf, write_label(label_buf, b->start, *label_zone));
     meta[fields + l + 1] = write_bigint_sum(&out, b->units);
     meta[fields + l + 2] = write_bigint_sum(&out, b->orders);
     meta[fields + l + 3] = write_numeric(&out, b->revenue != nullptr ? b->revenue : zero);
@@ -423,7 +481,8 @@ Datum hourly_sales_items(FunctionCallInfo fcinfo, Mode mode) {
       compute_series(from, to, PG_GETARG_DATUM(2), PG_GETARG_DATUM(3), tz, mode != Mode::kLocal);
   StringInfoData out;
   techmart::pg::jsonb::begin(&out, 64 + series.n * 256);  // about 200 bytes an item
-  write_items(&out, series, mode == Mode::kLabel ? &tz : nullptr);
+  const LabelZone zone = mode == Mode::kLabel ? label_zone(tz) : LabelZone{tz, nullptr};
+  write_items(&out, series, mode == Mode::kLabel ? &zone : nullptr);
   PG_RETURN_JSONB_P(techmart::pg::jsonb::finish(&out));
 }
 
@@ -501,7 +560,8 @@ Datum hourly_sales_json(FunctionCallInfo fcinfo, Mode mode) {
   meta[pairs + 1] = write_text_or_null(&out, fcinfo, 3);
   meta[pairs + 2] = write_timestamptz(&out, from);
   meta[pairs + 3] = write_bigint_sum(&out, series.n);
-  meta[pairs + 4] = write_items(&out, series, labels ? &tz : nullptr);
+  const LabelZone zone = labels ? label_zone(tz) : LabelZone{tz, nullptr};
+  meta[pairs + 4] = write_items(&out, series, labels ? &zone : nullptr);
   if (labels) meta[pairs + 5] = write_text_or_null(&out, fcinfo, 5);
   meta[2 * pairs - 1] = write_text_or_null(&out, fcinfo, 2);
   write_jentries(&out, jentry, meta, 2 * pairs, "object");

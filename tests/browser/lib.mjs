@@ -25,10 +25,12 @@ export async function startApi(env = {}) {
   return new ApiServer({ TECHMART_STATIC_DIR: DIST, TECHMART_SSE_METRICS_DEBOUNCE_MS: '500', ...env }).start();
 }
 
-export async function launch() {
+// env: extra environment of the Chromium process (TZ: the browser's time zone, which Chromium takes from it)
+export async function launch({ env } = {}) {
   // playwright-core's launch() gives Chromium a new empty --user-data-dir (a temporary profile) itself
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync',

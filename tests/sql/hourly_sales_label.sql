@@ -99,11 +99,12 @@ SELECT is((SELECT string_agg(label, ',' ORDER BY n) FROM pg_temp.api_items('Euro
           '1899-12-31T23:19:32+00:19:32,1900-01-01T00:19:32+00:19:32',
           'a local mean time offset with seconds: the seconds in the time and the offset, as local_time_label writes them');
 
--- 8: the C items alone, any p_tz analytics.local_time_label accepts (an abbreviation, a year beyond
+-- 8: the C items alone, any p_tz analytics.local_time_label accepts (fixed and dynamic abbreviations
+-- looked up before the zone database as AT TIME ZONE does, zone names in any case, POSIX specifications, a year beyond
 -- 9999 and one BC written by to_char), against analytics.local_time_label of each hour
 SELECT is_empty($$
   SELECT z.tz, x.f, i->>'hour', i->>'label'
-    FROM (VALUES ('EST'), ('Europe/Berlin'), ('Asia/Kathmandu'), ('UTC')) z(tz),
+    FROM (VALUES ('EST'), ('MSK'), ('CEST'), ('Europe/Berlin'), ('europe/berlin'), ('Asia/Kathmandu'), ('UTC'), ('UTC+3'), ('<+0530>-5:30')) z(tz),
          (VALUES (timestamptz '2026-11-01 03:00Z', timestamptz '2026-11-01 09:00Z'),
                  (timestamptz '10000-01-01 00:00Z', timestamptz '10000-01-01 03:00Z'),
                  (timestamptz '0100-06-01 00:00Z BC', timestamptz '0100-06-01 03:00Z BC')) x(f, t),

@@ -267,7 +267,7 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
             {atLeast(role, 'analyst') && <RulesPanel />}
           </div>
         </main>
-        <footer className="foot muted small">Figures in EUR; times in UTC. Data: TechMart API.</footer>
+        <footer className="foot muted small">Figures in EUR; times in UTC, except the sales chart's hours and days (the shop's time zone, as in its table). Data: TechMart API.</footer>
       </div>
       <div className="toasts" role="alert" aria-live="assertive">
         {toasts.map((t) => (
