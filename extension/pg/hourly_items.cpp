@@ -19,11 +19,10 @@
 //            the label column of analytics.sales_series('hour', ...) when p_tz is the business
 //            time zone (2026-10-25T02:00+02:00, 2026-10-25T02:00+01:00, 2026-12-07T09:30+05:30);
 //            the answer of _json_label also carries "timezone": p_tz. See write_label.
-//   techmart_hourly_sales_items_utc / _json_utc (change hourly_sales_utc; kept for its revert): one
-//   bucket per
-//            UTC hour, generate_series(hour_floor(p_from), p_to - 1 us, 1 hour) — a timestamptz
-//            plus one hour of time is the next instant whatever the zone — and each rollup row
-//            added to the bucket of its own hour (rollup hours are on the hour): no zone
+//   techmart_hourly_sales_items_utc / _json_utc (change hourly_sales_utc; kept for its revert):
+//            one bucket per UTC hour, generate_series(hour_floor(p_from), p_to - 1 us, 1 hour) — a
+//            timestamptz plus one hour of time is the next instant whatever the zone — and each
+//            rollup row added to the bucket of its own hour (rollup hours are on the hour): no zone
 //            conversion, the buckets already in order (no sort), p_tz unused. The series of
 //            analytics.sales_series('hour', ...) since that change: a day on which clocks go
 //            forward has 23 buckets, one on which they go back 25, a :30/:45 zone's buckets are
