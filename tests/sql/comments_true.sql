@@ -6,13 +6,13 @@
 BEGIN;
 SELECT plan(6);
 
-SELECT is((SELECT coalesce(array_agg(c.oid::regclass::text || '.' || a.attname ORDER BY 1), '{}')
+SELECT is((SELECT coalesce(array_agg(c.oid::regclass::text || '.' || a.attname ORDER BY c.oid::regclass::text, a.attname), '{}')
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
             WHERE n.nspname IN ('bi', 'analytics', 'techmart_ops') AND c.relkind IN ('r', 'v', 'm', 'p')
               AND has_table_privilege('techmart_bi', c.oid, 'SELECT') AND col_description(c.oid, a.attnum) IS NULL),
           '{}'::text[], 'every column techmart_bi may read has a comment');
-SELECT is((SELECT coalesce(array_agg(c.oid::regclass::text ORDER BY 1), '{}')
+SELECT is((SELECT coalesce(array_agg(c.oid::regclass::text ORDER BY c.oid::regclass::text), '{}')
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname IN ('bi', 'analytics', 'techmart_ops') AND c.relkind IN ('r', 'v', 'm', 'p')
               AND has_table_privilege('techmart_bi', c.oid, 'SELECT') AND obj_description(c.oid, 'pg_class') IS NULL),

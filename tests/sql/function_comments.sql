@@ -5,7 +5,7 @@
 BEGIN;
 SELECT plan(1);
 
-SELECT is((SELECT coalesce(array_agg(p.oid::regprocedure::text ORDER BY 1), '{}')
+SELECT is((SELECT coalesce(array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text), '{}')
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname IN ('techmart', 'analytics', 'techmart_ops', 'import')
               AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype, 'internal'::regtype)

@@ -22,7 +22,7 @@ SELECT is(api.transaction_event(1, 1, 1, false, 1, '2026-12-07 00:00Z')->>'time'
 RESET TimeZone;
 -- an IMMUTABLE SQL/plpgsql function of the migration schemas whose body names a non-immutable
 -- function of those schemas (schema-qualified call)
-SELECT is((SELECT coalesce(array_agg(f.oid::regprocedure::text ORDER BY 1), '{}')
+SELECT is((SELECT coalesce(array_agg(f.oid::regprocedure::text ORDER BY f.oid::regprocedure::text), '{}')
              FROM pg_proc f JOIN pg_namespace n ON n.oid = f.pronamespace
             WHERE n.nspname IN ('analytics', 'api', 'bi', 'import', 'techmart_ops') AND f.provolatile = 'i'
               AND f.prolang IN (SELECT oid FROM pg_language WHERE lanname IN ('sql', 'plpgsql'))

@@ -9,7 +9,7 @@ BEGIN;
 SELECT plan(5);
 
 SELECT ok((SELECT count(*) FROM techmart.refresh_priors()) > 0, 'refresh_priors computes the priors');
-SELECT is((SELECT array_agg(l.relation::regclass::text ORDER BY 1) FROM pg_locks l
+SELECT is((SELECT array_agg(l.relation::regclass::text ORDER BY l.relation::regclass::text) FROM pg_locks l
             WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.mode = 'ShareRowExclusiveLock' AND l.granted
               AND l.relation IN ('techmart.amount_prior'::regclass, 'techmart.hour_prior'::regclass)),
           ARRAY['techmart.amount_prior', 'techmart.hour_prior'],
