@@ -8,6 +8,8 @@
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SECONDS_PER_TARGET="${1:-20}"; shift || true
+# libFuzzer reads -max_total_time=0 (or 5m, abc: 0) as "no limit": refuse anything but a count
+[[ "$SECONDS_PER_TARGET" =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [SECONDS [TARGET...]] (SECONDS a whole number > 0)" >&2; exit 2; }
 B="${TECHMART_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 command -v clang++ >/dev/null || { echo "clang++ not found (apt-get install clang)"; exit 1; }
 

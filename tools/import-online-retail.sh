@@ -12,8 +12,14 @@
 # Any error leaves the database as it was. Exit status 0 on success, 1 on invalid input.
 set -Eeuo pipefail
 enc=UTF8
-if [ "${1:-}" = "--encoding" ]; then enc="${2:?--encoding needs a value, e.g. LATIN1}"; shift 2; fi
-file="${1:?usage: $0 [--encoding ENC] FILE.csv}"
+usage() { echo "usage: $0 [--encoding ENC] FILE.csv${1:+ ($1)}" >&2; exit 1; }
+if [ "${1:-}" = "--encoding" ]; then
+  [ -n "${2:-}" ] || usage "--encoding needs a value, e.g. LATIN1"
+  enc="$2"; shift 2
+fi
+# one file: a second one was ignored without a word
+[ $# -eq 1 ] || usage "$([ $# -eq 0 ] && echo "no file" || echo "one file at a time, got $#: $*")"
+file="$1"
 [ -r "$file" ] || { echo "error: cannot read $file" >&2; exit 1; }
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 fail() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
