@@ -17,7 +17,7 @@ until pg_isready -q -d postgres; do
 done
 
 echo "migrate: sqitch deploy"
-(cd /opt/techmart/migrations && sqitch --quiet deploy "db:pg:$PGDATABASE")
+(cd /opt/techmart/migrations && sqitch --quiet deploy "db:pg:$PGDATABASE" >/dev/null)  # stdout: what the scripts' queries print
 
 if [ "${TECHMART_SEED:-1}" = 1 ]; then
   n="$(psql -tAXc "SELECT count(*) FROM transactions")"
