@@ -107,6 +107,13 @@ if grep -qF "shared_preload_libraries = 'techmart'" "$ROOT/techmart" && grep -qF
    && grep -qE 'shared_preload_libraries=citus,techmart' "$D/citus-compose.yml"; then ok "db image, citus compose and ./techmart preload techmart"
 else fail "db image, citus compose and ./techmart preload techmart"; fi
 
+# the api image serves GET /openapi.json and /docs as ./techmart up does: a stage runs
+# api/docs-ui/build.mjs, the final stage copies its output where TECHMART_DOCS_DIR points
+docs_dir="$(grep -Eo 'TECHMART_DOCS_DIR=[^ ]+' "$D/api.Dockerfile" | head -1 | cut -d= -f2)"
+if grep -qE '^RUN node build.mjs --api [^ ]+ --out /docs' "$D/api.Dockerfile" && [ -n "$docs_dir" ] \
+   && grep -qE "^COPY --from=docs /docs/ ${docs_dir%/}/\$" "$D/api.Dockerfile"; then ok "api image has the API documentation (TECHMART_DOCS_DIR=$docs_dir)"
+else fail "api image has the API documentation (a stage running api/docs-ui/build.mjs, TECHMART_DOCS_DIR)"; fi
+
 # ---- grafana dashboard: valid JSON, every metric it queries is produced by the API or techmart_ops
 if [ -f "$D/grafana-dashboard.json" ]; then
   if metrics="$(node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
