@@ -15,12 +15,15 @@
 #include <rapidjson/writer.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <pqxx/nontransaction>
 #include <string>
 
@@ -56,6 +59,17 @@ bool check_secret(const Config& config) {
   return false;
 }
 
+// A whole number in [min, max] (all of the text), else nothing: atol read "abc" and "1h" as 0
+// and 1, and a token with --ttl abc expired at once without a word.
+std::optional<long long> whole_number(const std::string& v, long long min, long long max) {
+  if (v.empty()) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const long long n = std::strtoll(v.c_str(), &end, 10);
+  if (errno != 0 || end != v.c_str() + v.size() || n < min || n > max) return std::nullopt;
+  return n;
+}
+
 int cmd_token(const Config& config, int argc, char** argv) {
   Principal p;
   p.role = Role::Viewer;
@@ -72,13 +86,23 @@ int cmd_token(const Config& config, int argc, char** argv) {
       p.role = *r;
       ++i;
     } else if (a == "--user-id" && !v.empty()) {
-      p.user_id = std::atoll(v.c_str());
+      const auto n = whole_number(v, 0, std::numeric_limits<long long>::max());
+      if (!n) {
+        std::cerr << "--user-id must be a whole number >= 0\n";
+        return 2;
+      }
+      p.user_id = *n;
       ++i;
     } else if (a == "--email" && !v.empty()) {
       p.email = v;
       ++i;
     } else if (a == "--ttl" && !v.empty()) {
-      ttl = std::atol(v.c_str());
+      const auto n = whole_number(v, 1, 10L * 365 * 24 * 3600);
+      if (!n) {
+        std::cerr << "--ttl must be a whole number of seconds, 1 .. 315360000\n";
+        return 2;
+      }
+      ttl = static_cast<long>(*n);
       ++i;
     } else {
       std::cerr << "usage: techmart-api token --role viewer|analyst|admin [--user-id N] "

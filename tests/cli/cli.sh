@@ -72,6 +72,10 @@ refused "soak 0 is refused" "usage: ./techmart soak [SCALE]" "$TM" soak 0
 refused "import of two files is refused (the second was ignored)" "one file at a time, got 2" \
   "$ROOT/tools/import-online-retail.sh" a.csv b.csv
 refused "import --encoding without a value" "--encoding needs a value" "$ROOT/tools/import-online-retail.sh" --encoding
+refused "token --ttl abc is refused (it signed a token that expired at once)" "--ttl must be a whole number of seconds" \
+  env TECHMART_JWT_SECRET=cli-test-secret-0123456789abcdef0123456789 "$TM" token --role admin --ttl abc
+refused "token --ttl 1h is refused (read as 1 second)" "--ttl must be a whole number of seconds" \
+  env TECHMART_JWT_SECRET=cli-test-secret-0123456789abcdef0123456789 "$TM" token --role admin --ttl 1h
 refused "unknown subcommand" "unknown subcommand: upp" "$TM" upp
 refused "psql without a running cluster" "the local cluster is not running" "$TM" psql -c 'SELECT 1'
 
