@@ -68,11 +68,9 @@ SELECT t.id, t.customer_id, t.product_id, t.quantity, t.unit_price, t.transactio
 INSERT INTO planted_fraud (transaction_id, pattern)
 SELECT id, fraud_pattern FROM seed_transactions WHERE coalesce(fraud_pattern, '') <> '';
 
--- customers' lifetime spend (completed sales)
-UPDATE customers c SET total_spent = s.total
-  FROM (SELECT customer_id, sum(amount) AS total FROM transactions
-         WHERE status = 'completed' GROUP BY customer_id) s
- WHERE s.customer_id = c.id;
+-- customers' net spend: kept by the transactions triggers (change customers_spent); recomputed
+-- here as after any bulk load (no-op when the triggers were on)
+SELECT analytics.customers_spent_rebuild() AS customers_spent_fixed \gset
 
 -- identities continue after the explicit ids
 DO $$

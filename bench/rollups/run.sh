@@ -15,7 +15,10 @@
 # Env: GEN (techmart-gen binary), CUSTOMERS [20000], PRODUCTS [500], BATCH [10000], ROUNDS [3],
 # SQITCH_TO (deploy the migrations up to this change only: the same script measures an earlier state),
 # SCORING [on] (off: the loads run with techmart.scoring = off — no fraud scoring and no alerts — so the
-# upkeep of the sales rollups alone is measured against the bare insert; not the issue's ratio).
+# upkeep of the sales rollups alone is measured against the bare insert; not the issue's ratio),
+# TOGGLE [rollups] (spent: the rollup triggers stay on in both loads and the customers.total_spent
+# triggers transactions_spent_* are the ones switched off/on, change customers_spent; instead of the
+# latency and hot-row parts, single-row inserts by 1 pgbench client, spent triggers off/on alternating).
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-100000}"
@@ -46,7 +49,8 @@ SQL
 # only the fraud trigger and (when on) the rollup triggers: other triggers off for both runs
 OTHERS="$(psql -XtA -c "SELECT string_agg(format('ALTER TABLE transactions DISABLE TRIGGER %I;', tgname), ' ')
                           FROM pg_trigger WHERE tgrelid = 'transactions'::regclass AND NOT tgisinternal
-                           AND tgname <> 'transactions_score' AND tgname NOT LIKE 'transactions_rollup_%'")"
+                           AND tgname <> 'transactions_score' AND tgname NOT LIKE 'transactions_rollup_%'
+                           AND NOT ('${TOGGLE:-rollups}' = 'spent' AND tgname LIKE 'transactions_spent_%')")"
 [ -n "$OTHERS" ] && "${P[@]}" -c "$OTHERS"
 # Workaround (bench database only): techmart 0.2 raises alerts whose transaction is not yet
 # visible to the alerts FK during multi-row INSERT ... SELECT (reported to the fraud engine).
@@ -54,6 +58,9 @@ OTHERS="$(psql -XtA -c "SELECT string_agg(format('ALTER TABLE transactions DISAB
 ROLL="transactions_rollup_ins transactions_rollup_upd transactions_rollup_del"
 # the alert counts (analytics.alerts_hourly, change overview_rollups) are rollup upkeep too
 AROLL="$(psql -XtA -c "SELECT string_agg(tgname, ' ') FROM pg_trigger WHERE tgrelid = 'alerts'::regclass AND tgname LIKE 'alerts_counts_%'")"
+if [ "${TOGGLE:-rollups}" = spent ]; then
+  ROLL="transactions_spent_ins transactions_spent_upd transactions_spent_del"; AROLL=""
+fi
 rollups() {
   for t in $ROLL; do "${P[@]}" -c "ALTER TABLE transactions $1 TRIGGER $t"; done
   for t in $AROLL; do "${P[@]}" -c "ALTER TABLE alerts $1 TRIGGER $t"; done
@@ -117,6 +124,31 @@ if [ "${coff[0]}" != "-" ]; then
 fi
 "${P[@]}" -c "ANALYZE"
 echo "rollup_check differences        : $(psql -XtA -c 'SELECT count(*) FROM analytics.rollup_check()')"
+if [ "${TOGGLE:-rollups}" = spent ]; then
+  echo "(TOGGLE=spent: 'rollup triggers' above = the rollup triggers on in both, + the total_spent triggers in the second)"
+  echo "customers_spent_check differences: $(psql -XtA -c 'SELECT count(*) FROM analytics.customers_spent_check()')"
+  cat > /tmp/bench-spent-one.$$.sql <<'SQL'
+\set c random(1, 1000)
+\set p random(1, 100)
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, country)
+VALUES (:c, :p, 1, 9.99, '2020-01-01 12:00Z', 'completed', 'paypal', 'web', 'GB');
+SQL
+  "${P[@]}" -o /dev/null -c "SELECT setval(pg_get_serial_sequence('transactions', 'id'), (SELECT max(id) + 1 FROM transactions), false)"
+  tps1() { pgbench -n -c 1 -j 1 -T "${SINGLE_SECONDS:-10}" -f /tmp/bench-spent-one.$$.sql 2>&1 | awk '/^tps/ {print $3}'; }
+  s_on=(); s_off=()
+  for r in $(seq "${ROUNDS:-3}"); do
+    rollups DISABLE; s_off+=("$(tps1)")
+    rollups ENABLE;  s_on+=("$(tps1)")
+  done
+  m_off=$(printf '%s\n' "${s_off[@]}" | median); m_on=$(printf '%s\n' "${s_on[@]}" | median)
+  rm -f /tmp/bench-spent-one.$$.sql
+  echo "single-row inserts, 1 client, spent triggers off: ${m_off} tps  runs: ${s_off[*]}"
+  echo "single-row inserts, 1 client, spent triggers on : ${m_on} tps  runs: ${s_on[*]}"
+  echo "single-row tps ratio on/off: $(echo "scale=3; $m_on / $m_off" | bc)  (+$(echo "scale=3; 1000 / $m_on - 1000 / $m_off" | bc) ms per insert)"
+  "${P[@]}" -o /dev/null -c "SELECT analytics.customers_spent_rebuild()"
+  echo "customers_spent_check differences after the single-row runs (rebuilt after the off runs): $(psql -XtA -c 'SELECT count(*) FROM analytics.customers_spent_check()')"
+  exit 0
+fi
 
 # latency, timed in the server (median and p95 of 200 calls after 20 warm-up calls)
 AS_OF="$(psql -XtA -c "SELECT max(transaction_time) - interval '8 hours' FROM transactions")"

@@ -2,7 +2,7 @@
 -- sql/upgrades/0.4--0.5/20-comments.sql): every relation and every column the BI role techmart_bi may
 -- read in schemas bi, analytics and techmart_ops has a comment, and the comments corrected by the
 -- audit say what the code does: the reasons carry a weight, a rule below its threshold adds nothing
--- and a change applies from the next statement, total_spent is not kept by inserts.
+-- and a change applies from the next statement, total_spent is kept by inserts (change customers_spent).
 BEGIN;
 SELECT plan(6);
 
@@ -29,14 +29,14 @@ SELECT ok(obj_description('techmart.rule_config'::regclass, 'pg_class') LIKE '%m
           AND obj_description('techmart.rule_config'::regclass, 'pg_class') LIKE '%bias%'
           AND obj_description('techmart.rule_config'::regclass, 'pg_class') LIKE '%next statement%',
           'rule_config''s comment: bias, max(0, observed - threshold), from the next statement');
--- total_spent: inserting a completed sale does not change it, and the comment says so
-SELECT ok(col_description('bi.customers'::regclass, 6) LIKE '%not updated when transactions arrive%',
-          'bi.customers.total_spent says it is not kept by inserts');
+-- total_spent: inserting a completed sale adds its amount, and the comment says it is kept
+SELECT ok(col_description('bi.customers'::regclass, 6) LIKE '%kept current by every write to transactions%',
+          'bi.customers.total_spent says it is kept by writes');
 CREATE TEMP TABLE before AS SELECT total_spent FROM customers WHERE id = (SELECT min(id) FROM customers);
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, transaction_time)
 VALUES ((SELECT min(id) FROM customers), (SELECT min(id) FROM products), 1, 10, 'credit_card', '2026-11-30 12:00Z');
-SELECT is((SELECT total_spent FROM customers WHERE id = (SELECT min(id) FROM customers)), (SELECT total_spent FROM before),
-          '(as it does: a new completed sale leaves total_spent unchanged)');
+SELECT is((SELECT total_spent FROM customers WHERE id = (SELECT min(id) FROM customers)), (SELECT total_spent + 10 FROM before),
+          '(as it is: a new completed sale of 10 adds 10 to total_spent)');
 
 SELECT * FROM finish();
 ROLLBACK;

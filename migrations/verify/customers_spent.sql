@@ -1,0 +1,5 @@
+-- Verify techmart:customers_spent
+SELECT 1/count(*)::int FROM pg_trigger WHERE tgrelid = 'public.transactions'::regclass AND tgname = 'transactions_spent_ins';
+SELECT 1/count(*)::int FROM pg_trigger WHERE tgrelid = 'public.transactions'::regclass AND tgname = 'transactions_spent_upd';
+SELECT 1/count(*)::int FROM pg_trigger WHERE tgrelid = 'public.transactions'::regclass AND tgname = 'transactions_spent_del';
+SELECT 'analytics.customers_spent_rebuild()'::regprocedure, 'analytics.customers_spent_check()'::regprocedure;
