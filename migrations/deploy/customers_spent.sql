@@ -152,7 +152,7 @@ COMMENT ON FUNCTION analytics.customers_spent_rebuild() IS
 REVOKE ALL ON FUNCTION analytics.customers_spent_rebuild() FROM PUBLIC;
 
 -- existing databases: make it exact now
-SELECT analytics.customers_spent_rebuild();
+DO $$ BEGIN PERFORM analytics.customers_spent_rebuild(); END $$;
 
 COMMENT ON COLUMN customers.total_spent IS
   'Net spend: completed sale lines minus refund rows (analytics.line_spend), kept exact by statement triggers on transactions';
