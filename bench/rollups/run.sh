@@ -18,7 +18,8 @@
 # upkeep of the sales rollups alone is measured against the bare insert; not the issue's ratio),
 # TOGGLE [rollups] (spent: the rollup triggers stay on in both loads and the customers.total_spent
 # triggers transactions_spent_* are the ones switched off/on, change customers_spent; instead of the
-# latency and hot-row parts, single-row inserts by 1 pgbench client, spent triggers off/on alternating).
+# latency and hot-row parts, SINGLE [2000] single-row INSERTs, one transaction each, spent triggers off/on
+# alternating: backend CPU and wall time per insert).
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 N="${1:-100000}"
@@ -127,24 +128,42 @@ echo "rollup_check differences        : $(psql -XtA -c 'SELECT count(*) FROM ana
 if [ "${TOGGLE:-rollups}" = spent ]; then
   echo "(TOGGLE=spent: 'rollup triggers' above = the rollup triggers on in both, + the total_spent triggers in the second)"
   echo "customers_spent_check differences: $(psql -XtA -c 'SELECT count(*) FROM analytics.customers_spent_check()')"
-  cat > /tmp/bench-spent-one.$$.sql <<'SQL'
-\set c random(1, 1000)
-\set p random(1, 100)
-INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, country)
-VALUES (:c, :p, 1, 9.99, '2020-01-01 12:00Z', 'completed', 'paypal', 'web', 'GB');
+  # single-row INSERT statements, each its own transaction (a procedure committing after each), random
+  # customers and products; backend CPU and wall time of SINGLE [2000] statements, off/on alternating
+  single() {
+    "${P[@]}" -tA <<SQL
+CREATE FUNCTION pg_temp.cpu_ms() RETURNS bigint LANGUAGE plpgsql AS \$\$
+BEGIN
+  RETURN (SELECT (split_part(s, ' ', 12)::bigint + split_part(s, ' ', 13)::bigint) * 10
+            FROM (SELECT split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2) s) x);
+EXCEPTION WHEN OTHERS THEN RETURN NULL;
+END \$\$;
+CREATE PROCEDURE pg_temp.single(n int) LANGUAGE plpgsql AS \$\$
+BEGIN
+  FOR i IN 1 .. n LOOP
+    INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, country)
+    VALUES (1 + floor(random() * $CUSTOMERS)::int, 1 + floor(random() * $PRODUCTS)::int, 1, 9.99,
+            '2020-01-01 12:00Z'::timestamptz + i * interval '1 second', 'completed', 'paypal', 'web', 'GB');
+    COMMIT;
+  END LOOP;
+END \$\$;
+SET techmart.scoring = ${SCORING:-on};
+SELECT coalesce(pg_temp.cpu_ms(), -1) AS c0, extract(epoch FROM clock_timestamp()) AS w0 \\gset
+CALL pg_temp.single(${SINGLE:-2000});
+SELECT round((pg_temp.cpu_ms() - :c0)::numeric / ${SINGLE:-2000} * 1000, 1) || ' ' || round(((extract(epoch FROM clock_timestamp()) - :w0) / ${SINGLE:-2000} * 1e6)::numeric, 1);
 SQL
+  }
   "${P[@]}" -o /dev/null -c "SELECT setval(pg_get_serial_sequence('transactions', 'id'), (SELECT max(id) + 1 FROM transactions), false)"
-  tps1() { pgbench -n -c 1 -j 1 -T "${SINGLE_SECONDS:-10}" -f /tmp/bench-spent-one.$$.sql 2>&1 | awk '/^tps/ {print $3}'; }
-  s_on=(); s_off=()
+  s_on=(); s_off=(); w_on=(); w_off=()
   for r in $(seq "${ROUNDS:-3}"); do
-    rollups DISABLE; s_off+=("$(tps1)")
-    rollups ENABLE;  s_on+=("$(tps1)")
+    rollups DISABLE; read -r c w <<<"$(single)"; s_off+=("$c"); w_off+=("$w")
+    rollups ENABLE;  read -r c w <<<"$(single)"; s_on+=("$c"); w_on+=("$w")
   done
   m_off=$(printf '%s\n' "${s_off[@]}" | median); m_on=$(printf '%s\n' "${s_on[@]}" | median)
-  rm -f /tmp/bench-spent-one.$$.sql
-  echo "single-row inserts, 1 client, spent triggers off: ${m_off} tps  runs: ${s_off[*]}"
-  echo "single-row inserts, 1 client, spent triggers on : ${m_on} tps  runs: ${s_on[*]}"
-  echo "single-row tps ratio on/off: $(echo "scale=3; $m_on / $m_off" | bc)  (+$(echo "scale=3; 1000 / $m_on - 1000 / $m_off" | bc) ms per insert)"
+  v_off=$(printf '%s\n' "${w_off[@]}" | median); v_on=$(printf '%s\n' "${w_on[@]}" | median)
+  echo "single-row INSERTs (${SINGLE:-2000} per run, one transaction each), spent triggers off: CPU ${m_off} us, wall ${v_off} us per insert  CPU runs: ${s_off[*]}"
+  echo "single-row INSERTs (${SINGLE:-2000} per run, one transaction each), spent triggers on : CPU ${m_on} us, wall ${v_on} us per insert  CPU runs: ${s_on[*]}"
+  echo "single-row CPU ratio off/on: $(echo "scale=3; $m_off / $m_on" | bc) (+$(echo "$m_on - $m_off" | bc) us CPU per insert); wall ratio $(echo "scale=3; $v_off / $v_on" | bc)"
   "${P[@]}" -o /dev/null -c "SELECT analytics.customers_spent_rebuild()"
   echo "customers_spent_check differences after the single-row runs (rebuilt after the off runs): $(psql -XtA -c 'SELECT count(*) FROM analytics.customers_spent_check()')"
   exit 0

@@ -115,6 +115,30 @@ CREATE TRIGGER transactions_spent_del AFTER DELETE ON transactions
 CREATE TRIGGER transactions_spent_trunc AFTER TRUNCATE ON transactions
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.customers_spent_truncate_trigger();
 
+-- import.online_retail() (the function of import_online_retail_c / import_state_incremental): step 5
+-- sets total_spent of the customers of the file from all their lines (the same definition), so the
+-- import treats transactions_spent_ins like transactions_rollup_ins: the bulk path is still taken
+-- with it present (it was refused for any other INSERT trigger) and the ordinary path disables it
+-- for its INSERT (its ACCESS EXCLUSIVE lock keeps other writers out until the import commits).
+DO $patch$
+DECLARE
+  def text := pg_get_functiondef('import.online_retail(text)'::regprocedure);
+  old_fast text := $o$'transactions_notify', 'transactions_rollup_ins')$o$;
+  new_fast text := $n$'transactions_notify', 'transactions_rollup_ins',
+                                                    'transactions_spent_ins')$n$;
+  re text := '(\n\s*)ALTER TABLE public\.transactions (DISABLE|ENABLE) TRIGGER transactions_rollup_ins;';
+BEGIN
+  IF (length(def) - length(replace(def, old_fast, ''))) / length(old_fast) <> 1
+     OR regexp_count(def, re) <> 3 OR position('transactions_spent_ins' IN def) > 0 THEN
+    RAISE EXCEPTION 'customers_spent: import.online_retail() is not the function of change import_state_incremental'
+      USING HINT = 'adapt migrations/deploy/customers_spent.sql';
+  END IF;
+  def := replace(def, old_fast, new_fast);
+  def := regexp_replace(def, re, '\1ALTER TABLE public.transactions \2 TRIGGER transactions_rollup_ins;'
+                                 '\1ALTER TABLE public.transactions \2 TRIGGER transactions_spent_ins;', 'g');
+  EXECUTE def;
+END $patch$;
+
 -- recomputation from transactions
 CREATE FUNCTION analytics.customers_spent_check()
 RETURNS TABLE (customer_id bigint, total_spent numeric, recomputed numeric)

@@ -1,6 +1,21 @@
 -- Revert techmart:customers_spent from pg
 BEGIN;
 
+-- import.online_retail() as change import_state_incremental left it
+DO $patch$
+DECLARE
+  def text := pg_get_functiondef('import.online_retail(text)'::regprocedure);
+BEGIN
+  def := replace(def, $n$'transactions_notify', 'transactions_rollup_ins',
+                                                    'transactions_spent_ins')$n$,
+                      $o$'transactions_notify', 'transactions_rollup_ins')$o$);
+  def := regexp_replace(def, '\n\s*ALTER TABLE public\.transactions (DISABLE|ENABLE) TRIGGER transactions_spent_ins;', '', 'g');
+  IF position('transactions_spent_ins' IN def) > 0 THEN
+    RAISE EXCEPTION 'customers_spent revert: import.online_retail() still names transactions_spent_ins';
+  END IF;
+  EXECUTE def;
+END $patch$;
+
 DROP TRIGGER transactions_spent_ins ON transactions;
 DROP TRIGGER transactions_spent_upd ON transactions;
 DROP TRIGGER transactions_spent_del ON transactions;
