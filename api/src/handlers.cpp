@@ -373,6 +373,7 @@ void Endpoints::register_routes(Router& router) {
              list_handler("suspicious_transactions"));
   router.add(M::Get, v1 + "/transactions/export", Role::Viewer,
              bind(&Endpoints::export_transactions));
+  router.no_head(v1 + "/transactions/export");  // streamed by the handler itself
   router.add(M::Get, v1 + "/transactions/{id}", Role::Viewer, bind(&Endpoints::get_transaction));
   router.add(M::Patch, v1 + "/transactions/{id}", Role::Analyst,
              update_handler("update_transaction", "transaction", true));
@@ -443,6 +444,7 @@ void Endpoints::register_routes(Router& router) {
   if (stream_) {
     router.add(M::Get, v1 + "/stream", Role::Viewer,
                [this](RequestContext& ctx) { return stream_->handle(ctx); });
+    router.no_head(v1 + "/stream");
   }
 }
 

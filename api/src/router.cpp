@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <set>
+#include <sstream>
 
 #include "log.h"
 #include "problem.h"
@@ -39,6 +40,12 @@ void Router::add(Http::Method method, const std::string& pattern, Role min_role,
   routes_.push_back(std::move(r));
 }
 
+void Router::no_head(const std::string& pattern) {
+  for (Route& r : routes_) {
+    if (r.pattern == pattern && r.method == Http::Method::Get) r.head = false;
+  }
+}
+
 Router::Match Router::match(Http::Method method, const std::string& path) const {
   Match m;
   const auto segs = split_path(path);
@@ -61,7 +68,9 @@ Router::Match Router::match(Http::Method method, const std::string& path) const 
   }
   std::set<std::string> allowed;
   for (const Route* r : candidates) {
-    if (r->method == method) {
+    // HEAD is GET without the body (send_response() leaves it out)
+    if (r->method == method ||
+        (method == Http::Method::Head && r->method == Http::Method::Get && r->head)) {
       m.handler = &r->handler;
       m.pattern = r->pattern;
       m.min_role = r->min_role;
@@ -73,6 +82,7 @@ Router::Match Router::match(Http::Method method, const std::string& path) const 
       return m;
     }
     allowed.insert(Http::methodString(r->method));
+    if (r->method == Http::Method::Get && r->head) allowed.insert("HEAD");
   }
   for (const auto& a : allowed) m.allow += (m.allow.empty() ? "" : ", ") + a;
   return m;
@@ -121,6 +131,30 @@ void send_response(const Http::Request& request, Http::ResponseWriter& writer,
   }
   for (const auto& [name, value] : response.headers) {
     headers.add(std::make_shared<GenericHeader>(name, value));
+  }
+  if (request.method() == Http::Method::Head) {
+    // The GET response's status line and headers, its Content-Length, and no body (RFC 9110
+    // 9.3.2). Pistache's send() would write the body and a Content-Length of what it sends.
+    std::string head = std::string(Http::versionString(request.version())) + " " +
+                       std::to_string(response.status) + " " +
+                       Http::codeString(static_cast<Http::Code>(response.status)) + "\r\n";
+    for (const auto& h : headers.list()) {
+      std::ostringstream value;
+      h->write(value);
+      head += std::string(h->name()) + ": " + value.str() + "\r\n";
+    }
+    head += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n";
+    auto peer = writer.getPeer();
+    if (!peer) return;
+    peer->setIdle(true);  // as send() does: the request is answered
+    std::weak_ptr<Pistache::Tcp::Peer> weak = peer;
+    peer->send(Pistache::RawBuffer(head, head.size()))
+        .then(
+            [weak, close](ssize_t) {
+              if (auto p = weak.lock(); p && close) ::shutdown(p->fd(), SHUT_WR);
+            },
+            [](std::exception_ptr) {});
+    return;
   }
   auto sent = writer.send(static_cast<Http::Code>(response.status), response.body);
   if (close) {

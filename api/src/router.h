@@ -33,6 +33,9 @@ class Router {
   void add(Pistache::Http::Method method, const std::string& pattern, Handler handler) {
     add(method, pattern, Role::Public, std::move(handler));
   }
+  // The GET routes whose handler streams its response itself (SSE, CSV export): no HEAD for
+  // them. Every other GET route answers HEAD with the GET response's headers and no body.
+  void no_head(const std::string& pattern);
   // Called for GET/HEAD requests that match no route (static files); may throw not_found.
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
 
@@ -63,6 +66,7 @@ class Router {
     std::vector<std::string> segments;
     Handler handler;
     int literals = 0;
+    bool head = true;  // a GET route that answers HEAD too
   };
   std::vector<Route> routes_;
   Handler fallback_;

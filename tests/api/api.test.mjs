@@ -10,6 +10,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -253,14 +254,18 @@ describe('HTTP conventions', () => {
 
   test('known path with a wrong method is 405 with Allow', async () => {
     let res = await server.fetch('/api/v1/transactions', { method: 'DELETE' });
-    assert.equal(res.headers.get('allow'), 'GET, POST');
+    assert.equal(res.headers.get('allow'), 'GET, HEAD, POST');
     await assertProblem(res, 405);
     res = await server.fetch('/api/v1/transactions/recent', { method: 'DELETE' });
-    assert.equal(res.headers.get('allow'), 'GET');
+    assert.equal(res.headers.get('allow'), 'GET, HEAD');
     await assertProblem(res, 405);
     res = await server.fetch('/health', { method: 'POST' });
-    assert.equal(res.headers.get('allow'), 'GET');
+    assert.equal(res.headers.get('allow'), 'GET, HEAD');
     await assertProblem(res, 405);
+    // the streamed responses (CSV export, live stream) have no HEAD
+    res = await server.fetch('/api/v1/transactions/export', { method: 'HEAD' });
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'GET');
   });
 
   test('a body over the limit is 413 problem+json', async () => {
@@ -356,6 +361,56 @@ describe('static files', () => {
     res = await staticServer.fetch('/js/app.js');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type'), /^text\/javascript/);
+  });
+
+  test('HEAD is GET without the body: static files and API routes, and the connection stays in step', async () => {
+    // two requests, one after the other, on one connection: before, HEAD / sent index.html after its
+    // headers, which the client then read as the start of the next response; API routes and /health
+    // answered 405
+    const text = await new Promise((resolve, reject) => {
+      const sock = net.connect(staticServer.port, '127.0.0.1');
+      let data = '';
+      let second = false;
+      sock.setEncoding('latin1');
+      sock.on('data', (d) => {
+        data += d;
+        // the next request once the HEAD response's headers are in, after time for a stray body
+        if (!second && data.includes('\r\n\r\n')) {
+          second = true;
+          setTimeout(() => sock.write('GET /js/app.js HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'), 300);
+        }
+      });
+      sock.on('end', () => resolve(data));
+      sock.on('error', reject);
+      sock.setTimeout(5000, () => { sock.destroy(); resolve(data); });
+      sock.write('HEAD / HTTP/1.1\r\nHost: t\r\n\r\n');
+    });
+    const first = text.indexOf('\r\n\r\n');
+    assert.match(text.slice(0, first), /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(text.slice(0, first), /\r\nContent-Type: text\/html/i);
+    const len = fs.statSync(path.join(dir, 'index.html')).size;
+    assert.match(text.slice(0, first), new RegExp(`\\r\\nContent-Length: ${len}(\\r|$)`, 'i'));
+    assert.equal((text.slice(0, first).match(/content-length/gi) ?? []).length, 1, 'one Content-Length');
+    const rest = text.slice(first + 4);
+    assert.match(rest, /^HTTP\/1\.1 200 OK\r\n/, `after the HEAD response: ${JSON.stringify(rest.slice(0, 60))}`);
+    assert.match(rest, /console\.log\(1\);$/);
+    // API routes: the GET's status and headers, no body
+    let res = await staticServer.fetch('/health', { method: 'HEAD' });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), '');
+    const auth = { Authorization: `Bearer ${makeToken('viewer')}` };
+    res = await staticServer.fetch('/api/v1/transactions?limit=1', { method: 'HEAD', headers: auth });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /^application\/json/);
+    const get = await staticServer.fetch('/api/v1/categories?limit=1', { headers: auth });
+    res = await staticServer.fetch('/api/v1/categories?limit=1', { method: 'HEAD', headers: auth });
+    assert.equal(Number(res.headers.get('content-length')), Buffer.byteLength(await get.text()));
+    // errors too: 401 without a token, 422 for a bad query, with the problem's headers
+    res = await staticServer.fetch('/api/v1/transactions', { method: 'HEAD' });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('content-type'), /^application\/problem\+json/);
+    res = await staticServer.fetch('/api/v1/transactions?limit=0', { method: 'HEAD', headers: auth });
+    assert.equal(res.status, 422);
   });
 
   test('rejects .. and missing files with 404 problem+json; the API still works', async () => {
