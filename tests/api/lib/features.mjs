@@ -511,7 +511,17 @@ export function featureTests(getServer) {
         const row = await c.json();
         assert.equal(c.headers.get('location'), `/api/v1/${plural}/${row.id}`);
         await problem(await send(server, 'POST', `/api/v1/${plural}`, { body, role: 'analyst' }), 403);
-        await problem(await send(server, 'POST', `/api/v1/${plural}`, { body }), 409);
+        // the conflict in words, naming the value, never the database's constraint (before, for
+        // categories and suppliers: 'duplicate key value violates unique constraint "categories_name_key"')
+        const key = plural === 'products' ? 'sku' : 'name';
+        const dup = await problem(await send(server, 'POST', `/api/v1/${plural}`, { body }), 409);
+        assert.match(dup.detail, new RegExp(`${body[key]}.*already exists`));
+        assert.doesNotMatch(dup.detail, /constraint|_key/);
+        const other = await (await send(server, 'POST', `/api/v1/${plural}`, { body: make(`${sfx}b`) })).json();
+        const clash = await problem(await send(server, 'PUT', `/api/v1/${plural}/${other.id}`, { body: { [key]: body[key] } }), 409);
+        assert.match(clash.detail, new RegExp(`${body[key]}.*already exists`));
+        assert.doesNotMatch(clash.detail, /constraint|_key/);
+        assert.equal((await send(server, 'DELETE', `/api/v1/${plural}/${other.id}`)).status, 204);
         assert.equal((await send(server, 'GET', `/api/v1/${plural}/${row.id}`, { role: 'viewer' })).status, 200);
         const u = await send(server, 'PUT', `/api/v1/${plural}/${row.id}`, { body: change });
         assert.equal(u.status, 200);
