@@ -355,6 +355,24 @@ describe('dashboard', () => {
     }
   });
 
+  it('as-of view: the alerts panel lists the alerts raised before that time', async () => {
+    const { page, context } = await openDashboard(browser, api);
+    // a time with alerts raised after it (the live panel shows some of those)
+    const asOf = sql("SELECT to_char(max(created_at) - interval '1 minute', 'YYYY-MM-DD\"T\"HH24:MI') FROM alerts WHERE status = 'open'");
+    const later = await apiGet(api, admin, `/alerts?status=open&from=${asOf}:00Z&limit=1`);
+    assert.ok(later.total > 0, 'open alerts raised after the as-of time');
+    await page.getByLabel('As of (UTC)').fill(asOf);
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    const want = await apiGet(api, admin, `/alerts?status=open&to=${asOf}:00Z&limit=8&sort=-created_at`);
+    const ids = () => page.$$eval('[data-widget="alerts"] [data-alert-id]', (ls) => ls.map((l) => Number(l.dataset.alertId)));
+    // before: the panel kept listing the newest alerts, raised after the as-of time
+    await page.waitForFunction((w) => JSON.stringify([...document.querySelectorAll('[data-widget="alerts"] [data-alert-id]')]
+      .map((l) => Number(l.dataset.alertId))) === JSON.stringify(w), want.items.map((a) => a.id), { timeout: 5000 }).catch(() => {});
+    assert.deepEqual(await ids(), want.items.map((a) => a.id));
+    assert.match(await page.getByTestId('alerts-asof').textContent(), /Raised before/);
+    await context.close();
+  });
+
   it('as-of view: the header and the daily chart show the figures of that time', async () => {
     const { page, context } = await openDashboard(browser, api);
     const asOf = sql("SELECT to_char(date_trunc('day', max(transaction_time)) + interval '12 hours', 'YYYY-MM-DD\"T\"HH24:MI') FROM transactions WHERE transaction_time < now() - interval '1 day'");

@@ -1,4 +1,4 @@
-import { memo, useState } from 'react';
+import { memo, useEffect, useState } from 'react';
 import { api, atLeast } from '../lib/api';
 import { fmtTime } from '../lib/format';
 import { useApi } from '../lib/hooks';
@@ -11,14 +11,16 @@ type Alert = { id: number; type: string; severity: string; status: string; messa
 const PAGE = 8;
 
 export const AlertsPanel = memo(function AlertsPanel({ alertTick }: { alertTick: number }) {
-  const { role, openTransaction, announce } = useDash();
+  const { role, openTransaction, announce, asOf } = useDash();
   const [status, setStatus] = useState<'open' | 'acknowledged' | 'resolved' | ''>('open');
   const [page, setPage] = useState(1);
   const [busy, setBusy] = useState<number | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
-  const { data, error, loading, reload } = useApi(`${status}|${page}|${alertTick}`, () =>
-    api<{ items: Alert[]; total: number }>('/alerts', { query: { status: status || undefined, limit: PAGE, offset: (page - 1) * PAGE, sort: '-created_at' } }),
+  // as of a past time: the alerts raised before it (with their status now)
+  const { data, error, loading, reload } = useApi(`${status}|${page}|${alertTick}|${asOf ?? ''}`, () =>
+    api<{ items: Alert[]; total: number }>('/alerts', { query: { status: status || undefined, to: asOf ?? undefined, limit: PAGE, offset: (page - 1) * PAGE, sort: '-created_at' } }),
   );
+  useEffect(() => setPage(1), [asOf]);
   const canAct = atLeast(role, 'analyst');
   async function act(a: Alert, to: 'acknowledged' | 'resolved') {
     setBusy(a.id);
@@ -62,6 +64,7 @@ export const AlertsPanel = memo(function AlertsPanel({ alertTick }: { alertTick:
         </label>
       }
     >
+      {asOf && <p className="muted small" data-testid="alerts-asof">Raised before {fmtTime(asOf)}, with their status now.</p>}
       {!canAct && <p className="muted small">Read-only: acknowledging and resolving alerts needs the analyst role.</p>}
       {actionError && (
         <p className="form-error" role="alert">
