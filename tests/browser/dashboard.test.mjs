@@ -61,6 +61,10 @@ describe('dashboard', () => {
       assert.equal(Number(v), Number(ov[k].value), `metric ${k}`);
     }
     assert.equal(await page.locator('[data-metric="revenue"] .metric-value').textContent(), fmtMoney(ov.revenue.value));
+    // the open alerts card: today's and yesterday's new alerts in figures (before: '▲ new new alerts vs
+    // yesterday' when yesterday had none, 'no change new alerts vs yesterday' when both were equal)
+    assert.equal((await page.locator('[data-metric="open_alerts"] .metric-change').textContent()).replace(/^[▲▼] /, ''),
+      `${fmtInt(ov.new_alerts.value)} new today, ${fmtInt(ov.new_alerts.previous)} yesterday`);
 
     // top products (last 30 days)
     const rows = await page.$$eval('[data-widget="top-products"] tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));

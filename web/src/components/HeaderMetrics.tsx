@@ -56,8 +56,17 @@ export const HeaderMetrics = memo(function HeaderMetrics({ data, loading, error,
                 {data ? (
                   <>
                     <span aria-hidden="true">{ch.direction === 'up' ? '▲ ' : ch.direction === 'down' ? '▼ ' : ''}</span>
-                    {ch.text}
-                    <span className="muted"> {c.key === 'open_alerts' ? 'new alerts vs yesterday' : 'vs yesterday'}</span>
+                    {c.key === 'open_alerts' ? (
+                      // the open alerts' change is the count of new ones, today's against yesterday's
+                      <>
+                        {fmtInt(data.new_alerts?.value)} new today<span className="muted">, {fmtInt(data.new_alerts?.previous)} yesterday</span>
+                      </>
+                    ) : (
+                      <>
+                        {ch.text}
+                        <span className="muted"> vs yesterday</span>
+                      </>
+                    )}
                   </>
                 ) : (
                   ' '
