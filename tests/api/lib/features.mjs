@@ -443,6 +443,8 @@ export function featureTests(getServer) {
     });
 
     test('CSV export streams the filtered rows', async () => {
+      sql(`INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
+           VALUES (${customerId}, ${productId}, 1, 5, 'paypal')`);
       const res = await send(server, 'GET', `/api/v1/transactions/export?customer_id=${customerId}&sort=id`, { role: 'viewer' });
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type'), /^text\/csv/);
@@ -450,6 +452,14 @@ export function featureTests(getServer) {
       assert.equal(lines[0], 'id,transaction_time,customer_id,product_id,quantity,unit_price,amount,status,payment_method,platform,order_number,country,fraud_score,is_suspicious,label');
       assert.equal(lines.length - 1, Number(sql(`SELECT count(*) FROM transactions WHERE customer_id = ${customerId}`)));
       assert.equal(lines.slice(1).map((l) => l.split(',')[0]).join(','), sql(`SELECT string_agg(id::text, ',' ORDER BY id) FROM transactions WHERE customer_id = ${customerId}`));
+      // times and flags as the JSON of the same rows: ISO 8601 with the offset, true/false (before:
+      // '2026-11-01 09:59:07+00' and t/f, which spreadsheets read as text)
+      const header = lines[0].split(',');
+      const json = await (await send(server, 'GET', `/api/v1/transactions?customer_id=${customerId}&sort=id&limit=1000`, { role: 'viewer' })).json();
+      assert.ok(json.items.length > 0);
+      assert.deepEqual(lines.slice(1).map((l) => { const c = l.split(','); return [Number(c[0]), c[header.indexOf('transaction_time')], c[header.indexOf('is_suspicious')]]; }),
+        json.items.map((t) => [t.id, t.transaction_time, String(t.is_suspicious)]));
+      for (const l of lines.slice(1)) assert.match(l.split(',')[1], /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$/);
       const big = await send(server, 'GET', '/api/v1/transactions/export', { role: 'viewer' });
       const text = await big.text();
       assert.equal(text.trim().split('\n').length - 1, Number(sql('SELECT count(*) FROM transactions')));
