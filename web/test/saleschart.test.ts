@@ -42,6 +42,20 @@ describe('sales chart option', () => {
     c.dispose();
   });
 
+  it('labels the money axis with distinct ticks, and the band\'s legend symbol has the band\'s colour', () => {
+    const o = salesChartOption(hourData);
+    const f = o.yAxis.axisLabel.formatter as (v: number) => string;
+    // ECharts' ticks at 500 steps: before, 1500 and 2000 were both "2k", 2500 and 3000 both "3k"
+    const ticks = [0, 500, 1000, 1500, 2000, 2500, 3000].map(f);
+    expect(ticks).toEqual(['0', '500', '1k', '1.5k', '2k', '2.5k', '3k']);
+    expect([1250, 2_500_000, -1500, 12.5].map(f)).toEqual(['1.25k', '2.5M', '-1.5k', '12.5']);
+    const band = o.series.find((s) => s.name === 'Forecast band (95 %)') as { areaStyle: { color: string }; itemStyle?: { color: string } };
+    expect(band.itemStyle?.color).toBe(band.areaStyle.color);
+    // and the forecast line's symbol the line's colour (it took the palette's next colour)
+    const line = o.series.find((s) => s.name === 'Forecast') as { lineStyle: { color: string }; itemStyle?: { color: string } };
+    expect(line.itemStyle?.color).toBe(line.lineStyle.color);
+  });
+
   it('stacks the band on its lower edge, also below zero, after null padding (ECharts, server-side)', () => {
     const c = echarts.init(null, null, { renderer: 'svg', ssr: true, width: 600, height: 300 });
     c.setOption(salesChartOption(hourData) as echarts.EChartsCoreOption, true);

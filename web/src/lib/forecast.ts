@@ -1,4 +1,4 @@
-import { fmtMoney, toNum } from './format';
+import { fmtAxis, fmtMoney, toNum } from './format';
 
 /** A forecast point of GET /analytics/forecast/revenue, labelled for the sales chart's x axis. */
 // label: hour, hourText of the API's label (the shop's local time); day, the business day (YYYY-MM-DD)
@@ -61,6 +61,9 @@ export type SalesData = { mode: 'hour' | 'day'; from?: string; to?: string; time
  * the granularity the data was loaded for, never the toggle's current state: while the other
  * granularity loads, the previous data is still drawn as what it is.
  */
+// the forecast band's fill, also its legend symbol's colour (it took the palette's green otherwise)
+const BAND_COLOR = 'rgba(29,78,216,0.18)';
+
 export function salesChartOption(d: SalesData) {
   const hour = d.mode === 'hour';
   const labels = [...d.cur.map((p) => p.label), ...d.forecast.map((f) => f.label)];
@@ -79,7 +82,7 @@ export function salesChartOption(d: SalesData) {
     // hours: the category is the shop's local time with its offset (the tooltip's title: a repeated
     // hour is told apart), the tick its HH:MM
     xAxis: { type: 'category', data: labels, boundaryGap: !hour, axisLabel: hour ? { formatter: (v: string) => hourTick(v) } : {} },
-    yAxis: { type: 'value', axisLabel: { formatter: (v: number) => (v >= 1000 ? `${Math.round(v / 1000)}k` : String(v)) } },
+    yAxis: { type: 'value', axisLabel: { formatter: fmtAxis } },
     series: [
       { name: curName, type: hour ? 'line' : 'bar', data: d.cur.map((p) => p.revenue), itemStyle: { color: '#1d4ed8' }, showSymbol: false },
       { name: oldName, type: 'line', data: d.old.slice(0, n).map((p) => p.revenue), lineStyle: { type: 'dashed', color: '#9a3412' }, itemStyle: { color: '#9a3412' }, showSymbol: false },
@@ -88,8 +91,8 @@ export function salesChartOption(d: SalesData) {
             // the band is (upper - lower) stacked on the lower edge; stackStrategy 'all' stacks it
             // on a negative lower edge too (the default 'samesign' would draw it from 0 then)
             { name: 'Forecast lower', type: 'line', stack: 'band', stackStrategy: 'all', data: pad(d.forecast.map((f) => f.lower)), lineStyle: { opacity: 0 }, showSymbol: false, tooltip: { show: false } },
-            { name: bandName, type: 'line', stack: 'band', stackStrategy: 'all', data: pad(d.forecast.map((f) => f.upper - f.lower)), lineStyle: { opacity: 0 }, areaStyle: { color: 'rgba(29,78,216,0.18)' }, showSymbol: false },
-            { name: 'Forecast', type: 'line', data: pad(d.forecast.map((f) => f.point)), lineStyle: { type: 'dotted', color: '#1d4ed8' }, showSymbol: false },
+            { name: bandName, type: 'line', stack: 'band', stackStrategy: 'all', data: pad(d.forecast.map((f) => f.upper - f.lower)), lineStyle: { opacity: 0 }, areaStyle: { color: BAND_COLOR }, itemStyle: { color: BAND_COLOR }, showSymbol: false },
+            { name: 'Forecast', type: 'line', data: pad(d.forecast.map((f) => f.point)), lineStyle: { type: 'dotted', color: '#1d4ed8' }, itemStyle: { color: '#1d4ed8' }, showSymbol: false },
           ]
         : []),
     ],

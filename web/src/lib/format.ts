@@ -31,6 +31,12 @@ export function fmtRate(v: unknown, digits = 2): string {
   const n = toNum(v);
   return n === null ? '–' : `${(n * 100).toFixed(digits)} %`;
 }
+/** A money axis tick: 800, 1.5k, 2k, 1.25M — distinct for distinct ticks (1500 and 2000 were both "2k"). */
+export function fmtAxis(v: number): string {
+  const a = Math.abs(v);
+  const s = a >= 1e6 ? `${+(a / 1e6).toFixed(2)}M` : a >= 1000 ? `${+(a / 1000).toFixed(2)}k` : String(+a.toFixed(2));
+  return v < 0 ? `-${s}` : s;
+}
 export function fmtScore(v: unknown): string {
   const n = toNum(v);
   return n === null ? '–' : n.toFixed(2);
