@@ -257,7 +257,18 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
           <FilterBar value={filters} onChange={setFilters} categories={ctx.categories} />
           <div className="grid">
             <SalesChart />
-            <LiveFeed rows={feed} loading={feedInit.loading} error={feedInit.error} onRetry={feedInit.reload} paused={paused} onPause={setPaused} />
+            <LiveFeed
+              rows={feed}
+              loading={feedInit.loading}
+              error={feedInit.error}
+              onRetry={feedInit.reload}
+              paused={paused}
+              onPause={(p) => {
+                setPaused(p);
+                // the events that came while paused were dropped: on resume, the latest rows again
+                if (!p) feedInit.reload();
+              }}
+            />
             <AlertsPanel alertTick={alertTick} />
             <TopProducts />
             <LowStock />
