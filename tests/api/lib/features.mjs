@@ -570,6 +570,16 @@ export function featureTests(getServer) {
       const u = await (await send(server, 'PUT', `/api/v1/customers/${row.id}`, { body: { city: 'Paris' } })).json();
       assert.equal(u.city, 'Paris');
       assert.equal(u.email, email);
+      // ?q= is a case-insensitive substring taken literally: % and _ are no wildcards (before: q=%
+      // and q=_ matched every customer and product, q=a_b matched axb)
+      for (const [plural, cols] of [['customers', ['name', 'email']], ['products', ['name', 'sku']]]) {
+        for (const q of ['%', '_', 'e_', 'E-0']) {
+          const got = await (await send(server, 'GET', `/api/v1/${plural}?q=${encodeURIComponent(q)}&limit=1`, { role: 'viewer' })).json();
+          const lit = q.replace(/'/g, "''");
+          const want = Number(sql(`SELECT count(*) FROM ${plural} WHERE ${cols.map((c) => `strpos(lower(${c}), lower('${lit}')) > 0`).join(' OR ')}`));
+          assert.equal(got.total, want, `${plural}?q=${q}`);
+        }
+      }
       const bad = await problem(await send(server, 'POST', '/api/v1/customers', { body: { email: 'nope', country: 'France', home_lat: 91 } }), 422);
       assert.deepEqual([...new Set(bad.errors.map((e) => e.field))].sort(), ['country', 'email', 'home_lat', 'name']);
     });
