@@ -89,7 +89,8 @@ class Endpoints {
 // The body as a validated JSON object (400 malformed, 415 content type, 422 not an object or not
 // storable as jsonb: a \u0000 escape, deeper than 256 levels); a UTF-8 byte order mark dropped.
 std::string json_object_body(RequestContext& ctx);
-// The query string as a JSON object of strings (repeated names: the last wins).
+// The query string as a JSON object of strings (a repeated name: its first value, the only one
+// Pistache 0.0.5 keeps — the handlers cannot see the others).
 std::string query_json(const RequestContext& ctx);
 // An id path parameter; a non-numeric id names no resource (404).
 long long id_param(const RequestContext& ctx, const std::string& name, const std::string& noun);
