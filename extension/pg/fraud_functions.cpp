@@ -1,4 +1,6 @@
 // SQL functions of the fraud engine: rebuild_state, rescore_customers, fit_logistic.
+#include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "fraud_glue.hpp"
@@ -33,6 +35,13 @@ const char* qualified(Oid relid) {
 }
 const char* schema_of(Oid relid) {
   return quote_identifier(get_namespace_name(get_rel_namespace(relid)));
+}
+
+// a timestamptz bound as epoch seconds, -infinity / infinity as -inf / +inf
+double bound_epoch(TimestampTz ts) {
+  if (TIMESTAMP_IS_NOBEGIN(ts)) return -std::numeric_limits<double>::infinity();
+  if (TIMESTAMP_IS_NOEND(ts)) return std::numeric_limits<double>::infinity();
+  return fraud::ts_to_epoch(ts);
 }
 
 void exec_or_die(SPIPlanPtr plan, Datum* v, const char* nulls, int expected) {
@@ -254,6 +263,13 @@ int64 rebuild_state(Oid source, ArrayType* customers) {
 }  // namespace
 
 extern "C" PGDLLEXPORT Datum techmart_rebuild_state(PG_FUNCTION_ARGS) {
+  // not STRICT (its SQL declaration since 0.2): a NULL source read a NULL pointer (the backend
+  // crashed and the postmaster restarted every session)
+  if (PG_ARGISNULL(0)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("rebuild_state: the source table is required"),
+                    errhint("SELECT techmart.rebuild_state() rebuilds from public.transactions.")));
+  }
   PG_RETURN_INT64(rebuild_state(regclass_of(PG_GETARG_TEXT_PP(0)), nullptr));
 }
 
@@ -281,8 +297,15 @@ extern "C" PGDLLEXPORT Datum techmart_rescore_customers(PG_FUNCTION_ARGS) {
                     errmsg("rescore_customers: every argument is required")));
   }
   ArrayType* ids_arr = PG_GETARG_ARRAYTYPE_P(0);
-  const double from = fraud::ts_to_epoch(PG_GETARG_TIMESTAMPTZ(1));
-  const double to = fraud::ts_to_epoch(PG_GETARG_TIMESTAMPTZ(2));
+  // -infinity / infinity are open bounds (ts_to_epoch overflowed on them: [-infinity, infinity)
+  // rescored nothing)
+  const double from = bound_epoch(PG_GETARG_TIMESTAMPTZ(1));
+  const double to = bound_epoch(PG_GETARG_TIMESTAMPTZ(2));
+  if (!(from < to)) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("rescore_customers: from_time must be before to_time (the period is "
+                           "[from_time, to_time))")));
+  }
   const Oid source = regclass_of(PG_GETARG_TEXT_PP(3));
   TupleDesc rdesc;
   if (get_call_result_type(fcinfo, nullptr, &rdesc) != TYPEFUNC_COMPOSITE) {
@@ -293,6 +316,17 @@ extern "C" PGDLLEXPORT Datum techmart_rescore_customers(PG_FUNCTION_ARGS) {
   bool* id_nulls;
   int nids;
   deconstruct_array(ids_arr, INT8OID, 8, true, TYPALIGN_DOUBLE, &ids, &id_nulls, &nids);
+  // each customer once, in id order: a repeated id replayed and counted its rows twice
+  {
+    int m = 0;
+    for (int k = 0; k < nids; ++k)
+      if (!id_nulls[k]) ids[m++] = ids[k];
+    std::sort(ids, ids + m, [](Datum a, Datum b) { return DatumGetInt64(a) < DatumGetInt64(b); });
+    nids = static_cast<int>(
+        std::unique(ids, ids + m,
+                    [](Datum a, Datum b) { return DatumGetInt64(a) == DatumGetInt64(b); }) -
+        ids);
+  }
 
   MemoryContext caller = CurrentMemoryContext;
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
@@ -330,7 +364,6 @@ extern "C" PGDLLEXPORT Datum techmart_rescore_customers(PG_FUNCTION_ARGS) {
   core::CustomerState* next =
       static_cast<core::CustomerState*>(palloc(sizeof(core::CustomerState)));
   for (int k = 0; k < nids; ++k) {
-    if (id_nulls[k]) continue;
     Datum key[1] = {ids[k]};
     exec_or_die(customer, key, nullptr, SPI_OK_SELECT);
     if (SPI_processed == 0) continue;
