@@ -6,7 +6,7 @@
 -- crashed the backend, rescore_customers with -infinity/infinity rescored nothing and counted a
 -- repeated customer twice, CALL rescore(to, from) reported nothing done. Rolled back.
 BEGIN;
-SELECT plan(27);
+SELECT plan(32);
 
 SELECT ok((SELECT string_to_array(extversion, '.')::int[] >= '{0,6}' FROM pg_extension WHERE extname = 'techmart'),
           'techmart 0.6 or later');
@@ -51,6 +51,20 @@ SELECT throws_ok($$SELECT techmart.local_hour('infinity', 0)$$, '22008', NULL, '
 SELECT is(ARRAY[techmart.local_hour('2026-11-01 12:00Z', 180), techmart.local_hour('2026-11-01 12:00Z', -180),
                 techmart.local_hour('2026-11-01 12:00Z', NULL), techmart.local_hour(NULL, 10)],
           ARRAY[0, 0, 12, NULL], 'local_hour: +-180 are valid (12 + 12 = 0), NULL longitude = UTC hour, NULL time = NULL');
+
+-- fit_weights (needs one verdict of each kind to get past its label check)
+SELECT techmart.label((SELECT min(id) FROM transactions WHERE is_suspicious), 'fraud');
+SELECT techmart.label((SELECT min(id) FROM transactions WHERE NOT is_suspicious), 'legitimate');
+SELECT throws_ok($$SELECT * FROM techmart.fit_weights(NULL)$$, '22004', 'fit_weights: l2 and apply must not be NULL',
+                 'fit_weights(NULL): 22004 (it showed NULL weights)');
+SELECT throws_ok($$SELECT * FROM techmart.fit_weights(NULL, true)$$, '22004', NULL,
+                 'fit_weights(NULL, apply => true): 22004 (it failed on rule_config''s NOT NULL)');
+SELECT throws_ok($$SELECT * FROM techmart.fit_weights(1, NULL)$$, '22004', NULL, 'fit_weights(apply => NULL): 22004');
+SELECT is((SELECT count(*) FROM techmart.fit_weights(1) WHERE item LIKE 'weight:%'),
+          (SELECT count(*) FROM techmart.rule_config WHERE enabled), 'fit_weights(1) still fits every enabled rule');
+SELECT is((SELECT array_agg(proparallel::text ORDER BY proname) FROM pg_proc
+            WHERE pronamespace = 'techmart'::regnamespace AND proname IN ('entity_risk', 'explain')),
+          ARRAY['s', 's'], 'explain and entity_risk are PARALLEL SAFE (they only read)');
 
 -- refresh_priors, rebuild_state
 SELECT throws_ok($$SELECT * FROM techmart.refresh_priors(NULL)$$, '22004', 'refresh_priors: the source table must not be NULL',

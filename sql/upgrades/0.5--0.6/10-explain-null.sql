@@ -2,11 +2,11 @@
 -- 10-explain-null: techmart.explain(NULL) said P0002 "transaction <NULL> does not exist". A NULL id
 -- is a caller's mistake (an unbound parameter, a failed lookup), not a missing transaction: it is
 -- now 22004 saying so. Not STRICT: no rows would look like "nothing to explain" (api.fraud_explain
--- never passes NULL: it checks the id exists first).
+-- never passes NULL: it checks the id exists first). PARALLEL SAFE: it only reads.
 
 CREATE OR REPLACE FUNCTION @extschema@.explain(transaction_id bigint)
 RETURNS TABLE (rule text, observed float8, threshold float8, weight float8, contribution float8, detail text)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   t record;
 BEGIN

@@ -2,12 +2,12 @@
 -- 11-entity-risk-kind: techmart.entity_risk('nokind', ...) returned no row, as if the entity had no
 -- history: an unknown kind (a typo, 'ip_address' for 'ip') is now 22023 naming the valid kinds of
 -- entity_kind; a NULL kind, entity or time is 22004 (a NULL time counted nothing and a NULL entity
--- looked like an entity without verdicts). Same result otherwise (the query is unchanged).
+-- looked like an entity without verdicts). Same result otherwise (the query is unchanged); PARALLEL SAFE (it only reads).
 
 CREATE OR REPLACE FUNCTION @extschema@.entity_risk(kind text, entity text, at timestamptz DEFAULT now())
 RETURNS TABLE (frauds bigint, labelled bigint, shop_frauds bigint, shop_labelled bigint,
                window_days int, prior_strength float8, rate float8, shop_rate float8, lift float8)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   IF entity_risk.kind IS NULL OR entity_risk.entity IS NULL OR entity_risk.at IS NULL THEN
     RAISE EXCEPTION 'entity_risk: kind, entity and at must not be NULL' USING ERRCODE = '22004';
