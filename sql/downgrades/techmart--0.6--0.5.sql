@@ -1,5 +1,5 @@
 -- techmart 0.6 -> 0.5 (sqitch revert of shadow_scores_deleted, which first drops the triggers on
--- transactions): the 0.5 definitions and comments of explain, entity_risk, local_hour, fit_weights,
+-- transactions): the 0.5 definitions and comments of explain, entity_risk, local_hour, fit_weights, label,
 -- refresh_priors, rescore / rescore_customers, shadow_scores, without the shadow cleanup functions.
 -- The C functions' checks (local_hour's longitude range, rebuild_state(NULL), rescore_customers'
 -- open bounds and repeated ids) are in techmart.so and stay.
@@ -207,4 +207,33 @@ BEGIN
     INSERT INTO @extschema@.settings (name, value, description)
     VALUES ('bias', greatest(-50, least(50, theta[d + 1])), 'fitted by techmart.fit_weights()');
   END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.label(transaction_id bigint, label text, note text DEFAULT NULL,
+                                  labelled_at timestamptz DEFAULT now())
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  v record;
+BEGIN
+  IF label IS NULL OR label NOT IN ('fraud', 'legitimate', 'unknown') THEN
+    RAISE EXCEPTION 'label must be fraud, legitimate or unknown, got %', coalesce(label, 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  IF labelled_at IS NULL OR NOT isfinite(labelled_at) OR labelled_at > now() THEN
+    RAISE EXCEPTION 'labelled_at must be a finite time not in the future, got %', coalesce(labelled_at::text, 'NULL')
+      USING ERRCODE = '22023';
+  END IF;
+  PERFORM 1 FROM public.transactions x WHERE x.id = label.transaction_id FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'transaction % does not exist', label.transaction_id USING ERRCODE = 'P0002';
+  END IF;
+  INSERT INTO public.transaction_labels (transaction_id, label, labelled_at, note)
+  VALUES (label.transaction_id, label.label, label.labelled_at, label.note);
+  -- transactions.label/labelled_at: the current verdict (the latest by labelled_at)
+  SELECT l.label, l.labelled_at INTO v FROM public.transaction_labels l
+   WHERE l.transaction_id = label.transaction_id ORDER BY l.labelled_at DESC, l.id DESC LIMIT 1;
+  UPDATE public.transactions x
+     SET label = v.label, labelled_at = CASE WHEN v.label = 'unknown' THEN NULL ELSE v.labelled_at END
+   WHERE x.id = label.transaction_id;
 END $$;

@@ -6,7 +6,7 @@
 -- crashed the backend, rescore_customers with -infinity/infinity rescored nothing and counted a
 -- repeated customer twice, CALL rescore(to, from) reported nothing done. Rolled back.
 BEGIN;
-SELECT plan(32);
+SELECT plan(33);
 
 SELECT ok((SELECT string_to_array(extversion, '.')::int[] >= '{0,6}' FROM pg_extension WHERE extname = 'techmart'),
           'techmart 0.6 or later');
@@ -51,6 +51,9 @@ SELECT throws_ok($$SELECT techmart.local_hour('infinity', 0)$$, '22008', NULL, '
 SELECT is(ARRAY[techmart.local_hour('2026-11-01 12:00Z', 180), techmart.local_hour('2026-11-01 12:00Z', -180),
                 techmart.local_hour('2026-11-01 12:00Z', NULL), techmart.local_hour(NULL, 10)],
           ARRAY[0, 0, 12, NULL], 'local_hour: +-180 are valid (12 + 12 = 0), NULL longitude = UTC hour, NULL time = NULL');
+
+SELECT throws_ok($$SELECT techmart.label(NULL, 'fraud')$$, '22004', 'label: the transaction id must not be NULL',
+                 'label(NULL, ...): 22004, not "transaction <NULL> does not exist"');
 
 -- fit_weights (needs one verdict of each kind to get past its label check)
 SELECT techmart.label((SELECT min(id) FROM transactions WHERE is_suspicious), 'fraud');
