@@ -150,6 +150,19 @@ if [ -n "${TECHMART_TEST_CLUSTER_DIR:-}" ]; then
   else nok "psql reaches the running cluster whatever TECHMART_PG_PORT says"; sed 's/^/#   /' <<<"$out"; fi
 fi
 
+# ---- reset keeps the admin account: the users table goes with the database, and the admin of
+# ./techmart up could not log in until the next up (a database of its own on the test cluster)
+if [ -n "${TECHMART_TEST_CLUSTER_DIR:-}" ]; then
+  rdb="techmart_cli_reset_$$" rpw="cli-reset-$$-pw"
+  out="$(TECHMART_RUN_DIR="$TECHMART_TEST_CLUSTER_DIR" TECHMART_DB_NAME="$rdb" TECHMART_ADMIN_EMAIL="reset-admin@cli.invalid" \
+         TECHMART_ADMIN_PASSWORD="$rpw" timeout 300 "$TM" reset 2>&1)"; rc=$?
+  login="$(printf '%s\n' "SELECT api.login(jsonb_build_object('email', 'reset-admin@cli.invalid', 'password', :'pw')) #>> '{user,role}';" \
+           | TECHMART_RUN_DIR="$TECHMART_TEST_CLUSTER_DIR" TECHMART_DB_NAME="$rdb" "$TM" psql -tAX -v pw="$rpw" 2>&1)"
+  if [ $rc = 0 ] && [ "$login" = admin ]; then ok "reset: the admin account logs in afterwards (it was dropped until the next up)"
+  else nok "reset: the admin account logs in afterwards (exit $rc, login: $login)"; sed 's/^/#   /' <<<"$out"; fi
+  TECHMART_RUN_DIR="$TECHMART_TEST_CLUSTER_DIR" TECHMART_DB_NAME=postgres "$TM" psql -qXc "DROP DATABASE IF EXISTS \"$rdb\" WITH (FORCE)" >/dev/null 2>&1
+fi
+
 # ---- as root: a run directory the postgres account cannot reach (a checkout in /root)
 if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
   mkdir -p "$T/private" && chmod 700 "$T/private"
