@@ -34,6 +34,9 @@ const num = (description, extra = {}) => ({ type: 'number', description, ...extr
 const bool = (description) => ({ type: 'boolean', description });
 const time = (description) => ({ type: 'string', format: 'date-time', description });
 const ref = (name) => ({ $ref: `#/components/schemas/${name}` });
+// what a viewer token does not get (migration api_viewer_privacy: the SQL functions omit it)
+const PRIVATE = 'Analyst and admin tokens only: omitted for a viewer token';
+const WITHHELD = 'for a viewer token the device, IP, network and payment fingerprint named in the detail of an entity rule are withheld ("IP (withheld): 2 confirmed frauds of ...")';
 const listOf = (item) => ({
   allOf: [ref('List'), obj({ items: { type: 'array', items: item } })],
 });
@@ -64,14 +67,17 @@ const schemas = {
     unit_price: num('Price per unit'), amount: num('quantity * unit_price'), transaction_time: time('When it was placed'),
     status: str('Status', { enum: ['pending', 'completed', 'failed', 'refunded', 'blocked'] }), payment_method: str('Payment method'),
     platform: str('Platform'), country: str('ISO country', { nullable: true }), fraud_score: num('0..100, set by the scoring trigger'),
-    fraud_reasons: { type: 'array', description: 'Rules that contributed, highest first', items: { type: 'object', additionalProperties: true } },
+    fraud_reasons: { type: 'array', description: `Rules that contributed, highest first; ${WITHHELD}`, items: { type: 'object', additionalProperties: true } },
+    latitude: num(`Location at purchase (IP geolocation). ${PRIVATE}`, { nullable: true }), longitude: num(`Location at purchase. ${PRIVATE}`, { nullable: true }),
+    device_id: str(`Device. ${PRIVATE}`, { nullable: true }), ip_address: str(`IP address. ${PRIVATE}`, { nullable: true }),
+    payment_fingerprint: str(`Hashed payment fingerprint. ${PRIVATE}`, { nullable: true }),
     is_suspicious: bool('fraud_score >= threshold'), label: str('Analyst label', { nullable: true }),
     explanation: { type: 'array', description: 'GET /transactions/{id} only: techmart.explain rows (as GET /fraud/explain/{id})', items: ref('Explanation') },
   }, { additionalProperties: true }),
   Explanation: obj({
     rule: str('Rule name, or "= score" for the final line'), observed: num('Observed value (the score on the last line)', { nullable: true }),
     threshold: num('Rule threshold (the suspicious threshold on the last line)', { nullable: true }), weight: num('Rule weight', { nullable: true }),
-    contribution: num('Points contributed (the score on the last line)', { nullable: true }), detail: str('Readable reason or verdict'),
+    contribution: num('Points contributed (the score on the last line)', { nullable: true }), detail: str(`Readable reason or verdict; ${WITHHELD}`),
   }, { additionalProperties: false }),
   TransactionInput: obj({
     customer_id: int('Customer'), product_id: int('Product'), quantity: { type: 'integer', minimum: 1 }, unit_price: num('Price per unit (default: the product price)'),
@@ -79,7 +85,7 @@ const schemas = {
     device_id: str('Device'), ip_address: str('IP address'), order_number: str('Order number'), transaction_time: time('Default: now'),
   }, { required: ['customer_id', 'quantity'], additionalProperties: false }),
   TransactionUpdate: obj({ status: str('New status'), label: str('fraud, legitimate or null'), note: str('Free text') }, { additionalProperties: false }),
-  Alert: obj({ id: int('Alert id'), type: str('Type'), severity: str('low, medium, high, critical'), status: str('open, acknowledged, resolved'), message: str('Message'), transaction_id: int('Transaction', { nullable: true }), customer_id: int('Customer', { nullable: true }), created_at: time('Created') }, { additionalProperties: true }),
+  Alert: obj({ id: int('Alert id'), type: str('Type'), severity: str('low, medium, high, critical'), status: str('open, acknowledged, resolved'), message: str('Message'), transaction_id: int('Transaction', { nullable: true }), customer_id: int('Customer', { nullable: true }), created_at: time('Created'), metadata: { type: 'object', additionalProperties: true, description: `Score, reasons and links of a fraud alert; in reasons ${WITHHELD}` } }, { additionalProperties: true }),
   AlertInput: obj({ type: str('Type'), severity: str('low, medium, high, critical'), message: str('Message'), transaction_id: int('Transaction'), customer_id: int('Customer'), product_id: int('Product'), metadata: { type: 'object', additionalProperties: true } }, { required: ['type', 'severity', 'message'], additionalProperties: false }),
   AlertUpdate: obj({ status: str('acknowledged or resolved'), note: str('Free text') }, { additionalProperties: false }),
   InventoryUpdate: obj({ quantity: { type: 'integer', description: 'New stock quantity' }, reason: str('Why (recorded in the history)'), note: str('Free text') }, { required: ['quantity', 'reason'], additionalProperties: false }),
@@ -89,7 +95,7 @@ const schemas = {
   CategoryInput: obj({ name: str('Name (unique)'), description: str('Description') }, { additionalProperties: false }),
   Supplier: obj({ id: int('Supplier id'), name: str('Name'), reliability_score: num('0..1'), country: str('Country'), contact_email: str('E-mail') }, { additionalProperties: true }),
   SupplierInput: obj({ name: str('Name'), reliability_score: num('0..1'), country: str('Country'), contact_email: str('E-mail') }, { additionalProperties: false }),
-  Customer: obj({ id: int('Customer id'), email: str('E-mail'), name: str('Name'), country: str('Country'), city: str('City', { nullable: true }), home_lat: num('Latitude', { nullable: true }), home_lon: num('Longitude', { nullable: true }), registration_date: time('Registered') }, { additionalProperties: true }),
+  Customer: obj({ id: int('Customer id'), email: str('E-mail'), name: str('Name'), country: str('Country'), city: str('City', { nullable: true }), home_lat: num(`Home latitude. ${PRIVATE}`, { nullable: true }), home_lon: num(`Home longitude. ${PRIVATE}`, { nullable: true }), registration_date: time('Registered') }, { additionalProperties: true }),
   CustomerInput: obj({ email: str('E-mail (unique)'), name: str('Name'), country: str('Country'), city: str('City'), home_lat: num('Latitude'), home_lon: num('Longitude') }, { additionalProperties: false }),
   User: obj({ id: int('User id'), email: str('E-mail'), username: str('User name'), role: str('viewer, analyst or admin'), verified: bool('E-mail verified') }, { additionalProperties: true }),
   UserUpdate: obj({ role: str('viewer, analyst or admin'), verified: bool('Verified') }, { additionalProperties: false }),
@@ -273,7 +279,10 @@ const doc = {
       'Real-time fraud detection and sales analytics. Each endpoint calls one SQL function of the `api` schema. ' +
       'Errors are application/problem+json. Authentication: `Authorization: Bearer <JWT>` (POST /api/v1/auth/login); ' +
       'the least role of each operation is in `x-required-role` (viewer < analyst < admin). Times in query strings: ' +
-      'YYYY-MM-DD (midnight in the business time zone) or RFC 3339 with offset; ranges are [from, to).',
+      'YYYY-MM-DD (midnight in the business time zone) or RFC 3339 with offset; ranges are [from, to). ' +
+      'A viewer token gets no customer\'s IP address, device id, payment fingerprint or location: transactions without latitude, ' +
+      'longitude, device_id, ip_address, payment_fingerprint, customers without home_lat/home_lon, fraud geo without coordinates, ' +
+      'and those identifiers withheld in the details of fraud reasons, explanations and alerts (also in the live stream, one feed for every role).',
   },
   servers: [{ url: '/' }],
   tags: [...new Set(Object.values(paths).flatMap((p) => Object.values(p).map((o) => o.tags[0])))].map((name) => ({ name })),

@@ -23,7 +23,8 @@ using M = Http::Method;
 
 namespace {
 
-// name -> SQL for the one-argument and two-argument api functions.
+// name -> SQL for the one-argument and two-argument api functions. A last `$n::text` role is the
+// caller's role (caller_role): the function shows what that role may see (api.mask_*, SQL side).
 struct Fn {
   const char* name;
   const char* sql;
@@ -35,11 +36,11 @@ const Fn kFunctions[] = {
     {"create_transaction", "SELECT api.create_transaction($1::jsonb)::text"},
     {"create_transaction_idempotent",
      "SELECT api.create_transaction_idempotent($1::text, $2::text, $3::jsonb)::text"},
-    {"recent_transactions", "SELECT api.recent_transactions($1::integer)::text"},
-    {"get_transaction", "SELECT api.get_transaction($1::bigint)::text"},
-    {"fraud_explain", "SELECT api.fraud_explain($1::bigint)::text"},
-    {"list_transactions", "SELECT api.list_transactions($1::jsonb)::text"},
-    {"suspicious_transactions", "SELECT api.suspicious_transactions($1::jsonb)::text"},
+    {"recent_transactions", "SELECT api.recent_transactions($1::integer, $2::text)::text"},
+    {"get_transaction", "SELECT api.get_transaction($1::bigint, $2::text)::text"},
+    {"fraud_explain", "SELECT api.fraud_explain($1::bigint, $2::text)::text"},
+    {"list_transactions", "SELECT api.list_transactions($1::jsonb, $2::text)::text"},
+    {"suspicious_transactions", "SELECT api.suspicious_transactions($1::jsonb, $2::text)::text"},
     {"update_transaction", "SELECT api.update_transaction($1::bigint, $2::jsonb, $3::text)::text"},
     {"register", "SELECT api.register($1::jsonb)::text"},
     {"verify_email", "SELECT api.verify_email($1::jsonb)::text"},
@@ -48,8 +49,8 @@ const Fn kFunctions[] = {
     {"list_users", "SELECT api.list_users()::text"},
     {"update_user", "SELECT api.update_user($1::bigint, $2::jsonb)::text"},
     {"create_alert", "SELECT api.create_alert($1::jsonb)::text"},
-    {"list_alerts", "SELECT api.list_alerts($1::jsonb)::text"},
-    {"get_alert", "SELECT api.get_alert($1::bigint)::text"},
+    {"list_alerts", "SELECT api.list_alerts($1::jsonb, $2::text)::text"},
+    {"get_alert", "SELECT api.get_alert($1::bigint, $2::text)::text"},
     {"update_alert", "SELECT api.update_alert($1::bigint, $2::jsonb, $3::text)::text"},
     {"alerts_status", "SELECT api.alerts_status($1::jsonb)::text"},
     {"low_stock", "SELECT api.low_stock($1::jsonb)::text"},
@@ -71,13 +72,18 @@ const Fn kFunctions[] = {
     {"create_supplier", "SELECT api.create_supplier($1::jsonb)::text"},
     {"update_supplier", "SELECT api.update_supplier($1::bigint, $2::jsonb)::text"},
     {"delete_supplier", "SELECT api.delete_supplier($1::bigint)::text"},
-    {"list_customers", "SELECT api.list_customers($1::jsonb)::text"},
-    {"get_customer", "SELECT api.get_customer($1::bigint)::text"},
+    {"list_customers", "SELECT api.list_customers($1::jsonb, $2::text)::text"},
+    {"get_customer", "SELECT api.get_customer($1::bigint, $2::text)::text"},
     {"create_customer", "SELECT api.create_customer($1::jsonb)::text"},
     {"update_customer", "SELECT api.update_customer($1::bigint, $2::jsonb)::text"},
     {"stream_replay", "SELECT api.stream_replay($1::bigint, $2::bigint, $3::integer)::text"},
     {"update_fraud_rule", "SELECT api.update_fraud_rule($1::text, $2::jsonb)::text"},
 };
+
+// The token's role, passed to the functions that mask what a viewer may not see.
+std::string caller_role(const RequestContext& ctx) {
+  return role_name(ctx.principal() ? ctx.principal()->role : Role::Viewer);
+}
 
 std::string actor(const RequestContext& ctx) {
   if (!ctx.principal()) return "anonymous";
@@ -259,18 +265,19 @@ std::optional<std::string> Endpoints::call_on(Pool& pool, const std::string& stm
       });
 }
 
-Handler Endpoints::list_handler(std::string stmt) {
-  return [this, stmt](RequestContext& ctx) {
-    const auto out = read(stmt, query_json(ctx));
+Handler Endpoints::list_handler(std::string stmt, bool with_role) {
+  return [this, stmt, with_role](RequestContext& ctx) {
+    const auto out =
+        with_role ? read(stmt, query_json(ctx), caller_role(ctx)) : read(stmt, query_json(ctx));
     if (!out) throw std::runtime_error("api." + stmt + " returned NULL");
     return Response::json(200, *out);
   };
 }
 
-Handler Endpoints::get_handler(std::string stmt, std::string noun) {
-  return [this, stmt, noun](RequestContext& ctx) {
+Handler Endpoints::get_handler(std::string stmt, std::string noun, bool with_role) {
+  return [this, stmt, noun, with_role](RequestContext& ctx) {
     const long long id = id_param(ctx, "id", noun);
-    const auto row = call(stmt, id);
+    const auto row = with_role ? call(stmt, id, caller_role(ctx)) : call(stmt, id);
     if (!row)
       throw problems::not_found("There is no " + noun + " with id " + ctx.param("id") + ".");
     return Response::json(200, *row);
@@ -337,8 +344,10 @@ Handler Endpoints::query_handler(const QueryRoute& route) {
     }
     if (!errors.empty()) throw problems::validation(errors, "Query parameters are invalid.");
     std::vector<const char*> args;
-    args.reserve(values.size());
+    args.reserve(values.size() + 1);
     for (const auto& v : values) args.push_back(v ? v->c_str() : nullptr);
+    const std::string role = caller_role(ctx);
+    if (route.caller_role) args.push_back(role.c_str());
     const auto out = read(route.stmt, pqxx::prepare::make_dynamic_params(args));
     if (!out) throw std::runtime_error("statement " + route.stmt + " returned NULL");
     return Response::json(200, *out);
@@ -366,11 +375,11 @@ void Endpoints::register_routes(Router& router) {
 
   // transactions
   router.add(M::Post, v1 + "/transactions", Role::Admin, bind(&Endpoints::create_transaction));
-  router.add(M::Get, v1 + "/transactions", Role::Viewer, list_handler("list_transactions"));
+  router.add(M::Get, v1 + "/transactions", Role::Viewer, list_handler("list_transactions", true));
   router.add(M::Get, v1 + "/transactions/recent", Role::Viewer,
              bind(&Endpoints::recent_transactions));
   router.add(M::Get, v1 + "/transactions/suspicious", Role::Viewer,
-             list_handler("suspicious_transactions"));
+             list_handler("suspicious_transactions", true));
   router.add(M::Get, v1 + "/transactions/export", Role::Viewer,
              bind(&Endpoints::export_transactions));
   router.no_head(v1 + "/transactions/export");  // streamed by the handler itself
@@ -379,14 +388,14 @@ void Endpoints::register_routes(Router& router) {
              update_handler("update_transaction", "transaction", true));
   // how a transaction's score was built (techmart.explain), also embedded in GET /transactions/{id}
   router.add(M::Get, v1 + "/fraud/explain/{id}", Role::Viewer,
-             get_handler("fraud_explain", "transaction"));
+             get_handler("fraud_explain", "transaction", true));
 
   // alerts
   router.add(M::Post, v1 + "/alerts", Role::Analyst,
              create_handler("create_alert", v1 + "/alerts/"));
-  router.add(M::Get, v1 + "/alerts", Role::Viewer, list_handler("list_alerts"));
+  router.add(M::Get, v1 + "/alerts", Role::Viewer, list_handler("list_alerts", true));
   router.add(M::Get, v1 + "/alerts/status", Role::Viewer, list_handler("alerts_status"));
-  router.add(M::Get, v1 + "/alerts/{id}", Role::Viewer, get_handler("get_alert", "alert"));
+  router.add(M::Get, v1 + "/alerts/{id}", Role::Viewer, get_handler("get_alert", "alert", true));
   router.add(M::Patch, v1 + "/alerts/{id}", Role::Analyst,
              update_handler("update_alert", "alert", true));
 
@@ -417,10 +426,11 @@ void Endpoints::register_routes(Router& router) {
   }
 
   // customers
-  router.add(M::Get, v1 + "/customers", Role::Viewer, list_handler("list_customers"));
+  router.add(M::Get, v1 + "/customers", Role::Viewer, list_handler("list_customers", true));
   router.add(M::Post, v1 + "/customers", Role::Admin,
              create_handler("create_customer", v1 + "/customers/"));
-  router.add(M::Get, v1 + "/customers/{id}", Role::Viewer, get_handler("get_customer", "customer"));
+  router.add(M::Get, v1 + "/customers/{id}", Role::Viewer,
+             get_handler("get_customer", "customer", true));
   router.add(M::Put, v1 + "/customers/{id}", Role::Admin,
              update_handler("update_customer", "customer"));
 
@@ -521,14 +531,14 @@ Response Endpoints::recent_transactions(RequestContext& ctx) {
     }
     limit = *v;
   }
-  const auto items = read("recent_transactions", static_cast<int>(limit));
+  const auto items = read("recent_transactions", static_cast<int>(limit), caller_role(ctx));
   if (!items) throw std::runtime_error("api.recent_transactions returned NULL");
   return Response::json(200, *items);
 }
 
 Response Endpoints::get_transaction(RequestContext& ctx) {
   const long long id = id_param(ctx, "id", "transaction");
-  const auto row = call("get_transaction", id);
+  const auto row = call("get_transaction", id, caller_role(ctx));
   if (!row) throw problems::not_found("There is no transaction with id " + ctx.param("id") + ".");
   return Response::json(200, *row);
 }

@@ -8,6 +8,8 @@
 //   create              api.create_x(jsonb)            -> the row (201 + Location .../{id})
 //   update              api.update_x(bigint, jsonb)    NULL -> 404
 //   delete              api.delete_x(bigint)           false -> 404, true -> 204
+//   rows a viewer may not see in full (transactions, customers, alerts, fraud geo): the caller's
+//   role as a last text argument, api.get_x(bigint, role) etc.; the masking rule is SQL's
 #pragma once
 
 #include <atomic>
@@ -63,8 +65,9 @@ class Endpoints {
   std::optional<std::string> read(const std::string& stmt, Args&&... args);
 
  private:
-  Handler list_handler(std::string stmt);
-  Handler get_handler(std::string stmt, std::string noun);
+  // with_role: the statement's last parameter is the caller's role (the SQL masks for it)
+  Handler list_handler(std::string stmt, bool with_role = false);
+  Handler get_handler(std::string stmt, std::string noun, bool with_role = false);
   Handler create_handler(std::string stmt, std::string location_prefix);
   Handler update_handler(std::string stmt, std::string noun, bool with_actor = false);
   Handler delete_handler(std::string stmt, std::string noun);

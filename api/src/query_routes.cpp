@@ -247,10 +247,12 @@ std::vector<QueryRoute> build() {
                Role::Viewer,
                "q_fraud_geo",
                sel("api.fraud_geo(" + from_or(1, 2, "30 days") + ", " + to_or_now(2) +
-                   ", coalesce($3::integer, 500))"),
+                   ", coalesce($3::integer, 500), $4)"),
                {from_p("30 days"), to_p(),
                 int_param("limit", 0, 5000, "Most suspicious points returned. Default: 500.")},
-               "Transactions and suspicious rate per country, suspicious points for the map"});
+               "Transactions and suspicious rate per country, suspicious points for the map "
+               "(coordinates for analyst and admin tokens only)",
+               true});
   r.push_back({"/fraud/rules",
                Role::Analyst,
                "q_fraud_rules",

@@ -34,6 +34,9 @@ struct QueryRoute {
   std::string sql;
   std::vector<QueryParam> params;
   std::string summary;
+  // the statement takes the caller's role after the query parameters ($n+1): the SQL function
+  // masks what that role may not see
+  bool caller_role = false;
 };
 
 // The table (built once; references stay valid).

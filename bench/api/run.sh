@@ -65,7 +65,7 @@ request = function()
 end
 LUA
 printf 'SELECT api.dashboard_overview();\n' >"$WORK/overview.sql"
-printf 'SELECT api.recent_transactions(20);\n' >"$WORK/recent.sql"
+printf 'SELECT api.recent_transactions(20, '\''admin'\'');\n' >"$WORK/recent.sql"
 cat >"$WORK/post.sql" <<'SQL'
 \set c random(1, :nc)
 \set p random(1, :np)

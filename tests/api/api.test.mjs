@@ -19,6 +19,7 @@ import { featureTests } from './lib/features.mjs';
 import { analyticsTests } from './lib/analytics.mjs';
 import { docsTests } from './lib/docs.mjs';
 import { opsTests } from './lib/ops.mjs';
+import { privacyTests } from './lib/privacy.mjs';
 
 requireEnv();
 
@@ -431,6 +432,7 @@ featureTests(() => server);
 analyticsTests(() => server);
 docsTests(() => server);
 opsTests(() => server);
+privacyTests(() => server);
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;

@@ -111,10 +111,10 @@ SELECT is(pg_temp.err_detail($$SELECT api.fraud_geo('2019-06-06', '2019-06-05', 
 SELECT is((SELECT count(*) FROM pg_proc p
             WHERE p.oid IN ('api.rest_time(text,text)'::regprocedure, 'api.dashboard_summary(timestamptz)'::regprocedure,
                             'api.fraud_rules()'::regprocedure, 'api.update_fraud_rule(text,jsonb)'::regprocedure,
-                            'api.fraud_geo(timestamptz,timestamptz,integer)'::regprocedure)
+                            'api.fraud_geo(timestamptz,timestamptz,integer,text)'::regprocedure)
               AND has_function_privilege('techmart_api', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('public', p.oid, 'EXECUTE')), 5::bigint,
-          'the api_rest functions are executable by techmart_api and not by PUBLIC');
+          'the api_rest functions are executable by techmart_api and not by PUBLIC (fraud_geo: its variant with the caller''s role)');
 
 SELECT * FROM finish();
 ROLLBACK;

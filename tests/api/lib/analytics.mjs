@@ -109,7 +109,7 @@ export function analyticsTests(getServer) {
         [`/api/v1/customers/rfm?as_of=${asOf}&segment=champions&limit=5`, `api.customers_rfm('${asOf}', 'champions', 5)`],
         [`/api/v1/customers/lifetime-value?as_of=${asOf}&limit=3&horizon_months=6`, `api.customers_lifetime_value('${asOf}', 3, 6)`],
         [`/api/v1/analytics/low-stock?as_of=${asOf}&velocity_days=14&cover_days=7.5&limit=5`, `api.inventory_low_stock('${asOf}', 14, 7.5, 5)`],
-        [`/api/v1/fraud/geo?${R}&limit=5`, `api.fraud_geo('${r0}Z', '${asOf}', 5)`],
+        [`/api/v1/fraud/geo?${R}&limit=5`, `api.fraud_geo('${r0}Z', '${asOf}', 5, 'viewer')`],
       ];
       for (const [path, fn] of cases) {
         const r = await get(server, path);

@@ -31,7 +31,7 @@ function send(server, method, path, { body, role = 'admin', headers = {} } = {})
 }
 
 // A minimal SSE client: collects events; resolves `opened` with the response headers.
-function sse(server, path, headers = {}) {
+export function sse(server, path, headers = {}) {
   const events = [];
   let buf = '';
   let resolveOpen;
@@ -201,7 +201,7 @@ export function featureTests(getServer) {
     test('the API role can only execute api functions', () => {
       assert.equal(sql("SELECT has_table_privilege('techmart_api', 'transactions', 'SELECT')"), 'f');
       assert.equal(sql("SELECT has_table_privilege('techmart_api', 'users', 'SELECT')"), 'f');
-      assert.equal(sql("SELECT has_function_privilege('techmart_api', 'api.list_transactions(jsonb)', 'EXECUTE')"), 't');
+      assert.equal(sql("SELECT has_function_privilege('techmart_api', 'api.list_transactions(jsonb, text)', 'EXECUTE')"), 't');
       assert.equal(sql("SELECT has_function_privilege('techmart_api', 'api.bootstrap_admin(text,text)', 'EXECUTE')"), 'f');
     });
   });
