@@ -20,6 +20,7 @@ import { analyticsTests } from './lib/analytics.mjs';
 import { docsTests } from './lib/docs.mjs';
 import { opsTests } from './lib/ops.mjs';
 import { privacyTests } from './lib/privacy.mjs';
+import { exportTests } from './lib/export.mjs';
 
 requireEnv();
 
@@ -433,6 +434,7 @@ analyticsTests(() => server);
 docsTests(() => server);
 opsTests(() => server);
 privacyTests(() => server);
+exportTests(() => server);
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;
