@@ -713,6 +713,7 @@ Response Endpoints::export_transactions(RequestContext& ctx) {
   writer.headers().add(std::make_shared<GenericHeader>("Content-Type", "text/csv; charset=utf-8"));
   writer.headers().add(std::make_shared<GenericHeader>(
       "Content-Disposition", "attachment; filename=\"transactions.csv\""));
+  writer.headers().add(std::make_shared<GenericHeader>("Cache-Control", "no-store"));
   for (const auto& [k, v] : ctx.common_headers()) {
     writer.headers().add(std::make_shared<GenericHeader>(k, v));
   }

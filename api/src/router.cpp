@@ -1,8 +1,11 @@
 #include "router.h"
 
 #include <pistache/peer.h>
+#include <strings.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <set>
 #include <sstream>
@@ -173,9 +176,16 @@ std::string bearer_token(const RequestContext& ctx) {
   const auto auth = ctx.header("Authorization");
   if (auth) {
     const std::string& a = *auth;
-    if (a.size() > 7 && (a.compare(0, 7, "Bearer ") == 0 || a.compare(0, 7, "bearer ") == 0)) {
-      std::string t = a.substr(7);
-      while (!t.empty() && t.front() == ' ') t.erase(t.begin());
+    // the scheme is case-insensitive (RFC 9110 11.1: "BEARER" too), then 1*SP; the field value
+    // has no leading or trailing whitespace (RFC 9110 5.5)
+    static const std::string scheme = "bearer ";
+    if (a.size() > scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), a.begin(), [](char s, char c) {
+          return s == std::tolower(static_cast<unsigned char>(c));
+        })) {
+      std::string t = a.substr(scheme.size());
+      while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.erase(t.begin());
+      while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.pop_back();
       return t;
     }
     return std::string(1, '\0');  // present but not a bearer token
@@ -318,6 +328,14 @@ void ApiHandler::onRequest(const Http::Request& request, Http::ResponseWriter wr
     bytes = response.body.size();
     if (!response.streamed) {
       for (auto& h : ctx.common_headers()) response.headers.push_back(h);
+      // API answers carry customers' and accounts' data: no cache (a browser's disk cache, a
+      // proxy) may keep them. Static files and /health set their own policy.
+      if (request.resource().rfind("/api/", 0) == 0 &&
+          std::none_of(response.headers.begin(), response.headers.end(), [](const auto& h) {
+            return strcasecmp(h.first.c_str(), "Cache-Control") == 0;
+          })) {
+        response.headers.emplace_back("Cache-Control", "no-store");
+      }
       send_response(request, writer, request_id, response);
     }
   } catch (const std::exception& e) {

@@ -21,6 +21,7 @@ import { docsTests } from './lib/docs.mjs';
 import { opsTests } from './lib/ops.mjs';
 import { privacyTests } from './lib/privacy.mjs';
 import { exportTests } from './lib/export.mjs';
+import { clientEdgeTests } from './lib/client_edges.mjs';
 
 requireEnv();
 
@@ -435,6 +436,7 @@ docsTests(() => server);
 opsTests(() => server);
 privacyTests(() => server);
 exportTests(() => server);
+clientEdgeTests(() => server);
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;
