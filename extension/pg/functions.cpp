@@ -7,6 +7,9 @@
 #include "techmart/core/version.hpp"
 
 extern "C" {
+#include "funcapi.h"
+#include "utils/array.h"
+
 PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(techmart_version);
@@ -15,6 +18,7 @@ PG_FUNCTION_INFO_V1(techmart_shrunk_zscore);
 PG_FUNCTION_INFO_V1(techmart_log_amount);
 PG_FUNCTION_INFO_V1(techmart_calibrated_score);
 PG_FUNCTION_INFO_V1(techmart_rule_config_is_valid);
+PG_FUNCTION_INFO_V1(techmart_rule_config_diagnose);
 }
 
 namespace core = techmart::core;
@@ -111,4 +115,76 @@ extern "C" PGDLLEXPORT Datum techmart_rule_config_is_valid(PG_FUNCTION_ARGS) {
     raise(err);
   }
   PG_RETURN_BOOL(valid);
+}
+
+// techmart.rule_config_diagnose(rule, weight, threshold, params, OUT known, OUT problem,
+// OUT reads text[], OUT unread text[]) (extension 0.6): what the CHECK rule_config_valid decides,
+// with the reason (the core's message) instead of a bare "violates check constraint", and the
+// parameters the rule reads / the given ones it does not read (core RuleRegistry::diagnose). Used
+// by the trigger rule_config_diagnose on techmart.rule_config.
+extern "C" PGDLLEXPORT Datum techmart_rule_config_diagnose(PG_FUNCTION_ARGS) {
+  constexpr int kMaxReads = 32;
+  constexpr int kNameBytes = 64;
+  const char* rule = text_to_cstring(PG_GETARG_TEXT_PP(0));
+  const double weight = PG_GETARG_FLOAT8(1);
+  const double threshold = PG_GETARG_FLOAT8(2);
+  TupleDesc rdesc;
+  if (get_call_result_type(fcinfo, nullptr, &rdesc) != TYPEFUNC_COMPOSITE) {
+    elog(ERROR, "techmart: rule_config_diagnose must return a record");
+  }
+  rdesc = BlessTupleDesc(rdesc);
+  techmart::pg::NumericParams params;
+  const char* params_problem = nullptr;
+  const bool numeric =
+      techmart::pg::collect_numeric_params(PG_GETARG_DATUM(3), &params, &params_problem);
+  // plain results, filled by the core below
+  bool known = false;
+  char problem[512] = {0};
+  char reads[kMaxReads][kNameBytes];
+  int nreads = 0;
+  bool* unread = static_cast<bool*>(palloc0(sizeof(bool) * (numeric ? params.count + 1 : 1)));
+  if (!numeric) {
+    strlcpy(problem, params_problem, sizeof problem);
+    ErrorInfo err;
+    if (!guarded(err, nullptr, [&] { known = core::RuleRegistry::builtin().knows(rule); }))
+      raise(err);
+  } else {
+    ErrorInfo err;
+    if (!guarded(err, nullptr, [&] {
+          core::RuleConfig config;
+          config.rule = rule;
+          config.weight = weight;
+          config.threshold = threshold;
+          for (int i = 0; i < params.count; ++i) config.params[params.keys[i]] = params.values[i];
+          const core::RuleRegistry::Diagnosis d = core::RuleRegistry::builtin().diagnose(config);
+          known = d.known;
+          strlcpy(problem, d.problem.c_str(), sizeof problem);
+          for (const std::string& r : d.reads) {
+            if (nreads < kMaxReads) strlcpy(reads[nreads++], r.c_str(), kNameBytes);
+          }
+          for (const std::string& u : d.unread) {
+            for (int i = 0; i < params.count; ++i) {
+              if (u == params.keys[i]) unread[i] = true;
+            }
+          }
+        })) {
+      raise(err);
+    }
+  }
+  Datum values[4];
+  bool nulls[4] = {false, problem[0] == '\0', false, false};
+  values[0] = BoolGetDatum(known);
+  values[1] = nulls[1] ? Datum(0) : CStringGetTextDatum(problem);
+  Datum* rd = static_cast<Datum*>(palloc(sizeof(Datum) * (nreads + 1)));
+  for (int i = 0; i < nreads; ++i) rd[i] = CStringGetTextDatum(reads[i]);
+  values[2] = PointerGetDatum(construct_array(rd, nreads, TEXTOID, -1, false, TYPALIGN_INT));
+  int nunread = 0;
+  Datum* ud = static_cast<Datum*>(palloc(sizeof(Datum) * (numeric ? params.count + 1 : 1)));
+  if (numeric) {
+    for (int i = 0; i < params.count; ++i) {
+      if (unread[i]) ud[nunread++] = CStringGetTextDatum(params.keys[i]);
+    }
+  }
+  values[3] = PointerGetDatum(construct_array(ud, nunread, TEXTOID, -1, false, TYPALIGN_INT));
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(rdesc, values, nulls)));
 }

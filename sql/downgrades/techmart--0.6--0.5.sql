@@ -1,6 +1,7 @@
 -- techmart 0.6 -> 0.5 (sqitch revert of shadow_scores_deleted, which first drops the triggers on
 -- transactions): the 0.5 definitions and comments of explain, entity_risk, local_hour, fit_weights, label,
--- refresh_priors, rescore / rescore_customers, shadow_scores, without the shadow cleanup functions.
+-- refresh_priors, rescore / rescore_customers, shadow_scores, without the shadow cleanup functions
+-- and rule_config_diagnose/_validate.
 -- The C functions' checks (local_hour's longitude range, rebuild_state(NULL), rescore_customers'
 -- open bounds and repeated ids) are in techmart.so and stay.
 \echo Use "ALTER EXTENSION techmart UPDATE TO '0.5'" to load this file. \quit
@@ -237,3 +238,8 @@ BEGIN
      SET label = v.label, labelled_at = CASE WHEN v.label = 'unknown' THEN NULL ELSE v.labelled_at END
    WHERE x.id = label.transaction_id;
 END $$;
+
+-- IF EXISTS: a database made by an earlier build of 0.6 (before 21-rule-config-diagnose) goes back too
+DROP TRIGGER IF EXISTS rule_config_validate ON @extschema@.rule_config;
+DROP FUNCTION IF EXISTS @extschema@.rule_config_validate();
+DROP FUNCTION IF EXISTS @extschema@.rule_config_diagnose(text, float8, float8, jsonb);

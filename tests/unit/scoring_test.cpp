@@ -193,6 +193,40 @@ TEST(Registry, BuildsKnownEnabledRulesOnly) {
   EXPECT_THROW(reg.build({invalid}), std::invalid_argument);
 }
 
+TEST(Registry, DiagnoseNamesTheProblemAndUnreadParams) {
+  const RuleRegistry reg = RuleRegistry::with_builtin_rules();
+  RuleConfig c = amount_config();
+  c.params["prior_sdd"] = 1;  // a typo: no effect
+  RuleRegistry::Diagnosis d = reg.diagnose(c);
+  EXPECT_TRUE(d.known);
+  EXPECT_EQ(d.problem, "");
+  EXPECT_EQ(d.reads, (std::vector<std::string>{"min_prior_n", "prior_mean", "prior_sd",
+                                               "prior_weight", "use_priors"}));
+  EXPECT_EQ(d.unread, std::vector<std::string>{"prior_sdd"});
+  c.params["prior_sd"] = 0;
+  d = reg.diagnose(c);
+  EXPECT_NE(d.problem, "");  // what build() throws
+  EXPECT_THROW(reg.build({c}), std::invalid_argument);
+  RuleConfig velocity;
+  velocity.rule = "velocity_1h";
+  velocity.params = {{"window_s", 600}, {"window", 5}};
+  d = reg.diagnose(velocity);
+  EXPECT_EQ(d.reads, std::vector<std::string>{"window_s"});
+  EXPECT_EQ(d.unread, std::vector<std::string>{"window"});
+  velocity.enabled = false;  // a disabled rule is diagnosed all the same
+  EXPECT_EQ(reg.diagnose(velocity).unread, std::vector<std::string>{"window"});
+  RuleConfig future;
+  future.rule = "velocity";  // unknown to this version: only its numbers are checked
+  future.params = {{"anything", 1}};
+  d = reg.diagnose(future);
+  EXPECT_FALSE(d.known);
+  EXPECT_EQ(d.problem, "");
+  EXPECT_TRUE(d.unread.empty());
+  future.weight = -1;
+  EXPECT_NE(reg.diagnose(future).problem, "");
+  EXPECT_EQ(c.read_log, nullptr);  // the caller's config is not touched
+}
+
 TEST(Registry, CustomRulesPlugIn) {
   RuleRegistry reg;
   reg.add("fixed", [](const RuleConfig& c) {

@@ -21,6 +21,7 @@ void RuleConfig::validate() const {
 }
 
 double RuleConfig::param(const std::string& name, double fallback) const {
+  if (read_log != nullptr) read_log->push_back(name);
   const auto it = params.find(name);
   return it == params.end() ? fallback : it->second;
 }
@@ -235,6 +236,33 @@ void RuleRegistry::add(const std::string& name, Factory factory) {
 }
 
 bool RuleRegistry::knows(const std::string& name) const { return factories_.count(name) > 0; }
+
+RuleRegistry::Diagnosis RuleRegistry::diagnose(const RuleConfig& config) const {
+  Diagnosis d;
+  const auto it = factories_.find(config.rule);
+  d.known = it != factories_.end();
+  std::vector<std::string> read;
+  RuleConfig probe = config;
+  probe.enabled = true;
+  probe.read_log = &read;
+  try {
+    probe.validate();
+    if (d.known) (void)it->second(probe);
+  } catch (const std::invalid_argument& e) {
+    d.problem = e.what();
+    if (d.problem.empty()) d.problem = "invalid configuration";
+    return d;
+  }
+  std::sort(read.begin(), read.end());
+  read.erase(std::unique(read.begin(), read.end()), read.end());
+  if (d.known) {
+    d.reads = read;
+    for (const auto& kv : config.params) {  // std::map: name order
+      if (!std::binary_search(read.begin(), read.end(), kv.first)) d.unread.push_back(kv.first);
+    }
+  }
+  return d;
+}
 
 std::vector<std::unique_ptr<Rule>> RuleRegistry::build(
     const std::vector<RuleConfig>& configs) const {

@@ -75,6 +75,9 @@ struct RuleConfig {
   void validate() const;
   // The named parameter, or `fallback` when absent.
   double param(const std::string& name, double fallback) const;
+
+  // When set, param() notes the name of every parameter asked for (RuleRegistry::diagnose).
+  std::vector<std::string>* read_log = nullptr;
 };
 
 // ---------------------------------------------------------------------------------- features
@@ -226,6 +229,19 @@ class RuleRegistry {
   void add(const std::string& name, Factory factory);
   bool knows(const std::string& name) const;
   std::vector<std::unique_ptr<Rule>> build(const std::vector<RuleConfig>& configs) const;
+
+  // What a DBA's row of rule_config means to this version. `problem`: why the rule cannot be
+  // built (the message build() would throw; empty when valid). For a rule this registry knows:
+  // `reads`, the parameters the rule reads, and `unread`, the given parameters it does not read
+  // (a misspelt name: it has no effect), both in name order. An unknown rule (one of a later
+  // version) only has its numbers checked.
+  struct Diagnosis {
+    bool known = false;
+    std::string problem;
+    std::vector<std::string> reads;
+    std::vector<std::string> unread;
+  };
+  Diagnosis diagnose(const RuleConfig& config) const;
 
  private:
   std::map<std::string, Factory> factories_;
