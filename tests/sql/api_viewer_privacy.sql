@@ -1,7 +1,7 @@
 -- pgTAP: what each API role sees (migration api_viewer_privacy). A psql caller of api.X(..., role)
 -- gets what the token of that role gets through the REST API (tests/api/lib/privacy.mjs).
 BEGIN;
-SELECT plan(19);
+SELECT plan(22);
 
 INSERT INTO customers (id, email, name, country, city, home_lat, home_lon)
 VALUES (990701, 'pgtap-privacy@example.com', 'Privacy Tester', 'DE', 'Berlin', 52.52, 13.40);
@@ -51,6 +51,15 @@ SELECT is(api.get_transaction(990701, 'viewer'),
             || jsonb_build_object('fraud_reasons', api.mask_reasons(api.get_transaction(990701) -> 'fraud_reasons'),
                                   'explanation', api.fraud_explain(990701, 'viewer')),
           'viewer: the row without the five private fields, reasons masked, nothing else changed');
+-- the lists mask as they build the page (change api_viewer_privacy_lists): the same answer as
+-- masking the analyst's page item by item
+SELECT is(api.list_transactions('{"limit":"1000","sort":"-fraud_score"}', 'viewer'),
+          api.mask_items(api.list_transactions('{"limit":"1000","sort":"-fraud_score"}', 'analyst'), 'viewer', 'transaction'),
+          'list_transactions: a viewer''s page is the analyst''s page masked');
+SELECT is(api.recent_transactions(500, 'viewer'), api.mask_items(api.recent_transactions(500, 'admin'), 'viewer', 'transaction'),
+          'recent_transactions: a viewer''s answer is the admin''s masked');
+SELECT is(api.list_transactions('{"customer_id":"990701"}'), api.list_transactions('{"customer_id":"990701"}', 'admin'),
+          'the variant without a role is the admin''s view');
 SELECT throws_ok($$SELECT api.get_transaction(990701, 'superuser')$$, '22023', 'invalid role: role must be admin, analyst or viewer',
                  'an unknown role is refused');
 SELECT throws_ok($$SELECT api.get_transaction(-1, NULL)$$, '22023', NULL, 'no role is refused, also for a missing row');
