@@ -453,7 +453,14 @@ extern "C" PGDLLEXPORT Datum techmart_fit_logistic(PG_FUNCTION_ARGS) {
   int nx, ny;
   deconstruct_array(xa, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &xd, &xn, &nx);
   deconstruct_array(ya, BOOLOID, 1, true, TYPALIGN_CHAR, &yd, &yn, &ny);
-  if (d < 1 || ny < 1 || static_cast<int64>(nx) != static_cast<int64>(ny) * d) {
+  // (the message below read as satisfied for n_features 0 or no label at all)
+  if (d < 1 || ny < 1) {
+    ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                    errmsg("fit_logistic: needs n_features >= 1 and at least one label (got %d and "
+                           "%d labels)",
+                           d, ny)));
+  }
+  if (static_cast<int64>(nx) != static_cast<int64>(ny) * d) {
     ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                     errmsg("fit_logistic: features must have n_features (%d) values per label (%d "
                            "labels, %d values)",

@@ -6,7 +6,7 @@
 -- crashed the backend, rescore_customers with -infinity/infinity rescored nothing and counted a
 -- repeated customer twice, CALL rescore(to, from) reported nothing done. Rolled back.
 BEGIN;
-SELECT plan(33);
+SELECT plan(35);
 
 SELECT ok((SELECT string_to_array(extversion, '.')::int[] >= '{0,6}' FROM pg_extension WHERE extname = 'techmart'),
           'techmart 0.6 or later');
@@ -68,6 +68,12 @@ SELECT is((SELECT count(*) FROM techmart.fit_weights(1) WHERE item LIKE 'weight:
 SELECT is((SELECT array_agg(proparallel::text ORDER BY proname) FROM pg_proc
             WHERE pronamespace = 'techmart'::regnamespace AND proname IN ('entity_risk', 'explain')),
           ARRAY['s', 's'], 'explain and entity_risk are PARALLEL SAFE (they only read)');
+
+SELECT throws_ok($$SELECT techmart.fit_logistic('{}', 1, '{}', 1, true)$$, '22023',
+                 'fit_logistic: needs n_features >= 1 and at least one label (got 1 and 0 labels)',
+                 'fit_logistic without labels says so (it said 1 value per label was wanted, 0 labels and 0 values given)');
+SELECT throws_ok($$SELECT techmart.fit_logistic('{1,2}', 0, '{t,f}', 1, true)$$, '22023',
+                 'fit_logistic: needs n_features >= 1 and at least one label (got 0 and 2 labels)', 'n_features 0 likewise');
 
 -- refresh_priors, rebuild_state
 SELECT throws_ok($$SELECT * FROM techmart.refresh_priors(NULL)$$, '22004', 'refresh_priors: the source table must not be NULL',
