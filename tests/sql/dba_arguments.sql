@@ -6,7 +6,7 @@
 -- crashed the backend, rescore_customers with -infinity/infinity rescored nothing and counted a
 -- repeated customer twice, CALL rescore(to, from) reported nothing done. Rolled back.
 BEGIN;
-SELECT plan(35);
+SELECT plan(37);
 
 SELECT ok((SELECT string_to_array(extversion, '.')::int[] >= '{0,6}' FROM pg_extension WHERE extname = 'techmart'),
           'techmart 0.6 or later');
@@ -18,6 +18,17 @@ SELECT throws_ok($$SELECT * FROM techmart.explain(-1)$$, 'P0002', 'transaction -
                  'explain of an unknown id: P0002');
 SELECT is((SELECT rule FROM techmart.explain((SELECT min(id) FROM transactions)) ORDER BY rule = '= score' DESC LIMIT 1),
           '= score', 'explain of an existing transaction ends with "= score"');
+CREATE TEMP TABLE susp AS SELECT id, fraud_score FROM transactions WHERE is_suspicious ORDER BY id LIMIT 1;
+CREATE TEMP TABLE thr0 AS SELECT value FROM techmart.settings WHERE name = 'suspicious_threshold';
+UPDATE techmart.settings SET value = 99.99 WHERE name = 'suspicious_threshold';
+SELECT is((SELECT detail FROM techmart.explain((SELECT id FROM susp)) WHERE rule = '= score'),
+          'suspicious when scored; below the current threshold (rescore to update)',
+          'explain after raising the threshold: the stored verdict is said to be the one at scoring time');
+UPDATE techmart.settings SET value = (SELECT value FROM thr0) WHERE name = 'suspicious_threshold';
+SELECT is((SELECT detail FROM techmart.explain((SELECT id FROM susp)) WHERE rule = '= score'),
+          CASE WHEN (SELECT fraud_score FROM susp) >= (SELECT value FROM thr0) THEN 'suspicious: score >= threshold'
+               ELSE 'suspicious when scored; below the current threshold (rescore to update)' END,
+          'and as before when they agree');
 
 -- entity_risk
 SELECT throws_ok($$SELECT * FROM techmart.entity_risk('nokind', 'x')$$, '22023',
