@@ -3,7 +3,12 @@
 -- NULL (fit_logistic is STRICT) and fit_weights(NULL, apply => true) then failed on rule_config's
 -- NOT NULL with 23502 'null value in column "weight"'; apply => NULL silently meant false. Both
 -- are now 22004 before anything is read; a second call in one transaction no longer prints
--- NOTICE 'relation "fit_rows" already exists, skipping'. The rest is the 0.2 body.
+-- NOTICE 'relation "fit_rows" already exists, skipping'.
+-- A rule that contributes to no labelled transaction (its feature is 0 in every labelled row: it
+-- never fired there, or stayed under reason_min_contribution) has no evidence for its weight: the
+-- regularised fit drove it to 0 and apply => true wrote that 0 — a rare rule (impossible_travel,
+-- high_risk_country) was switched off by a fit on a few labels. Such rules are now left out of
+-- the fit and keep their weight (after = before). The rest is the 0.2 body.
 
 CREATE OR REPLACE FUNCTION @extschema@.fit_weights(l2 float8 DEFAULT 1.0, apply boolean DEFAULT false)
 RETURNS TABLE (item text, before float8, after float8)
@@ -18,6 +23,9 @@ DECLARE
   d int;
   b0 float8;
   i int;
+  seen boolean[];
+  k int;
+  fitted float8[];
 BEGIN
   IF l2 IS NULL OR apply IS NULL THEN
     RAISE EXCEPTION 'fit_weights: l2 and apply must not be NULL' USING ERRCODE = '22004',
@@ -50,9 +58,22 @@ BEGIN
     RAISE EXCEPTION 'fit_weights needs transactions labelled fraud and legitimate'
       USING ERRCODE = '22023', HINT = 'Label some with techmart.label(id, ''fraud''|''legitimate'', note)';
   END IF;
-  SELECT array_agg(v ORDER BY f.id, o) INTO x FROM pg_temp.fit_rows f, unnest(f.xs) WITH ORDINALITY AS u(v, o);
+  -- only the rules with evidence: a feature > 0 in some labelled row; the others keep their weight
+  seen := ARRAY(SELECT EXISTS (SELECT 1 FROM pg_temp.fit_rows f WHERE f.xs[u.o] > 0)
+                  FROM generate_series(1, d) u(o) ORDER BY u.o);
+  k := cardinality(array_positions(seen, true));
+  IF k = 0 THEN
+    RAISE EXCEPTION 'fit_weights: no enabled rule contributes to any labelled transaction, nothing to fit'
+      USING ERRCODE = '22023',
+            HINT = 'Label transactions the rules flagged, or set reason_min_contribution to 0 and rescore (weaker reasons are not stored).';
+  END IF;
+  SELECT array_agg(v ORDER BY f.id, o) INTO x
+    FROM pg_temp.fit_rows f, unnest(f.xs) WITH ORDINALITY AS u(v, o) WHERE seen[o];
   SELECT array_agg(f.y ORDER BY f.id) INTO y FROM pg_temp.fit_rows f;
-  theta := @extschema@.fit_logistic(x, d, y, l2, true);
+  fitted := @extschema@.fit_logistic(x, k, y, l2, true);
+  theta := ARRAY(SELECT CASE WHEN seen[u.o] THEN fitted[cardinality(array_positions(seen[1:u.o], true))]
+                             ELSE (SELECT c.weight FROM @extschema@.rule_config c WHERE c.rule = rules[u.o]) END
+                   FROM generate_series(1, d) u(o) ORDER BY u.o) || fitted[k + 1];
 
   RETURN QUERY SELECT 'labelled'::text, count(*)::float8, count(*)::float8 FROM pg_temp.fit_rows
                UNION ALL SELECT 'labelled_fraud', count(*) FILTER (WHERE fit_rows.y)::float8,
@@ -74,6 +95,7 @@ BEGIN
                  JOIN @extschema@.rule_config c ON c.rule = u.rule ORDER BY u.o;
   IF apply THEN
     FOR i IN 1 .. d LOOP
+      CONTINUE WHEN NOT seen[i];  -- no evidence: the weight stays
       UPDATE @extschema@.rule_config SET weight = theta[i] WHERE rule_config.rule = rules[i];
     END LOOP;
     INSERT INTO @extschema@.settings (name, value, description)
