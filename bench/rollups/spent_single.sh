@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Single-row cost of the customers.total_spent upkeep (changes customers_spent, customers_spent_c), as a
+# ratio within one run: pgbench, CLIENTS clients, synchronous_commit=off, SECS-second runs of one
+# single-row INSERT into transactions with every trigger of the product on; the four
+# transactions_spent_* triggers disabled and enabled alternately (the order swapping from pair to pair),
+# PAIRS pairs. Prints each pair's tps ratio with/without, their median, and checks that total_spent
+# is exact afterwards (analytics.customers_spent_rebuild() after the runs without the triggers).
+#   PGHOST=... PGPORT=... PGUSER=postgres PGDATABASE=<migrated, seeded> bench/rollups/spent_single.sh
+# Env: PAIRS (8), SECS (4), CLIENTS (2). Writes rows into transactions (deleted at the end).
+set -Eeuo pipefail
+PAIRS="${PAIRS:-8}"; SECS="${SECS:-4}"; CLIENTS="${CLIENTS:-2}"
+P=(psql -X -q -v ON_ERROR_STOP=1)
+maxc=$("${P[@]}" -tA -c "SELECT max(id) FROM customers"); maxp=$("${P[@]}" -tA -c "SELECT max(id) FROM products")
+first=$("${P[@]}" -tA -c "SELECT coalesce(max(id), 0) FROM transactions")
+f=$(mktemp); trap 'rm -f "$f"; "${P[@]}" -c "ALTER TABLE transactions ENABLE TRIGGER transactions_spent_ins, ENABLE TRIGGER transactions_spent_upd, ENABLE TRIGGER transactions_spent_del, ENABLE TRIGGER transactions_spent_trunc"' EXIT
+printf '\\set c random(1, %s)\n\\set p random(1, %s)\nINSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method) VALUES (:c, :p, 1, 19.99, %s);\n' \
+  "$maxc" "$maxp" "'paypal'" > "$f"
+toggle() {
+  local a=$1
+  "${P[@]}" -c "ALTER TABLE transactions $a TRIGGER transactions_spent_ins, $a TRIGGER transactions_spent_upd, $a TRIGGER transactions_spent_del, $a TRIGGER transactions_spent_trunc"
+}
+run() {  # run on|off: prints tps
+  [ "$1" = on ] && toggle ENABLE || toggle DISABLE
+  PGOPTIONS="-c synchronous_commit=off" pgbench -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$f" 2>&1 | awk '/^tps/ {print $3; exit}'
+}
+"${P[@]}" -c "VACUUM customers, transactions"
+run on >/dev/null; run off >/dev/null  # warm-up
+ratios=()
+for r in $(seq 1 "$PAIRS"); do
+  if [ $((r % 2)) = 1 ]; then off=$(run off); on=$(run on); else on=$(run on); off=$(run off); fi
+  ratios+=("$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}')")
+  echo "pair $r: tps without $off, with $on"
+done
+med=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+echo "single-row tps with/without the total_spent triggers: ${ratios[*]} (median $med); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+toggle ENABLE
+"${P[@]}" -c "DELETE FROM transactions WHERE id > $first" -c "SELECT analytics.customers_spent_rebuild()" >/dev/null
+echo "customers_spent_check differences after the runs: $("${P[@]}" -tA -c "SELECT count(*) FROM analytics.customers_spent_check()")"
