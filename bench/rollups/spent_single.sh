@@ -10,7 +10,11 @@
 set -Eeuo pipefail
 PAIRS="${PAIRS:-8}"; SECS="${SECS:-4}"; CLIENTS="${CLIENTS:-2}"
 P=(psql -X -q -v ON_ERROR_STOP=1)
-maxc=$("${P[@]}" -tA -c "SELECT max(id) FROM customers"); maxp=$("${P[@]}" -tA -c "SELECT max(id) FROM products")
+# ids 1..N with no gap (the seed's and the generator's): the random ids always exist
+dense() { "${P[@]}" -tA -c "SELECT coalesce(min(g) - 1, 0) FROM generate_series(1, (SELECT coalesce(max(id), 0) + 1 FROM $1)) g
+                             WHERE NOT EXISTS (SELECT 1 FROM $1 x WHERE x.id = g)"; }
+maxc=$(dense customers); maxp=$(dense products)
+[ "$maxc" -gt 0 ] && [ "$maxp" -gt 0 ] || { echo "no customers or products with ids from 1" >&2; exit 1; }
 first=$("${P[@]}" -tA -c "SELECT coalesce(max(id), 0) FROM transactions")
 f=$(mktemp); trap 'rm -f "$f"; "${P[@]}" -c "ALTER TABLE transactions ENABLE TRIGGER transactions_spent_ins, ENABLE TRIGGER transactions_spent_upd, ENABLE TRIGGER transactions_spent_del, ENABLE TRIGGER transactions_spent_trunc"' EXIT
 printf '\\set c random(1, %s)\n\\set p random(1, %s)\nINSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method) VALUES (:c, :p, 1, 19.99, %s);\n' \
@@ -21,7 +25,10 @@ toggle() {
 }
 run() {  # run on|off: prints tps
   [ "$1" = on ] && toggle ENABLE || toggle DISABLE
-  PGOPTIONS="-c synchronous_commit=off" pgbench -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$f" 2>&1 | awk '/^tps/ {print $3; exit}'
+  local out
+  out=$(PGOPTIONS="-c synchronous_commit=off" pgbench -n -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$f" 2>&1) \
+    || { echo "$out" >&2; return 1; }
+  awk '/^tps/ {print $3; exit}' <<<"$out"
 }
 "${P[@]}" -c "VACUUM customers, transactions"
 run on >/dev/null; run off >/dev/null  # warm-up

@@ -10,10 +10,11 @@
 // customer-id order (two writers lock their customers in the same order: no deadlock between
 // them). The PL/pgSQL versions ran a GROUP BY query over the transition table and then one UPDATE
 // statement per customer (an executor start each: ~22 us per customer, a tenth of a bulk load's
-// time). Here the transition tables are read directly, the sums kept in a sorted array, and one
-// UPDATE ... FROM unnest($1, $2) writes every customer of the statement. Its plan is a nested loop
-// from the sorted arrays into customers_pkey (the function's SET enable_* clauses exclude every
-// other join method and the sequential scan), so rows are locked in id order as before.
+// time). Here the transition tables are read directly and the sums kept in a sorted array; up to
+// kOneByOne customers (a single-row INSERT has one) get one saved UPDATE ... WHERE id = $1 each,
+// in id order; more get one UPDATE ... FROM unnest(ids, deltas), planned with hash and merge
+// joins, sequential and bitmap scans off: a nested loop from the sorted ids into customers_pkey,
+// so rows are locked in id order as before.
 //
 // Plain C (Postgres calls only, no C++ object): errors are ereport'ed directly.
 #include "pg.hpp"
@@ -22,6 +23,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "executor/tuptable.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 #include "utils/tuplestore.h"
 }
 
@@ -31,7 +33,32 @@ PG_FUNCTION_INFO_V1(techmart_customers_spent_statement);
 
 namespace {
 
-SPIPlanPtr plan_update = nullptr;
+// up to this many customers, one simple UPDATE each; more, one UPDATE ... FROM unnest
+constexpr int64 kOneByOne = 8;
+enum PlanKind { kOne, kMany };
+SPIPlanPtr plans[2] = {nullptr, nullptr};
+
+// The saved plans (generic: no planning per call). Every name qualified: the plans do not depend
+// on the caller's search_path.
+SPIPlanPtr plan(PlanKind kind) {
+  if (plans[kind] != nullptr) return plans[kind];
+  static const char* const sql[2] = {
+      "UPDATE public.customers SET total_spent = total_spent OPERATOR(pg_catalog.+) $2 "
+      "WHERE id OPERATOR(pg_catalog.=) $1",
+      "UPDATE public.customers AS c SET total_spent = c.total_spent OPERATOR(pg_catalog.+) d.delta "
+      "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(id, delta) "
+      "WHERE c.id OPERATOR(pg_catalog.=) d.id"};
+  Oid one[2] = {INT8OID, NUMERICOID};
+  Oid many[2] = {INT8ARRAYOID, NUMERICARRAYOID};
+  SPIPlanPtr p =
+      SPI_prepare_cursor(sql[kind], 2, kind == kOne ? one : many, CURSOR_OPT_GENERIC_PLAN);
+  if (p == nullptr || SPI_keepplan(p) != 0) {
+    elog(ERROR, "customers_spent: could not prepare the update: %s",
+         SPI_result_code_string(SPI_result));
+  }
+  plans[kind] = p;
+  return p;
+}
 
 struct Line {
   int64 customer;
@@ -164,30 +191,36 @@ extern "C" PGDLLEXPORT Datum techmart_customers_spent_statement(PG_FUNCTION_ARGS
   }
 
   if (m > 0) {
-    ArrayType* id_arr = construct_array(ids, static_cast<int>(m), INT8OID, sizeof(int64),
-                                        FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-    ArrayType* sum_arr =
-        construct_array(sums, static_cast<int>(m), NUMERICOID, -1, false, TYPALIGN_INT);
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "customers_spent: SPI_connect failed");
-    if (plan_update == nullptr) {
-      Oid types[2] = {INT8ARRAYOID, NUMERICARRAYOID};
-      // every name qualified: the plan does not depend on the caller's search_path
-      SPIPlanPtr p = SPI_prepare(
-          "UPDATE public.customers AS c "
-          "SET total_spent = c.total_spent OPERATOR(pg_catalog.+) d.delta "
-          "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(id, delta) "
-          "WHERE c.id OPERATOR(pg_catalog.=) d.id",
-          2, types);
-      if (p == nullptr || SPI_keepplan(p) != 0) {
-        elog(ERROR, "customers_spent: could not prepare the update: %s",
-             SPI_result_code_string(SPI_result));
+    if (m <= kOneByOne) {
+      // a few customers (a single-row INSERT: one): one UPDATE each, in id order
+      for (int64 k = 0; k < m; ++k) {
+        Datum v[2] = {ids[k], sums[k]};
+        const int rc = SPI_execute_plan(plan(kOne), v, nullptr, false, 0);
+        if (rc != SPI_OK_UPDATE) {
+          elog(ERROR, "customers_spent: the update returned %s", SPI_result_code_string(rc));
+        }
       }
-      plan_update = p;
-    }
-    Datum v[2] = {PointerGetDatum(id_arr), PointerGetDatum(sum_arr)};
-    const int rc = SPI_execute_plan(plan_update, v, nullptr, false, 0);
-    if (rc != SPI_OK_UPDATE) {
-      elog(ERROR, "customers_spent: the update returned %s", SPI_result_code_string(rc));
+    } else {
+      ArrayType* id_arr = construct_array(ids, static_cast<int>(m), INT8OID, sizeof(int64),
+                                          FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+      ArrayType* sum_arr =
+          construct_array(sums, static_cast<int>(m), NUMERICOID, -1, false, TYPALIGN_INT);
+      // one UPDATE for all, planned (now or when an invalidation makes the plan cache plan it
+      // again) as a nested loop from the sorted ids into customers_pkey: rows locked in id order.
+      // The settings are undone at the end of the nest level, or by the abort of an error.
+      const int level = NewGUCNestLevel();
+      for (const char* name :
+           {"enable_hashjoin", "enable_mergejoin", "enable_seqscan", "enable_bitmapscan"}) {
+        (void)set_config_option(name, "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                                false);
+      }
+      Datum v[2] = {PointerGetDatum(id_arr), PointerGetDatum(sum_arr)};
+      const int rc = SPI_execute_plan(plan(kMany), v, nullptr, false, 0);
+      AtEOXact_GUC(true, level);
+      if (rc != SPI_OK_UPDATE) {
+        elog(ERROR, "customers_spent: the update returned %s", SPI_result_code_string(rc));
+      }
     }
     SPI_finish();
   }
