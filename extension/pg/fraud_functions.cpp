@@ -37,6 +37,9 @@ const char* schema_of(Oid relid) {
   return quote_identifier(get_namespace_name(get_rel_namespace(relid)));
 }
 
+// rows written by one UPDATE of rescore_customers
+constexpr int kRescoreBatch = 500;
+
 // a timestamptz bound as epoch seconds, -infinity / infinity as -inf / +inf
 double bound_epoch(TimestampTz ts) {
   if (TIMESTAMP_IS_NOBEGIN(ts)) return -std::numeric_limits<double>::infinity();
@@ -345,12 +348,17 @@ extern "C" PGDLLEXPORT Datum techmart_rescore_customers(PG_FUNCTION_ARGS) {
                "WHERE t.customer_id = $1 ORDER BY t.transaction_time, t.id",
                src, nsp),
       1, int8_arg);
-  Oid uargs[4] = {INT8OID, NUMERICOID, TEXTOID, BOOLOID};
+  // The rescored rows are written kRescoreBatch at a time, one UPDATE each: one UPDATE per row
+  // fired the table's statement triggers (rollups, total_spent: transition tables) per row, ~880
+  // rows/s on 200,000 rows of 20,000 customers (a rescore of a year took hours).
+  Oid uargs[4] = {INT8ARRAYOID, NUMERICARRAYOID, TEXTARRAYOID, BOOLARRAYOID};
   SPIPlanPtr update = SPI_prepare(
-      psprintf("UPDATE %s SET fraud_score = $2, fraud_reasons = $3::jsonb, is_suspicious = $4 "
-               "WHERE id = $1 AND (fraud_score IS DISTINCT FROM $2 OR "
-               "fraud_reasons IS DISTINCT FROM $3::jsonb OR is_suspicious IS DISTINCT FROM $4)",
-               src),
+      psprintf(
+          "UPDATE %s t SET fraud_score = u.s, fraud_reasons = u.r::jsonb, is_suspicious = u.b "
+          "FROM unnest($1, $2, $3, $4) AS u(id, s, r, b) "
+          "WHERE t.id = u.id AND (t.fraud_score IS DISTINCT FROM u.s OR "
+          "t.fraud_reasons IS DISTINCT FROM u.r::jsonb OR t.is_suspicious IS DISTINCT FROM u.b)",
+          src),
       4, uargs);
   if (customer == nullptr || history == nullptr || update == nullptr) {
     delete engine;
@@ -358,6 +366,27 @@ extern "C" PGDLLEXPORT Datum techmart_rescore_customers(PG_FUNCTION_ARGS) {
   }
   MemoryContext tmp =
       AllocSetContextCreate(CurrentMemoryContext, "techmart rescore", ALLOCSET_DEFAULT_SIZES);
+  MemoryContext batch_ctx =
+      AllocSetContextCreate(CurrentMemoryContext, "techmart rescore batch", ALLOCSET_DEFAULT_SIZES);
+  Datum* b_ids = static_cast<Datum*>(palloc(sizeof(Datum) * kRescoreBatch));
+  Datum* b_scores = static_cast<Datum*>(palloc(sizeof(Datum) * kRescoreBatch));
+  Datum* b_reasons = static_cast<Datum*>(palloc(sizeof(Datum) * kRescoreBatch));
+  Datum* b_susp = static_cast<Datum*>(palloc(sizeof(Datum) * kRescoreBatch));
+  int nbatch = 0;
+  auto flush = [&]() {  // plain C: one UPDATE of the batch's rows
+    if (nbatch == 0) return;
+    MemoryContext old = MemoryContextSwitchTo(batch_ctx);
+    Datum v[4] = {
+        PointerGetDatum(
+            construct_array(b_ids, nbatch, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+        PointerGetDatum(construct_array(b_scores, nbatch, NUMERICOID, -1, false, TYPALIGN_INT)),
+        PointerGetDatum(construct_array(b_reasons, nbatch, TEXTOID, -1, false, TYPALIGN_INT)),
+        PointerGetDatum(construct_array(b_susp, nbatch, BOOLOID, 1, true, TYPALIGN_CHAR))};
+    MemoryContextSwitchTo(old);
+    exec_or_die(update, v, nullptr, SPI_OK_UPDATE);
+    MemoryContextReset(batch_ctx);
+    nbatch = 0;
+  };
   int64 rescored = 0, changed = 0, newly = 0, cleared = 0;
   core::CustomerState* state =
       static_cast<core::CustomerState*>(palloc(sizeof(core::CustomerState)));
@@ -414,20 +443,25 @@ extern "C" PGDLLEXPORT Datum techmart_rescore_customers(PG_FUNCTION_ARGS) {
         const bool was = !nn[4] && DatumGetBool(d[4]);
         char score_text[32];
         snprintf(score_text, sizeof score_text, "%.2f", out.score);
-        Datum u[4] = {d[0],
-                      DirectFunctionCall3(numeric_in, CStringGetDatum(score_text),
-                                          ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)),
-                      CStringGetTextDatum(out.reasons_json), BoolGetDatum(out.suspicious)};
+        MemoryContextSwitchTo(batch_ctx);  // kept until the batch is written
+        b_ids[nbatch] = d[0];              // int8: by value
+        b_scores[nbatch] = DirectFunctionCall3(numeric_in, CStringGetDatum(score_text),
+                                               ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+        b_reasons[nbatch] = CStringGetTextDatum(out.reasons_json);
+        b_susp[nbatch] = BoolGetDatum(out.suspicious);
+        ++nbatch;
+        MemoryContextSwitchTo(tmp);
         if (!std::isfinite(r.score) || std::fabs(r.score - out.score) > 0.001) ++changed;
         if (out.suspicious && !was) ++newly;
         if (!out.suspicious && was) ++cleared;
-        exec_or_die(update, u, nullptr, SPI_OK_UPDATE);
       }
       MemoryContextSwitchTo(old);
       MemoryContextReset(tmp);
+      if (nbatch == kRescoreBatch) flush();
     }
     SPI_freetuptable(rows);
   }
+  flush();
   delete engine;
   SPI_finish();
   MemoryContextSwitchTo(caller);
