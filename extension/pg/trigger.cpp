@@ -27,10 +27,15 @@
 #include "numeric_conv.hpp"
 
 extern "C" {
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "nodes/plannodes.h"
 #include "parser/parse_func.h"
+#include "parser/parsetree.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -999,6 +1004,81 @@ void check_config(const char* token) {
   strlcpy(engine_token, token, sizeof engine_token);
 }
 
+// ------------------------------------------------------------- INSERT ... ON CONFLICT guard
+// A BEFORE ROW trigger runs before the executor's conflict check: the engine scores a proposed row
+// that ON CONFLICT DO NOTHING then skips (or DO UPDATE turns into an update of the existing row),
+// and the customer's state, the shadow scores and the alerts would count a transaction that was
+// never inserted. So an INSERT ... ON CONFLICT (also inside a WITH) into a table whose enabled row
+// trigger is this engine's is refused at executor start, while scoring is on (techmart.scoring =
+// off only validates: nothing to count). The hook is installed when the library is loaded: with
+// techmart in shared_preload_libraries (as ./techmart configures its clusters) from the backend's
+// first statement on; otherwise from the statement after the one that loaded it.
+ExecutorStart_hook_type prev_executor_start = nullptr;
+
+// Is one of rel's enabled BEFORE INSERT FOR EACH ROW triggers techmart_score_transaction?
+bool scored_by_engine(Relation rel) {
+  const TriggerDesc* td = rel->trigdesc;
+  if (td == nullptr || !td->trig_insert_before_row) return false;
+  for (int i = 0; i < td->numtriggers; ++i) {
+    const Trigger* t = &td->triggers[i];
+    if (!TRIGGER_FOR_ROW(t->tgtype) || !TRIGGER_FOR_BEFORE(t->tgtype) ||
+        !TRIGGER_FOR_INSERT(t->tgtype) || t->tgenabled == TRIGGER_DISABLED) {
+      continue;
+    }
+    if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA
+            ? t->tgenabled == TRIGGER_FIRES_ON_ORIGIN
+            : t->tgenabled == TRIGGER_FIRES_ON_REPLICA) {
+      continue;
+    }
+    FmgrInfo f;
+    fmgr_info(t->tgfoid, &f);
+    if (f.fn_addr == techmart_score_transaction) return true;
+  }
+  return false;
+}
+
+void check_on_conflict(const PlannedStmt* ps, const Plan* plan) {
+  if (plan == nullptr || !IsA(plan, ModifyTable)) return;
+  const auto* mt = reinterpret_cast<const ModifyTable*>(plan);
+  if (mt->operation != CMD_INSERT || mt->onConflictAction == ONCONFLICT_NONE) return;
+  // the target as written (a partitioned table's row triggers are defined on it too)
+  const Index rti = mt->rootRelation != 0 ? mt->rootRelation : linitial_int(mt->resultRelations);
+  const Oid relid = rt_fetch(rti, ps->rtable)->relid;
+  Relation rel = table_open(relid, NoLock);  // locked by the executor's range table already
+  const bool scored = scored_by_engine(rel);
+  char name[NAMEDATALEN];
+  strlcpy(name, RelationGetRelationName(rel), sizeof name);
+  table_close(rel, NoLock);
+  if (scored) {
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+         errmsg("INSERT ... ON CONFLICT into \"%s\" is not supported while techmart scores it",
+                name),
+         errdetail("The fraud engine scores each proposed row before the conflict check, so a row "
+                   "that ON CONFLICT skips or turns into an update would still count in its "
+                   "customer's state, the shadow scores and the alerts."),
+         errhint("Insert only the new rows (INSERT ... SELECT ... WHERE NOT EXISTS), or SET "
+                 "techmart.scoring = off for the load and CALL techmart.rescore(...) and "
+                 "SELECT techmart.rebuild_state() afterwards.")));
+  }
+}
+
+void guard_executor_start(QueryDesc* qd, int eflags) {
+  const PlannedStmt* ps = qd->plannedstmt;
+  if (guc_scoring && ps != nullptr && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+      (ps->commandType == CMD_INSERT || ps->hasModifyingCTE)) {
+    check_on_conflict(ps, ps->planTree);
+    ListCell* lc;
+    foreach (lc, ps->subplans) check_on_conflict(ps, static_cast<const Plan*>(lfirst(lc)));
+  }
+  if (prev_executor_start != nullptr) {
+    prev_executor_start(qd, eflags);
+  } else {
+    standard_ExecutorStart(qd, eflags);
+  }
+}
+
 }  // namespace
 
 extern "C" PGDLLEXPORT void _PG_init(void) {
@@ -1020,6 +1100,8 @@ extern "C" PGDLLEXPORT void _PG_init(void) {
       nullptr, &guc_cache_entries, 0, 0, 10000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("techmart");
   techmart::pg::metrics::init();  // scoring latency histogram (shared memory when preloaded)
+  prev_executor_start = ExecutorStart_hook;
+  ExecutorStart_hook = guard_executor_start;
 }
 
 extern "C" PGDLLEXPORT Datum techmart_score_transaction_flush(PG_FUNCTION_ARGS) {
