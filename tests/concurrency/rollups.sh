@@ -97,7 +97,9 @@ INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transac
 SELECT 960001 + (i * 7 + :c) % 40, 960001 + i % 4, 1 + i % 3, 1.5, '2020-06-01 10:00Z'::timestamptz + ((i * 37 + :s) % 10800) * interval '1 second',
        (ARRAY['completed','completed','refunded','pending'])[1 + i % 4], 'paypal', (ARRAY['web','ios_app'])[1 + i % 2],
        CASE WHEN i % 3 = 0 THEN NULL ELSE 'CONC-B' || :s || '-' || i / 2 END, (ARRAY['GB','DE',NULL])[1 + i % 3]
-  FROM generate_series(1, 80) i;
+  FROM generate_series(1, 80) i
+ ORDER BY 1;  -- by customer: the fraud engine locks customers in row order (docs/fraud.md), so statements
+              -- in different orders deadlock each other (1 s each) and left ~1 statement a second here
 SQL
 bulk_slot_fn="$("${PSQL[@]}" -tA -c "SELECT pg_get_functiondef('analytics.rollup_slot()'::regprocedure)")"
 for phase in slots one; do
