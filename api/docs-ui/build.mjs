@@ -143,8 +143,8 @@ const schemas = {
 
 // ------------------------------------------------------------------ query parameters of list endpoints
 const q = (name, schema, description) => ({ name, in: 'query', required: false, schema, description });
-const page = [q('sort', { type: 'string' }, 'Column, `-column` for descending'), q('limit', { type: 'integer', minimum: 1, maximum: 1000 }, 'Page size'), q('offset', { type: 'integer', minimum: 0 }, 'Items skipped')];
-const range = [q('from', { type: 'string', format: 'date-time' }, 'From (inclusive)'), q('to', { type: 'string', format: 'date-time' }, 'To (exclusive)')];
+const page = [q('sort', { type: 'string' }, 'Column, `-column` for descending (exactly one `-`; anything else, e.g. `--amount`, is 422 naming sort and the allowed columns)'), q('limit', { type: 'integer', minimum: 1, maximum: 1000 }, 'Page size'), q('offset', { type: 'integer', minimum: 0 }, 'Items skipped')];
+const range = [q('from', { type: 'string', format: 'date-time' }, 'From (inclusive)'), q('to', { type: 'string', format: 'date-time' }, 'To (exclusive); before `from`: 422 with a field error on to, as the analytics endpoints answer')];
 const txFilters = [...range, q('status', { type: 'string' }, 'Status'), q('customer_id', { type: 'integer' }, 'Customer'), q('product_id', { type: 'integer' }, 'Product'),
   q('category_id', { type: 'integer' }, 'Category'), q('country', { type: 'string' }, 'Country'), q('min_score', { type: 'number' }, 'Least fraud score'),
   q('max_score', { type: 'number' }, 'Highest fraud score'), q('suspicious', { type: 'boolean' }, 'Suspicious only / not'), q('label', { type: 'string' }, 'Label'), ...page];
@@ -162,7 +162,7 @@ const D = {
   [`POST ${V}/auth/verify-email`]: ['auth', 'Verify an e-mail address with its token', { body: 'VerifyEmail', okSchema: ref('User'), errors: [404], sql: 'api.verify_email' }],
   [`POST ${V}/auth/login`]: ['auth', 'Log in: a JWT (rate-limited per IP)', { body: 'Login', okSchema: ref('Token'), errors: [401, 403, 429], sql: 'api.login' }],
   [`GET ${V}/users/me`]: ['auth', 'The account of the token', { okSchema: ref('User'), errors: [404], sql: 'api.get_user' }],
-  [`GET ${V}/users`]: ['users', 'List accounts', { okSchema: ref('JsonObject'), sql: 'api.list_users' }],
+  [`GET ${V}/users`]: ['users', 'List accounts (paged like every list; sort: id, email, username, role, created_at, last_login_at; default id)', { query: page, okSchema: listOf(ref('User')), sql: 'api.list_users' }],
   [`GET ${V}/users/{id}`]: ['users', 'One account', { okSchema: ref('User'), sql: 'api.get_user' }],
   [`PATCH ${V}/users/{id}`]: ['users', 'Change role or verification', { body: 'UserUpdate', okSchema: ref('User'), sql: 'api.update_user' }],
   [`POST ${V}/transactions`]: ['transactions', 'Create a transaction (scored on insert; Idempotency-Key supported)', { body: 'TransactionInput', ok: 201, okSchema: ref('Transaction'), idempotency: true, sql: 'api.create_transaction' }],

@@ -46,7 +46,7 @@ const Fn kFunctions[] = {
     {"verify_email", "SELECT api.verify_email($1::jsonb)::text"},
     {"login", "SELECT api.login($1::jsonb)::text"},
     {"get_user", "SELECT api.get_user($1::bigint)::text"},
-    {"list_users", "SELECT api.list_users()::text"},
+    {"list_users", "SELECT api.list_users($1::jsonb)::text"},
     {"update_user", "SELECT api.update_user($1::bigint, $2::jsonb)::text"},
     {"create_alert", "SELECT api.create_alert($1::jsonb)::text"},
     {"list_alerts", "SELECT api.list_alerts($1::jsonb, $2::text)::text"},
@@ -367,9 +367,7 @@ void Endpoints::register_routes(Router& router) {
   router.add(M::Post, v1 + "/auth/verify-email", bind(&Endpoints::verify_email));
   router.add(M::Post, v1 + "/auth/login", bind(&Endpoints::login));
   router.add(M::Get, v1 + "/users/me", Role::Viewer, bind(&Endpoints::me));
-  router.add(M::Get, v1 + "/users", Role::Admin, [this](RequestContext&) {
-    return Response::json(200, call("list_users").value_or("null"));
-  });
+  router.add(M::Get, v1 + "/users", Role::Admin, list_handler("list_users"));
   router.add(M::Get, v1 + "/users/{id}", Role::Admin, get_handler("get_user", "user"));
   router.add(M::Patch, v1 + "/users/{id}", Role::Admin, update_handler("update_user", "user"));
 

@@ -22,6 +22,7 @@ import { opsTests } from './lib/ops.mjs';
 import { privacyTests } from './lib/privacy.mjs';
 import { exportTests } from './lib/export.mjs';
 import { clientEdgeTests } from './lib/client_edges.mjs';
+import { consistencyTests } from './lib/consistency.mjs';
 
 requireEnv();
 
@@ -437,6 +438,7 @@ opsTests(() => server);
 privacyTests(() => server);
 exportTests(() => server);
 clientEdgeTests(() => server);
+consistencyTests(() => server);
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;
