@@ -215,7 +215,7 @@ void ApiHandler::add_cors(RequestContext& ctx) const {
   if (ok) h.emplace_back("Vary", "Origin");
   h.emplace_back("Access-Control-Expose-Headers",
                  "Location, X-Request-Id, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
-                 "X-RateLimit-Reset, Idempotent-Replayed, X-Total-Count");
+                 "X-RateLimit-Reset, Idempotent-Replayed");
 }
 
 Response ApiHandler::preflight(RequestContext& ctx) const {

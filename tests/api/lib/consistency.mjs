@@ -1,9 +1,10 @@
 // The lists answer bad input as the rest of the API does (migration api_list_consistency and
 // api/src): a reversed range and a malformed sort are 422 with the field named, GET /users is
-// paged like every list. Registered by api.test.mjs before the database-restart test.
+// paged like every list, CORS exposes only headers the API sends. Registered by api.test.mjs
+// before the database-restart test.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeToken, sql, uniqueSuffix, waitFor } from './harness.mjs';
+import { ApiServer, makeToken, sql, uniqueSuffix, waitFor } from './harness.mjs';
 
 const auth = (role) => ({ Authorization: `Bearer ${makeToken(role)}` });
 const get = (server, path, role = 'viewer', headers = {}) => fetch(server.base + path, { headers: { ...auth(role), ...headers } });
@@ -98,6 +99,21 @@ export function consistencyTests(getServer) {
       assert.equal(max.status, 200);
       assert.equal((await max.json()).limit, 1000);
       assert.equal((await get(server, '/api/v1/users', 'analyst')).status, 403);
+    });
+
+    test('CORS exposes only headers the API sends: no X-Total-Count (the total is in the body)', async () => {
+      const s = await new ApiServer({ TECHMART_CORS_ORIGINS: 'http://dash.example' }).start();
+      try {
+        const res = await get(s, '/api/v1/transactions?limit=1', 'viewer', { Origin: 'http://dash.example' });
+        assert.equal(res.status, 200);
+        const exposed = (res.headers.get('access-control-expose-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+        assert.ok(exposed.includes('x-request-id'), 'the header is there');
+        assert.ok(!exposed.includes('x-total-count'), `exposed: ${exposed.join(', ')}`);
+        assert.equal(res.headers.get('x-total-count'), null);
+        assert.equal(typeof (await res.json()).total, 'number');
+      } finally {
+        await s.stop();
+      }
     });
 
   });
