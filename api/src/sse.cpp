@@ -279,7 +279,15 @@ void Stream::run() {
 Response Stream::handle(RequestContext& ctx) {
   // Where the client left off: Last-Event-ID (header, or ?last_event_id= for tools).
   std::optional<std::string> last = ctx.header("Last-Event-ID");
-  if (!last) last = ctx.query("last_event_id");
+  if (last) {
+    // a header value's surrounding whitespace (spaces, tabs) is not part of it (RFC 9110 5.5)
+    const auto first = last->find_first_not_of(" \t");
+    last = first == std::string::npos
+               ? ""
+               : last->substr(first, last->find_last_not_of(" \t") - first + 1);
+  } else {
+    last = ctx.query("last_event_id");
+  }
   std::int64_t tx_after = -1, alert_after = -1;
   if (last && !last->empty()) {
     static const std::regex re("^([0-9]{1,18})-([0-9]{1,18})$");

@@ -1,10 +1,12 @@
 // The lists answer bad input as the rest of the API does (migration api_list_consistency and
 // api/src): a reversed range and a malformed sort are 422 with the field named, GET /users is
-// paged like every list, CORS exposes only headers the API sends. Registered by api.test.mjs
-// before the database-restart test.
+// paged like every list, CORS exposes only headers the API sends, and Last-Event-ID is read
+// without the whitespace around a header value. Registered by api.test.mjs before the
+// database-restart test.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiServer, makeToken, sql, uniqueSuffix, waitFor } from './harness.mjs';
+import { sse } from './features.mjs';
 
 const auth = (role) => ({ Authorization: `Bearer ${makeToken(role)}` });
 const get = (server, path, role = 'viewer', headers = {}) => fetch(server.base + path, { headers: { ...auth(role), ...headers } });
@@ -116,5 +118,28 @@ export function consistencyTests(getServer) {
       }
     });
 
+    test('Last-Event-ID: whitespace around the value is ignored; a value still invalid is 422', async () => {
+      const m = `ows-${uniqueSuffix()}`;
+      const txId = Number(sql('SELECT coalesce(max(id), 0) FROM transactions'));
+      const alertId = Number(sql('SELECT coalesce(max(id), 0) FROM alerts'));
+      for (const id of [`${txId}-${alertId} `, `${txId}-${alertId}\t`, ` \t${txId}-${alertId}  `]) {
+        const c = sse(server, '/api/v1/stream', { ...auth('viewer'), 'Last-Event-ID': id });
+        const res = await c.opened;
+        assert.equal(res.statusCode, 200, JSON.stringify(id));
+        c.close();
+      }
+      // the replay starts after the trimmed id: an alert inserted after it arrives, none before
+      const c = sse(server, '/api/v1/stream', { ...auth('viewer'), 'Last-Event-ID': `${txId}-${alertId}  ` });
+      await c.opened;
+      sql(`INSERT INTO alerts (type, severity, message) VALUES ('manual', 'low', '${m}');`);
+      await waitFor(() => c.events.find((e) => e.json?.message === m), { timeoutMs: 3000, intervalMs: 10 });
+      assert.ok(c.events.filter((e) => e.event === 'alert').every((e) => e.json.id > alertId));
+      c.close();
+      for (const id of [`${txId}- ${alertId}`, ` ${txId} -${alertId}`, 'garbage  ', `${txId}-${alertId} x`]) {
+        const r = await get(server, '/api/v1/stream', 'viewer', { 'Last-Event-ID': id });
+        const body = await problem(r, 422);
+        assert.deepEqual(body.errors.map((e) => e.field), ['Last-Event-ID'], JSON.stringify(id));
+      }
+    });
   });
 }
