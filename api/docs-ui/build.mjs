@@ -56,8 +56,8 @@ const schemas = {
   ),
   FieldError: obj({ field: str('Body field, query parameter or header'), message: str('What is wrong with it') }, { required: ['field', 'message'] }),
   List: obj(
-    { count: int('Items in this page'), total: int('Items matching the filters'), limit: int('Page size'), offset: int('Items skipped') },
-    { description: 'A page of a list' },
+    { count: int('Items in this answer: only the unpaged lists (recent transactions, fraud rules), which have no total or offset'), total: int('Items matching the filters (paged lists)'), limit: int('Page size'), offset: int('Items skipped (paged lists)') },
+    { description: 'A list: paged lists answer items, total, limit and offset; the unpaged ones (recent transactions: items, count, limit; fraud rules: items, count) no total' },
   ),
   Metric: obj(
     { value: num('Current value', { nullable: true }), previous: num('Value of the comparison period', { nullable: true }), change: num('value - previous', { nullable: true }), change_pct: num('Change in percent (null when previous is 0)', { nullable: true }) },
