@@ -52,6 +52,7 @@ PG_FUNCTION_INFO_V1(techmart_hll_serial);
 PG_FUNCTION_INFO_V1(techmart_hll_deserial);
 PG_FUNCTION_INFO_V1(techmart_hll_final);
 PG_FUNCTION_INFO_V1(techmart_hll_union);
+PG_FUNCTION_INFO_V1(techmart_rollup_hll_union);
 PG_FUNCTION_INFO_V1(techmart_hll_cardinality);
 PG_FUNCTION_INFO_V1(techmart_hll_empty);
 PG_FUNCTION_INFO_V1(techmart_hll_add);
@@ -699,11 +700,10 @@ extern "C" PGDLLEXPORT Datum techmart_hll_final(PG_FUNCTION_ARGS) {
 }
 
 // hll_union(bytea, bytea) → bytea: NULL on one side returns the other
-extern "C" PGDLLEXPORT Datum techmart_hll_union(PG_FUNCTION_ARGS) {
-  if (PG_ARGISNULL(0) && PG_ARGISNULL(1)) PG_RETURN_NULL();
-  bytea* a = PG_ARGISNULL(0) ? nullptr : PG_GETARG_BYTEA_PP(0);
-  bytea* b = PG_ARGISNULL(1) ? nullptr : PG_GETARG_BYTEA_PP(1);
-  PG_RETURN_BYTEA_P(hll_compute([&](core::HyperLogLog& h) {
+namespace {
+// the union of a and b (either may be nullptr, not both) serialised into a palloc'd bytea
+bytea* hll_union_bytes(bytea* a, bytea* b) {
+  return hll_compute([&](core::HyperLogLog& h) {
     bool first = true;
     for (bytea* x : {a, b}) {
       if (x == nullptr) continue;
@@ -714,7 +714,37 @@ extern "C" PGDLLEXPORT Datum techmart_hll_union(PG_FUNCTION_ARGS) {
         h.merge_serialized(VARDATA_ANY(x), VARSIZE_ANY_EXHDR(x));
       }
     }
-  }));
+  });
+}
+}  // namespace
+
+extern "C" PGDLLEXPORT Datum techmart_hll_union(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) && PG_ARGISNULL(1)) PG_RETURN_NULL();
+  bytea* a = PG_ARGISNULL(0) ? nullptr : PG_GETARG_BYTEA_PP(0);
+  bytea* b = PG_ARGISNULL(1) ? nullptr : PG_GETARG_BYTEA_PP(1);
+  PG_RETURN_BYTEA_P(hll_union_bytes(a, b));
+}
+
+// analytics.rollup_hll_union(stored bytea, added bytea) → bytea (sqitch change rollup_single_row,
+// declared there: the extension's version is unchanged): techmart.hll_union(stored, added), the same
+// bytes, for the rollup upserts' SET customers_hll = ...(s.customers_hll, excluded.customers_hll).
+// When `stored` comes as a pointer to an out-of-line TOAST value (a bucket's sketch of more than
+// ~2 KB) and the union is byte for byte that value (`added` set no register: its customers were in
+// the sketch), the pointer itself is returned: the UPDATE storing it keeps the row's TOAST value
+// (the toaster reuses an unchanged pointer) instead of compressing and writing a copy and deleting
+// the old one.
+extern "C" PGDLLEXPORT Datum techmart_rollup_hll_union(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) && PG_ARGISNULL(1)) PG_RETURN_NULL();
+  bytea* a = PG_ARGISNULL(0) ? nullptr : PG_GETARG_BYTEA_PP(0);
+  bytea* b = PG_ARGISNULL(1) ? nullptr : PG_GETARG_BYTEA_PP(1);
+  bytea* r = hll_union_bytes(a, b);
+  if (a != nullptr && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(PG_GETARG_DATUM(0))) &&
+      VARSIZE_ANY_EXHDR(a) == VARSIZE(r) - VARHDRSZ &&
+      std::memcmp(VARDATA_ANY(a), VARDATA(r), VARSIZE(r) - VARHDRSZ) == 0) {
+    pfree(r);
+    PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+  }
+  PG_RETURN_BYTEA_P(r);
 }
 
 // hll_cardinality(bytea) → float8

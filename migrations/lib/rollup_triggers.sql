@@ -3,7 +3,8 @@
 -- delete) and of change rollup_apply_c (insert; with the template registry_c of change rollup_registry_c,
 -- that change's insert trigger; with the template lines_c of change rollup_apply_lines, that change's
 -- insert trigger). Included (\ir) inside the transaction of a change that edits the
--- templates, by its deploy and by its revert (rollup_registry_probe, rollup_registry_c, rollup_apply_lines), so the generator
+-- templates, by its deploy and by its revert (rollup_registry_probe, rollup_registry_c, rollup_apply_lines,
+-- rollup_single_row), so the generator
 -- is written once; the next change to the templates includes it too. Keep what it generates for the
 -- templates of an earlier change unchanged (their deploy and revert include this file).
 -- the update and delete triggers: the generator of change rollup_deltas_c
@@ -78,10 +79,24 @@ DECLARE
   q_rc  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'registry_c'), src);
   q_co  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'apply_c_orders'), src);
   q_lc  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'lines_c'), src);
+  q_ln  text := format((SELECT sql FROM analytics.rollup_sql WHERE step = 'apply_lone'), src);
+  small text;               -- the statements of up to 64 lines
   step  text;               -- the buckets' statement (with registry_c)
   set_cursor  text := '';   -- with lines_c: the SET of the cursor's plan
   decl_cursor text := '';   -- with lines_c: the cursor's variable
 BEGIN
+  -- up to 64 lines: the registry upsert, then the buckets' upsert; with the template apply_lone
+  -- (change rollup_single_row) a statement none of whose lines has an order number (no registry row
+  -- to write, no other line of an order to read) runs that template's upsert alone instead
+  small := format(E'%s;\n        %s;', q_reg, q_app);
+  IF q_ln IS NOT NULL THEN
+    small := format(E'IF NOT EXISTS (SELECT FROM new_rows WHERE order_number IS NOT NULL) THEN\n'
+                    '          %s;\n'
+                    '        ELSE\n'
+                    '          %s;\n'
+                    '          %s;\n'
+                    '        END IF;', q_ln, q_reg, q_app);
+  END IF;
   IF q_rc IS NULL THEN
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION analytics.rollup_insert_trigger()
@@ -98,8 +113,7 @@ BEGIN
       IF n = 0 THEN
         RETURN NULL;
       ELSIF n <= 64 THEN
-        %1$s;
-        %2$s;
+        %6$s
       ELSE
         EXECUTE %3$L;
         BEGIN
@@ -112,7 +126,7 @@ BEGIN
         END IF;
       END IF;
       RETURN NULL;
-    END $body$ $f$, q_reg, q_app, q_reg, q_app, q_c);
+    END $body$ $f$, q_reg, q_app, q_reg, q_app, q_c, small);
   ELSE
   -- the template registry_c (change rollup_registry_c): the registry written by C in the C apply's
   -- subtransaction, the buckets by the C apply from the lines of template apply_c_orders; with the
@@ -147,8 +161,7 @@ BEGIN
       IF n = 0 THEN
         RETURN NULL;
       ELSIF n <= 64 THEN
-        %1$s;
-        %2$s;
+        %9$s
       ELSE
         BEGIN
           -- the order registry (C): the orders with lines outside the statement; NULL: not applicable,
@@ -171,6 +184,6 @@ BEGIN
         END IF;
       END IF;
       RETURN NULL;
-    END $body$ $f$, q_reg, q_app, q_reg, q_app, step, q_rc, set_cursor, decl_cursor);
+    END $body$ $f$, q_reg, q_app, q_reg, q_app, step, q_rc, set_cursor, decl_cursor, small);
   END IF;
 END $gen$;
