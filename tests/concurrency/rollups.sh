@@ -41,6 +41,16 @@ VALUES (:c, :p, 1 + :o % 3, 9.999, '2020-06-01 10:00Z'::timestamptz + :h * inter
         (ARRAY['completed','completed','completed','refunded','blocked'])[1 + :o % 5], 'paypal',
         (ARRAY['web','ios_app'])[1 + :h % 2], 'CONC-' || :o, (ARRAY['GB','DE',NULL])[1 + :p % 3]);
 SQL
+# one line without order number (the insert trigger's upsert alone, template apply_lone: change rollup_single_row)
+cat > "$DIR/lone.sql" <<'SQL'
+\set c random(960001, 960040)
+\set p random(960001, 960004)
+\set s random(1, 10800)
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, country)
+VALUES (:c, :p, 1 + :s % 3, 4.5, '2020-06-01 10:00Z'::timestamptz + :s * interval '1 second',
+        (ARRAY['completed','completed','pending','refunded'])[1 + :s % 4], 'paypal', (ARRAY['web','ios_app'])[1 + :s % 2],
+        (ARRAY['GB','DE',NULL])[1 + :p % 3]);
+SQL
 # a multi-row statement: two lines of a new order and a line without order number (one customer)
 cat > "$DIR/multi.sql" <<'SQL'
 \set c random(960001, 960040)
@@ -68,7 +78,7 @@ echo "# $WRITERS writers for ${DURATION}s"
 # --max-tries: deadlocks between multi-row statements of different customers come from the
 # per-customer fraud state (row order), not from the rollups; retried like a client would.
 pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$DURATION" --max-tries=20 \
-  -f "$DIR/insert.sql@6" -f "$DIR/multi.sql@2" -f "$DIR/status.sql@3" -f "$DIR/delete.sql@1" 2>&1 \
+  -f "$DIR/insert.sql@6" -f "$DIR/lone.sql@3" -f "$DIR/multi.sql@2" -f "$DIR/status.sql@3" -f "$DIR/delete.sql@1" 2>&1 \
   | grep -E 'number of (transactions|failed|transactions retried)|tps|aborted' | sed 's/^/# /'
 
 fail=0
