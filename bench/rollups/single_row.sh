@@ -22,7 +22,10 @@ P=(psql -X -q -v ON_ERROR_STOP=1)
 d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
 hz=$(getconf CLK_TCK)
 hour=0
+state=""
 version() {  # version before|after
+  [ "$state" = "$1" ] && return 0
+  state=$1
   if [ "$1" = before ]; then (cd "$MIGRATIONS" && sqitch --quiet revert -y --to rollup_single_row^ "db:pg:$PGDATABASE" >/dev/null)
   else (cd "$MIGRATIONS" && sqitch --quiet deploy --to rollup_single_row "db:pg:$PGDATABASE" >/dev/null); fi
 }
