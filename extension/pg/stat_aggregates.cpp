@@ -726,13 +726,13 @@ extern "C" PGDLLEXPORT Datum techmart_hll_union(PG_FUNCTION_ARGS) {
 }
 
 // analytics.rollup_hll_union(stored bytea, added bytea) → bytea (sqitch change rollup_single_row,
-// declared there: the extension's version is unchanged): techmart.hll_union(stored, added), the same
-// bytes, for the rollup upserts' SET customers_hll = ...(s.customers_hll, excluded.customers_hll).
-// When `stored` comes as a pointer to an out-of-line TOAST value (a bucket's sketch of more than
-// ~2 KB) and the union is byte for byte that value (`added` set no register: its customers were in
-// the sketch), the pointer itself is returned: the UPDATE storing it keeps the row's TOAST value
-// (the toaster reuses an unchanged pointer) instead of compressing and writing a copy and deleting
-// the old one.
+// declared there: the extension's version is unchanged): techmart.hll_union(stored, added), the
+// same bytes, for the rollup upserts' SET customers_hll = ...(s.customers_hll,
+// excluded.customers_hll). When `stored` comes as a pointer to an out-of-line TOAST value (a
+// bucket's sketch of more than ~2 KB) and the union is byte for byte that value (`added` set no
+// register: its customers were in the sketch), the pointer itself is returned: the UPDATE storing
+// it keeps the row's TOAST value (the toaster reuses an unchanged pointer) instead of compressing
+// and writing a copy and deleting the old one.
 extern "C" PGDLLEXPORT Datum techmart_rollup_hll_union(PG_FUNCTION_ARGS) {
   if (PG_ARGISNULL(0) && PG_ARGISNULL(1)) PG_RETURN_NULL();
   bytea* a = PG_ARGISNULL(0) ? nullptr : PG_GETARG_BYTEA_PP(0);
