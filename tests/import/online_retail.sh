@@ -17,6 +17,11 @@ if [ ! -r "$DEFAULT_FILE" ]; then  # a git worktree elsewhere: beside the main c
   common="$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)"
   [ -n "$common" ] && DEFAULT_FILE="$(dirname "$common")/../shared/data/online-retail-2010-12_2011-02.csv"
 fi
+if [ ! -r "$DEFAULT_FILE" ]; then  # a clone elsewhere (git clone . /tmp/x): beside the checkout it was cloned from
+  origin="$(git -C "$ROOT" remote get-url origin 2>/dev/null || true)"
+  origin="${origin#file://}"
+  [ -d "$origin" ] && DEFAULT_FILE="$(cd "$origin" && pwd)/../shared/data/online-retail-2010-12_2011-02.csv"
+fi
 FILE="${1:-${TECHMART_ONLINE_RETAIL:-$DEFAULT_FILE}}"
 [ -r "$FILE" ] || { echo "not ok: cannot read $FILE"; exit 1; }
 DB=techmart_import_test
