@@ -56,7 +56,7 @@ const schemas = {
   ),
   FieldError: obj({ field: str('Body field, query parameter or header'), message: str('What is wrong with it') }, { required: ['field', 'message'] }),
   List: obj(
-    { count: int('Items in this answer: only the unpaged lists (recent transactions, fraud rules), which have no total or offset'), total: int('Items matching the filters (paged lists)'), limit: int('Page size'), offset: int('Items skipped (paged lists)') },
+    { count: int('Items in this answer: only the unpaged lists (recent transactions, fraud rules), which have no total or offset'), total: int('Items matching the filters (paged lists); for transactions an estimate when total_exact is false'), total_exact: bool('Transactions only: false when total is the database planner\'s estimate (filters beyond what the rollups answer, whose exact count would cost more than analytics.settings list_count_budget); a page shorter than limit is the last one and makes the total exact'), limit: int('Page size'), offset: int('Items skipped (paged lists)') },
     { description: 'A list: paged lists answer items, total, limit and offset; the unpaged ones (recent transactions: items, count, limit; fraud rules: items, count) no total' },
   ),
   Metric: obj(

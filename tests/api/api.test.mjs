@@ -23,6 +23,7 @@ import { privacyTests } from './lib/privacy.mjs';
 import { exportTests } from './lib/export.mjs';
 import { clientEdgeTests } from './lib/client_edges.mjs';
 import { consistencyTests } from './lib/consistency.mjs';
+import { pagingTests } from './lib/paging.mjs';
 
 requireEnv();
 
@@ -439,6 +440,7 @@ privacyTests(() => server);
 exportTests(() => server);
 clientEdgeTests(() => server);
 consistencyTests(() => server);
+pagingTests(() => server);
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  fmtChange, fmtMoney, fmtRate, reasonBreakdown, sortRows, filterRange, transactionQuery, validateFilters, parseCsv, emptyFilters, dateToIso,
+  fmtAbout, fmtChange, fmtMoney, fmtRate, reasonBreakdown, sortRows, filterRange, transactionQuery, validateFilters, parseCsv, emptyFilters, dateToIso,
 } from '../src/lib/format';
 import { queryString, decodeToken, atLeast } from '../src/lib/api';
 import { backoffMs } from '../src/lib/stream';
@@ -10,6 +10,13 @@ describe('formatting', () => {
     expect(fmtMoney(1234.5)).toBe('€1,234.50');
     expect(fmtMoney(null)).toBe('–');
     expect(fmtRate(0.0125)).toBe('1.25 %');
+  });
+  it('rounds an estimated count to two significant digits', () => {
+    expect(fmtAbout(1234567)).toBe('about 1,200,000');
+    expect(fmtAbout(4_960_000)).toBe('about 5,000,000');
+    expect(fmtAbout(87)).toBe('about 87');
+    expect(fmtAbout(150)).toBe('about 150');
+    expect(fmtAbout(null)).toBe('–');
   });
   it('describes a change against yesterday', () => {
     expect(fmtChange({ value: 110, previous: 100, change: 10, change_pct: 10 })).toEqual({ text: '+10.0 %', direction: 'up' });

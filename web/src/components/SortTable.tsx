@@ -1,5 +1,5 @@
 import { useMemo, useState, type ReactNode } from 'react';
-import { sortRows } from '../lib/format';
+import { fmtAbout, fmtInt, sortRows } from '../lib/format';
 
 export type Column<T> = {
   key: keyof T & string;
@@ -29,14 +29,16 @@ export function SortHeader({ label, active, dir, onSort, numeric }: { label: str
   );
 }
 
-export function Pager({ page, pages, total, onPage, label }: { page: number; pages: number; total: number; onPage: (p: number) => void; label: string }) {
+export function Pager({ page, pages, total, exact = true, onPage, label }: { page: number; pages: number; total: number; exact?: boolean; onPage: (p: number) => void; label: string }) {
   return (
     <nav className="pager" aria-label={`${label} pages`}>
       <button type="button" onClick={() => onPage(page - 1)} disabled={page <= 1}>
         Previous
       </button>
       <span aria-live="polite" data-testid="page-info">
-        Page {Math.min(page, Math.max(pages, 1))} of {Math.max(pages, 1)} ({total} rows)
+        {exact
+          ? `Page ${Math.min(page, Math.max(pages, 1))} of ${Math.max(pages, 1)} (${fmtInt(total)} rows)`
+          : `Page ${page} of ${fmtAbout(pages)} (${fmtAbout(total)} rows)`}
       </span>
       <button type="button" onClick={() => onPage(page + 1)} disabled={page >= pages}>
         Next

@@ -1,6 +1,6 @@
 import { memo, useEffect, useRef, useState } from 'react';
 import { api, downloadCsv } from '../lib/api';
-import { fmtMoney, fmtScore, fmtTime, transactionQuery } from '../lib/format';
+import { fmtAbout, fmtInt, fmtMoney, fmtScore, fmtTime, transactionQuery } from '../lib/format';
 import { useApi } from '../lib/hooks';
 import { useDash } from '../context';
 import { Pager, SortHeader } from './SortTable';
@@ -37,16 +37,18 @@ export const Transactions = memo(function Transactions() {
   }, [qKey]);
   const sortParam = `${sort.dir === 'desc' ? '-' : ''}${sort.key}`;
   const key = `${JSON.stringify(q)}|${sortParam}|${page}|${size}|${tick}`;
-  const { data, error, loading, reload } = useApi(key, () => api<{ items: Tx[]; total: number }>('/transactions', { query: { ...q, sort: sortParam, limit: size, offset: (page - 1) * size } }));
+  const { data, error, loading, reload } = useApi(key, () => api<{ items: Tx[]; total: number; total_exact?: boolean }>('/transactions', { query: { ...q, sort: sortParam, limit: size, offset: (page - 1) * size } }));
   const items = data?.items ?? [];
   const total = data?.total ?? 0;
+  // beyond what the database counts cheaply the total is the planner's estimate (total_exact false)
+  const exact = data?.total_exact ?? true;
   const pages = Math.ceil(total / size);
   async function exportCsv() {
     setExporting(true);
     setExportError(null);
     try {
       await downloadCsv('/transactions/export', { ...q, sort: sortParam }, 'transactions.csv');
-      announce(`Exported ${total} transactions.`);
+      announce(exact ? `Exported ${total} transactions.` : 'Exported the matching transactions.');
     } catch (e) {
       setExportError((e as Error).message);
     } finally {
@@ -65,8 +67,8 @@ export const Transactions = memo(function Transactions() {
       onRetry={reload}
       actions={
         <>
-          <span className="muted small" data-testid="tx-total" data-value={total}>
-            {total} matching
+          <span className="muted small" data-testid="tx-total" data-value={total} data-exact={exact}>
+            {exact ? fmtInt(total) : fmtAbout(total)} matching
           </span>
           <button type="button" onClick={exportCsv} disabled={exporting || total === 0}>
             {exporting ? 'Exporting…' : 'Export CSV'}
@@ -138,7 +140,7 @@ export const Transactions = memo(function Transactions() {
             ))}
           </select>
         </label>
-        <Pager page={page} pages={pages} total={total} onPage={setPage} label="Transactions" />
+        <Pager page={page} pages={pages} total={total} exact={exact} onPage={setPage} label="Transactions" />
       </div>
     </Widget>
   );

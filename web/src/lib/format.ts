@@ -22,6 +22,13 @@ export function fmtInt(v: unknown): string {
   const n = toNum(v);
   return n === null ? '–' : int.format(n);
 }
+/** an estimated count, to two significant digits ("about 1,200,000") */
+export function fmtAbout(v: unknown): string {
+  const n = toNum(v);
+  if (n === null) return '–';
+  const p = n >= 100 ? 10 ** (Math.floor(Math.log10(n)) - 1) : 1;
+  return `about ${int.format(Math.round(n / p) * p)}`;
+}
 export function fmtDec1(v: unknown): string {
   const n = toNum(v);
   return n === null ? '–' : dec1.format(n);
