@@ -35,7 +35,8 @@ if [ "${BUILD:-}" = 1 ] || ! psql -XAtq -d postgres -c "SELECT 1 FROM pg_databas
 fi
 "${P[@]}" -At <<SQL
 -- the function before list_transactions_totals, as migrations/revert/list_transactions_totals.sql restores it
-$(sed -n '/^CREATE OR REPLACE FUNCTION api.list_transactions(p jsonb, p_role text)/,/^\$function\$/p' "$ROOT/migrations/revert/list_transactions_totals.sql" \
+$(awk '/^CREATE OR REPLACE FUNCTION api.list_transactions\(p jsonb, p_role text\)/ { on = 1 } on { print } on && /^END \$function\$/ { exit }' \
+     "$ROOT/migrations/revert/list_transactions_totals.sql" \
    | sed 's/^CREATE OR REPLACE FUNCTION api.list_transactions(/CREATE FUNCTION pg_temp.list_transactions_counting(/')
 ;
 CREATE FUNCTION pg_temp.ms(q text, n int) RETURNS numeric LANGUAGE plpgsql AS \$\$

@@ -23,6 +23,34 @@ VALUES ('list_count_budget', '25000',
         'list''s total (GET /transactions when its filters are not answered by the rollups); above it the total '
         'is the planner''s estimate and total_exact is false. 0: estimate whenever the rollups cannot answer');
 
+-- The transactions filter as before, but the country compared as character(2) (the column's type, domain
+-- country_code): compared as text, the column was cast per row and the planner guessed 0.5 % of the rows for any
+-- country (DE: 22,762 estimated, 501,710 real at 5,000,000 rows)
+CREATE OR REPLACE FUNCTION api._tx_where()
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT '($1::timestamptz IS NULL OR t.transaction_time >= $1)
+      AND ($2::timestamptz IS NULL OR t.transaction_time < $2)
+      AND ($3::text IS NULL OR t.status = $3)
+      AND ($4::bigint IS NULL OR t.customer_id = $4)
+      AND ($5::bigint IS NULL OR t.product_id = $5)
+      AND ($6::bigint IS NULL OR t.product_id IN (SELECT pr.id FROM products pr WHERE pr.category_id = $6))
+      AND ($7::text IS NULL OR t.country = $7::bpchar)
+      AND ($8::numeric IS NULL OR t.fraud_score >= $8)
+      AND ($9::numeric IS NULL OR t.fraud_score <= $9)
+      AND ($10::boolean IS NULL OR t.is_suspicious = $10)
+      AND ($11::text IS NULL OR t.label = $11)'
+$$;
+
+-- The same filter for counting and estimating: the category's products as an array ($12), which the planner
+-- estimates product by product (the IN (SELECT …) of a category was estimated at half the table: 2,517,480 for
+-- 360,305 rows)
+CREATE FUNCTION api._tx_where_counted()
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT replace(api._tx_where(),
+                 '($6::bigint IS NULL OR t.product_id IN (SELECT pr.id FROM products pr WHERE pr.category_id = $6))',
+                 '($6::bigint IS NULL OR t.product_id = ANY ($12::bigint[]))')
+$$;
+
 -- EXPLAIN may only run in a VOLATILE function; this one only plans (nothing runs, nothing is written)
 CREATE FUNCTION api._tx_plan(p jsonb)
 RETURNS jsonb
@@ -30,11 +58,12 @@ LANGUAGE plpgsql VOLATILE SET search_path = public, pg_temp AS $$
 DECLARE
   v_plan jsonb;
 BEGIN
-  EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM transactions t WHERE ' || api._tx_where()
+  EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM transactions t WHERE ' || api._tx_where_counted()
     INTO v_plan
     USING api._time(p->>'from'), api._time(p->>'to'), p->>'status', (p->>'customer_id')::bigint,
           (p->>'product_id')::bigint, (p->>'category_id')::bigint, p->>'country', (p->>'min_score')::numeric,
-          (p->>'max_score')::numeric, (p->>'suspicious')::boolean, p->>'label';
+          (p->>'max_score')::numeric, (p->>'suspicious')::boolean, p->>'label',
+          ARRAY(SELECT pr.id FROM products pr WHERE pr.category_id = (p->>'category_id')::bigint);
   RETURN v_plan;
 END $$;
 COMMENT ON FUNCTION api._tx_plan(jsonb) IS
@@ -99,11 +128,12 @@ BEGIN
   v_plan := api._tx_plan(p);
   SELECT s.value::float8 INTO v_budget FROM analytics.settings s WHERE s.key = 'list_count_budget';
   IF (v_plan->0->'Plan'->>'Total Cost')::float8 <= coalesce(v_budget, 25000) THEN
-    EXECUTE 'SELECT count(*) FROM transactions t WHERE ' || api._tx_where()
+    EXECUTE 'SELECT count(*) FROM transactions t WHERE ' || api._tx_where_counted()
       INTO total
       USING v_from, v_to, v_status, (p->>'customer_id')::bigint, (p->>'product_id')::bigint,
             (p->>'category_id')::bigint, p->>'country', (p->>'min_score')::numeric, (p->>'max_score')::numeric,
-            v_susp, p->>'label';
+            v_susp, p->>'label',
+            ARRAY(SELECT pr.id FROM products pr WHERE pr.category_id = (p->>'category_id')::bigint);
     exact := true;
   ELSE
     total := ceil((v_plan->0->'Plan'->>'Plan Rows')::float8)::bigint;
@@ -146,7 +176,8 @@ COMMENT ON FUNCTION api._cursor_decode(text) IS
   'The keyset position {s: sort, v: sort value, i: id} of a list cursor, NULL when it is not one';
 
 -- the rows after the cursor ($15: its sort value as text, NULL for a NULL value; $16: its id) in the order
--- api._order_by gives (column NULLS LAST, then id, both ascending or both descending)
+-- api._order_by(p, default, prefix, rel) gives (column, NULLs last when it may be NULL, then id; both ascending or both
+-- descending)
 CREATE FUNCTION api._keyset_where(p_sort text, p_rel regclass, prefix text)
 RETURNS text LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -165,6 +196,22 @@ BEGIN
                 prefix, v_col, v_op, v_type,
                 CASE WHEN v_notnull THEN '' ELSE format(' OR %s%I IS NULL', prefix, v_col) END);
 END $$;
+
+-- ORDER BY for a list of table p_rel: as api._order_by (column, then id; '-' descending; NULLs last), except that a
+-- NOT NULL column gets no NULLS LAST: "transaction_time DESC NULLS LAST" cannot use an index on transaction_time DESC
+-- (whose order is NULLS FIRST), so the newest-first page sorted every transaction (1.3 s at 5,000,000 rows)
+CREATE FUNCTION api._order_by(p jsonb, default_sort text, prefix text, p_rel regclass)
+RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT format('ORDER BY %s%I %s%s, %sid %s', prefix, c, d,
+                CASE WHEN (SELECT a.attnotnull FROM pg_attribute a
+                            WHERE a.attrelid = p_rel AND a.attname = c AND NOT a.attisdropped) THEN '' ELSE ' NULLS LAST' END,
+                prefix, d)
+    FROM (SELECT ltrim(s, '-') AS c, CASE WHEN left(s, 1) = '-' THEN 'DESC' ELSE 'ASC' END AS d
+            FROM (SELECT coalesce(p->>'sort', default_sort) AS s) x) y
+$$;
+COMMENT ON FUNCTION api._order_by(jsonb, text, text, regclass) IS
+  'ORDER BY of a list of p_rel sorted by p->>''sort'' (default default_sort; ''-'' descending), then id; NULLS LAST only for a '
+  'column that may be NULL, so that an index on a NOT NULL column serves the order';
 
 CREATE OR REPLACE FUNCTION api.list_transactions(p jsonb, p_role text)
 RETURNS jsonb
@@ -203,7 +250,7 @@ BEGIN
   END IF;
   v_limit := coalesce((p->>'limit')::integer, 50);
   v_offset := coalesce((p->>'offset')::bigint, 0);
-  v_order := api._order_by(p, '-transaction_time', 't.');
+  v_order := api._order_by(p, '-transaction_time', 't.', 'transactions');
   EXECUTE format('SELECT coalesce(jsonb_agg(CASE WHEN $14 THEN api.transaction_json(t)
                                                  ELSE api.mask_transaction(api.transaction_json(t), ''viewer'') END %1$s), ''[]''),
                          jsonb_agg(jsonb_build_array(t.%3$I, t.id) %1$s) -> -1
@@ -234,5 +281,74 @@ COMMENT ON FUNCTION api.list_transactions(jsonb, text) IS
   'time range with at most a status or suspicious filter, by count(*) when its cost is within analytics.settings '
   '''list_count_budget'', else the planner''s estimate with total_exact false (the last page makes it exact); '
   'cursor = next_cursor of the previous page (same sort) instead of offset: a deep page costs what the first does';
+
+-- the CSV export in the same order, served by an index for a NOT NULL sort column (sort=-transaction_time, as the
+-- dashboard asks, sorted all matching rows before the first byte)
+CREATE OR REPLACE FUNCTION api.export_transactions(p jsonb)
+ RETURNS TABLE(id bigint, transaction_time text, customer_id bigint, product_id bigint, quantity integer, unit_price numeric, amount numeric, status text, payment_method text, platform text, order_number text, country text, fraud_score numeric, is_suspicious text, label text)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
+AS $function$
+BEGIN
+  PERFORM api._tx_check(p);
+  RETURN QUERY EXECUTE
+    'SELECT t.id, api.csv_text(to_jsonb(t.transaction_time) #>> ''{}''), t.customer_id, t.product_id, t.quantity, t.unit_price::numeric,
+            t.amount::numeric, api.csv_text(t.status), api.csv_text(t.payment_method), api.csv_text(t.platform),
+            api.csv_text(t.order_number), api.csv_text(t.country::text),
+            t.fraud_score, CASE WHEN t.is_suspicious THEN ''true'' ELSE ''false'' END, api.csv_text(t.label)
+       FROM transactions t WHERE ' || api._tx_where() || ' ' || api._order_by(p, 'id', 't.', 'transactions')
+    || ' LIMIT $12 OFFSET $13'
+    USING api._time(p->>'from'), api._time(p->>'to'), p->>'status', (p->>'customer_id')::bigint,
+          (p->>'product_id')::bigint, (p->>'category_id')::bigint, p->>'country', (p->>'min_score')::numeric,
+          (p->>'max_score')::numeric, (p->>'suspicious')::boolean, p->>'label',
+          (p->>'limit')::bigint, coalesce((p->>'offset')::bigint, 0);
+END $function$
+;
+
+-- the alerts list likewise: newest first by alerts_created_idx instead of a sort of every alert
+CREATE OR REPLACE FUNCTION api.list_alerts(p jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
+AS $function$
+DECLARE
+  v_limit integer;
+  v_offset bigint;
+  v_total bigint;
+  v_items jsonb;
+  v_order text;
+  c_where constant text := '($1::text IS NULL OR a.status = $1) AND ($2::text IS NULL OR a.severity = $2)
+    AND ($3::text IS NULL OR a.type = $3) AND ($4::bigint IS NULL OR a.customer_id = $4)
+    AND ($5::bigint IS NULL OR a.transaction_id = $5) AND ($6::timestamptz IS NULL OR a.created_at >= $6)
+    AND ($7::timestamptz IS NULL OR a.created_at < $7)';
+BEGIN
+  IF p IS NULL OR jsonb_typeof(p) <> 'object' THEN p := '{}'; END IF;
+  PERFORM api._raise_if(
+    api._check_keys(p, ARRAY['status', 'severity', 'type', 'customer_id', 'transaction_id', 'from', 'to', 'sort', 'limit', 'offset'])
+    || api._check_enum(p, 'status', ARRAY['open', 'acknowledged', 'resolved'])
+    || api._check_enum(p, 'severity', ARRAY['low', 'medium', 'high', 'critical'])
+    || api._check_text(p, 'type', false, 60, '^[a-z_]{1,60}$', 'must be 1-60 characters of a-z and _')
+    || api._check_int(p, 'customer_id', 1, 9223372036854775807)
+    || api._check_int(p, 'transaction_id', 1, 9223372036854775807)
+    || api._check_time(p, 'from') || api._check_time(p, 'to') || api._check_range(p)
+    || api._check_page(p, ARRAY['id', 'created_at', 'severity', 'status', 'type']),
+    'invalid alert filter');
+  v_limit := coalesce((p->>'limit')::integer, 50);
+  v_offset := coalesce((p->>'offset')::bigint, 0);
+  v_order := api._order_by(p, '-created_at', 'a.', 'alerts');
+  EXECUTE 'SELECT count(*) FROM alerts a WHERE ' || c_where INTO v_total
+    USING p->>'status', p->>'severity', p->>'type', (p->>'customer_id')::bigint, (p->>'transaction_id')::bigint,
+          api._time(p->>'from'), api._time(p->>'to');
+  EXECUTE 'SELECT coalesce(jsonb_agg(api.alert_json(a) ' || v_order || '), ''[]'') FROM (SELECT a.* FROM alerts a WHERE '
+          || c_where || ' ' || v_order || ' LIMIT $8 OFFSET $9) a' INTO v_items
+    USING p->>'status', p->>'severity', p->>'type', (p->>'customer_id')::bigint, (p->>'transaction_id')::bigint,
+          api._time(p->>'from'), api._time(p->>'to'), v_limit, v_offset;
+  RETURN jsonb_build_object('items', v_items, 'total', v_total, 'limit', v_limit, 'offset', v_offset);
+END $function$
+;
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
 
 COMMIT;

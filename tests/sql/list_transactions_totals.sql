@@ -3,7 +3,7 @@
 -- partial hours at its ends, exactly; other filters by count(*) when the planner prices it within
 -- analytics.settings 'list_count_budget', else by the planner's estimate with total_exact false.
 BEGIN;
-SELECT plan(28);
+SELECT plan(30);
 
 CREATE TEMP TABLE probe (f jsonb) ON COMMIT DROP;
 -- odd minutes and seconds, so that both ends of the ranges fall inside hours
@@ -125,6 +125,13 @@ SELECT throws_ok(format($$SELECT api.list_transactions('{"sort": "amount", "curs
 SELECT throws_ok(format($$SELECT api.list_transactions('{"offset": 10, "cursor": "%s"}', 'admin')$$,
                         api.list_transactions('{"limit": 2}', 'admin')->>'next_cursor'),
                  '22023', 'invalid transaction filter: offset cannot be combined with cursor', 'cursor and offset together are refused');
+
+-- the order of a NOT NULL column has no NULLS LAST, so that transactions_time_idx (DESC, NULLS FIRST) serves the
+-- newest-first page instead of a sort of the whole table
+SELECT is(api._order_by('{}', '-transaction_time', 't.', 'transactions'), 'ORDER BY t.transaction_time DESC, t.id DESC',
+          'newest first: the order of transactions_time_idx');
+SELECT is(api._order_by('{"sort": "-fraud_score"}', '-transaction_time', 't.', 'transactions'),
+          'ORDER BY t.fraud_score DESC NULLS LAST, t.id DESC', 'a column that may be NULL keeps its NULLs last');
 
 SELECT * FROM finish();
 ROLLBACK;
