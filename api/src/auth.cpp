@@ -57,6 +57,8 @@ std::string Jwt::sign(const Principal& p, std::chrono::seconds ttl) const {
       jwt_add_grant(j.get(), "role", role_name(p.role)) || jwt_add_grant_int(j.get(), "iat", now) ||
       jwt_add_grant_int(j.get(), "nbf", now) ||
       jwt_add_grant_int(j.get(), "exp", now + static_cast<long>(ttl.count())) ||
+      (p.token_version > 0 ? jwt_add_grant_int(j.get(), "ver", static_cast<long>(p.token_version))
+                           : jwt_add_grant(j.get(), "kind", "operator")) ||
       jwt_set_alg(j.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret_.data()),
                   static_cast<int>(secret_.size()))) {
     throw std::runtime_error("building the JWT failed");
@@ -131,6 +133,26 @@ std::optional<Principal> Jwt::verify(const std::string& token, std::string& why)
     return std::nullopt;
   }
   p.email = email ? email : "";
+  // a session token (ver) or an operator token (kind); a token with neither predates revocable
+  // sessions and could not be signed out
+  errno = 0;
+  const long ver = jwt_get_grant_int(j.get(), "ver");
+  if (errno == 0) {
+    if (ver < 1) {
+      why = "token version invalid";
+      return std::nullopt;
+    }
+    p.token_version = ver;
+  } else if (errno != ENOENT) {
+    why = "token version invalid";
+    return std::nullopt;
+  } else {
+    const char* kind = jwt_get_grant(j.get(), "kind");
+    if (!kind || std::string(kind) != "operator") {
+      why = "token has no session version (issued before sessions could be revoked); sign in again";
+      return std::nullopt;
+    }
+  }
   return p;
 }
 

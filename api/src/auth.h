@@ -22,17 +22,23 @@ struct Principal {
   std::string email;
   Role role = Role::Public;
   std::int64_t expires_at = 0;  // the token's exp (Unix seconds); 0 when unknown
+  // A session token's version of the account (claim "ver", >= 1; sessions.h): the token is valid
+  // while the account still has it. 0: an operator token (claim "kind": "operator", printed by
+  // `techmart-api token` with the secret), not tied to a session.
+  std::int64_t token_version = 0;
 };
 
 class Jwt {
  public:
   Jwt(std::string secret, std::chrono::seconds ttl) : secret_(std::move(secret)), ttl_(ttl) {}
 
-  // A token for p valid from now for ttl (claims: sub, email, role, iat, nbf, exp, iss).
+  // A token for p valid from now for ttl (claims: sub, email, role, iat, nbf, exp, iss, and ver
+  // for a session token — p.token_version > 0 — else kind "operator").
   std::string sign(const Principal& p) const;
   std::string sign(const Principal& p, std::chrono::seconds ttl) const;
 
-  // The principal of a valid token; nullopt with a reason otherwise.
+  // The principal of a valid token; nullopt with a reason otherwise. A token with neither ver
+  // nor kind "operator" (issued before sessions could be revoked) is refused.
   std::optional<Principal> verify(const std::string& token, std::string& why) const;
 
   std::chrono::seconds ttl() const { return ttl_; }

@@ -69,6 +69,8 @@ Config Config::from_env() {
   c.development = env_name == "development";
   c.jwt_secret = env("TECHMART_JWT_SECRET");
   c.jwt_ttl = std::chrono::seconds(env_int("TECHMART_JWT_TTL_S", 3600, 60, 30 * 86400));
+  c.session_cache_ttl =
+      std::chrono::milliseconds(env_int("TECHMART_SESSION_CACHE_TTL_MS", 30000, 0, 3600000));
   for (const std::string& o : split(env("TECHMART_CORS_ORIGINS"))) c.cors_origins.push_back(o);
   c.rate_limit_rps = static_cast<double>(env_int("TECHMART_RATE_LIMIT_RPS", 50, 0, 1000000));
   c.rate_limit_burst = static_cast<double>(env_int(

@@ -32,6 +32,9 @@ struct Config {
   bool development = false;
   std::string jwt_secret;
   std::chrono::seconds jwt_ttl{3600};
+  // a session token's account state (sessions.h) is cached at most this long; NOTIFY
+  // techmart_sessions invalidates it at once, the TTL covers the time LISTEN is down. 0: no cache
+  std::chrono::milliseconds session_cache_ttl{30000};
   // CORS: allowed origins ("*" = any); empty: no CORS headers
   std::vector<std::string> cors_origins;
   // per-client token bucket; rate 0 disables

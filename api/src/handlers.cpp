@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "problem.h"
+#include "sessions.h"
 #include "sse.h"
 
 namespace techmart::api {
@@ -48,6 +49,8 @@ const Fn kFunctions[] = {
     {"get_user", "SELECT api.get_user($1::bigint)::text"},
     {"list_users", "SELECT api.list_users($1::jsonb)::text"},
     {"update_user", "SELECT api.update_user($1::bigint, $2::jsonb)::text"},
+    {"logout", "SELECT api.logout($1::bigint)::text"},
+    {"change_password", "SELECT api.change_password($1::bigint, $2::jsonb)::text"},
     {"create_alert", "SELECT api.create_alert($1::jsonb)::text"},
     {"list_alerts", "SELECT api.list_alerts($1::jsonb, $2::text)::text"},
     {"get_alert", "SELECT api.get_alert($1::bigint, $2::text)::text"},
@@ -209,7 +212,7 @@ long long id_param(const RequestContext& ctx, const std::string& name, const std
 }
 
 Endpoints::Endpoints(Pool& pool, Pool& read_pool, const Config& config, const Jwt& jwt,
-                     Metrics& metrics, Stream* stream, ReadFailover* failover)
+                     Metrics& metrics, Stream* stream, ReadFailover* failover, Sessions* sessions)
     : pool_(pool),
       read_pool_(read_pool),
       config_(config),
@@ -217,12 +220,14 @@ Endpoints::Endpoints(Pool& pool, Pool& read_pool, const Config& config, const Jw
       metrics_(metrics),
       stream_(stream),
       failover_(failover),
+      sessions_(sessions),
       acquire_timeout_(config.db_acquire_timeout),
       login_limiter_(config.login_per_minute / 60.0, config.login_burst) {}
 
 std::vector<std::pair<std::string, std::string>> Endpoints::statements() {
   std::vector<std::pair<std::string, std::string>> out;
   for (const Fn& f : kFunctions) out.emplace_back(f.name, f.sql);
+  out.push_back(Sessions::statement());
   for (const QueryRoute& r : query_routes()) out.emplace_back(r.stmt, r.sql);
   return out;
 }
@@ -366,10 +371,12 @@ void Endpoints::register_routes(Router& router) {
   router.add(M::Post, v1 + "/auth/register", bind(&Endpoints::register_user));
   router.add(M::Post, v1 + "/auth/verify-email", bind(&Endpoints::verify_email));
   router.add(M::Post, v1 + "/auth/login", bind(&Endpoints::login));
+  router.add(M::Post, v1 + "/auth/logout", Role::Viewer, bind(&Endpoints::logout));
   router.add(M::Get, v1 + "/users/me", Role::Viewer, bind(&Endpoints::me));
+  router.add(M::Post, v1 + "/users/me/password", Role::Viewer, bind(&Endpoints::change_password));
   router.add(M::Get, v1 + "/users", Role::Admin, list_handler("list_users"));
   router.add(M::Get, v1 + "/users/{id}", Role::Admin, get_handler("get_user", "user"));
-  router.add(M::Patch, v1 + "/users/{id}", Role::Admin, update_handler("update_user", "user"));
+  router.add(M::Patch, v1 + "/users/{id}", Role::Admin, bind(&Endpoints::update_user));
 
   // transactions
   router.add(M::Post, v1 + "/transactions", Role::Admin, bind(&Endpoints::create_transaction));
@@ -598,11 +605,23 @@ Response Endpoints::login(RequestContext& ctx) {
     throw Problem(403, "email-not-verified", "Forbidden",
                   "The e-mail address of this account is not verified yet.");
   }
+  return Response::json(200, token_json(*out, "api.login"))
+      .with_header("Cache-Control", "no-store");
+}
+
+std::string Endpoints::token_json(const std::string& out, const char* fn) {
+  rapidjson::Document d;
+  d.Parse(out.c_str(), out.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("user") || !d["user"].IsObject() ||
+      !d.HasMember("token_version") || !d["token_version"].IsInt64()) {
+    throw std::runtime_error(std::string(fn) + " returned an unexpected shape");
+  }
   const auto& u = d["user"];
   Principal p;
   p.user_id = u["id"].GetInt64();
   p.email = u["email"].GetString();
   p.role = parse_role(u["role"].GetString()).value_or(Role::Viewer);
+  p.token_version = d["token_version"].GetInt64();
   const std::string token = jwt_.sign(p);
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
@@ -616,15 +635,62 @@ Response Endpoints::login(RequestContext& ctx) {
   w.Key("user");
   u.Accept(w);
   w.EndObject();
-  return Response::json(200, std::string(sb.GetString(), sb.GetSize()))
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+Response Endpoints::logout(RequestContext& ctx) {
+  // Every session of the token's account ends (api.logout bumps its token_version). An operator
+  // token (techmart-api token) is not a session: it stays valid, the account's sessions end.
+  const std::int64_t id = ctx.principal()->user_id;
+  call("logout", static_cast<long long>(id));
+  // this instance refuses the token from the next request on, before the NOTIFY arrives
+  if (sessions_) sessions_->invalidate(id);
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+Response Endpoints::change_password(RequestContext& ctx) {
+  const auto& p = *ctx.principal();
+  if (p.token_version == 0) {
+    throw Problem(403, "forbidden", "Forbidden",
+                  "An operator token (techmart-api token) is not a session of the account: sign "
+                  "in to change its password.");
+  }
+  // a guessed current password costs what a login attempt does
+  if (login_limiter_.enabled()) {
+    const auto d = login_limiter_.take("ip:" + ctx.remote());
+    if (!d.allowed) {
+      ++metrics_.rate_limited;
+      throw Problem(
+          429, "rate-limited", "Too Many Requests",
+          "Too many password attempts; retry after " + std::to_string(d.retry_after_s) + " s.")
+          .with_header("Retry-After", std::to_string(d.retry_after_s));
+    }
+  }
+  const auto out =
+      call("change_password", static_cast<long long>(p.user_id), json_object_body(ctx));
+  if (sessions_) sessions_->invalidate(p.user_id);
+  if (!out) throw problems::not_found("The account of this token no longer exists.");
+  return Response::json(200, token_json(*out, "api.change_password"))
       .with_header("Cache-Control", "no-store");
+}
+
+Response Endpoints::update_user(RequestContext& ctx) {
+  const long long id = id_param(ctx, "id", "user");
+  const auto row = call("update_user", id, json_object_body(ctx));
+  // a change of role or active ends the account's sessions: from the next request on here
+  if (sessions_) sessions_->invalidate(id);
+  if (!row) throw problems::not_found("There is no user with id " + ctx.param("id") + ".");
+  return Response::json(200, *row);
 }
 
 Response Endpoints::me(RequestContext& ctx) {
   const auto& p = *ctx.principal();
   const auto row = call("get_user", static_cast<long long>(p.user_id));
   if (!row) throw problems::not_found("The account of this token no longer exists.");
-  // The role in effect is the token's (it may be lower than the account's, never higher).
+  // The role in effect is the token's: a session token's is the account's; an operator token
+  // (techmart-api token) acts with the role it was printed with.
   std::string body = *row;
   body.pop_back();
   body += std::string(",\"token_role\":\"") + role_name(p.role) + "\"}";

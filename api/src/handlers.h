@@ -31,6 +31,7 @@
 namespace techmart::api {
 
 class Stream;
+class Sessions;
 
 class Endpoints {
  public:
@@ -38,7 +39,8 @@ class Endpoints {
   // With `failover` (TECHMART_READ_DATABASE_URL set), a read the read pool cannot serve because
   // its database is unreachable runs on `pool` instead (read_failover.h).
   Endpoints(Pool& pool, Pool& read_pool, const Config& config, const Jwt& jwt, Metrics& metrics,
-            Stream* stream = nullptr, ReadFailover* failover = nullptr);
+            Stream* stream = nullptr, ReadFailover* failover = nullptr,
+            Sessions* sessions = nullptr);
 
   // The statements the handlers use (name -> SQL); prepared on every pooled connection.
   static std::vector<std::pair<std::string, std::string>> statements();
@@ -53,6 +55,9 @@ class Endpoints {
   Response login(RequestContext& ctx);
   Response register_user(RequestContext& ctx);
   Response verify_email(RequestContext& ctx);
+  Response logout(RequestContext& ctx);
+  Response change_password(RequestContext& ctx);
+  Response update_user(RequestContext& ctx);
   Response me(RequestContext& ctx);
   Response metrics(RequestContext& ctx);
 
@@ -74,6 +79,10 @@ class Endpoints {
   // GET endpoint of query_routes(): strict query validation, one statement with text params.
   Handler query_handler(const QueryRoute& route);
 
+  // the JSON of a token for an account row ({user, token_version} from api.login and
+  // api.change_password): {access_token, token_type, expires_in, user}
+  std::string token_json(const std::string& out, const char* fn);
+
   template <typename... Args>
   std::optional<std::string> call_on(Pool& pool, const std::string& stmt, Args&&... args);
 
@@ -84,6 +93,7 @@ class Endpoints {
   Metrics& metrics_;
   Stream* stream_;
   ReadFailover* failover_;
+  Sessions* sessions_;
   std::chrono::milliseconds acquire_timeout_;
   RateLimiter login_limiter_;
   std::atomic<int> exports_running_{0};

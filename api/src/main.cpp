@@ -37,6 +37,7 @@
 #include "query_routes.h"
 #include "rate_limit.h"
 #include "router.h"
+#include "sessions.h"
 #include "sse.h"
 #include "static_files.h"
 
@@ -229,11 +230,13 @@ int main(int argc, char** argv) {
   // reads fall back to the primary while the read database is unreachable (read_failover.h)
   std::unique_ptr<ReadFailover> read_failover;
   if (read_pool) read_failover = std::make_unique<ReadFailover>(*read_pool, config.read_retry);
-  Stream stream(config, pool, metrics);
+  // session tokens checked against their account, cached (sessions.h); always on the primary
+  Sessions sessions(pool, config.session_cache_ttl, config.db_acquire_timeout, &metrics);
+  Stream stream(config, pool, metrics, &sessions);
 
   auto router = std::make_shared<Router>();
   Endpoints endpoints(pool, read_pool ? *read_pool : pool, config, jwt, metrics, &stream,
-                      read_failover.get());
+                      read_failover.get(), &sessions);
   endpoints.register_routes(*router);
   router->add(Pistache::Http::Method::Get, "/openapi.json", [&docs](RequestContext&) {
     if (!docs) throw problems::not_found("The API documentation was not built.");
@@ -361,6 +364,7 @@ int main(int argc, char** argv) {
   HandlerServices services;
   services.max_body_bytes = config.max_body_bytes;
   services.jwt = &jwt;
+  services.sessions = &sessions;
   RateLimiter limiter(config.rate_limit_rps, config.rate_limit_burst);
   services.limiter = &limiter;
   services.metrics = &metrics;

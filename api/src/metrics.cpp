@@ -72,6 +72,25 @@ std::string Metrics::render() {
        "# TYPE techmart_rate_limited_total counter\n"
        "techmart_rate_limited_total "
     << rate_limited.load() << "\n";
+  o << "# HELP techmart_session_cache_hits_total Session tokens checked from the in-memory cache.\n"
+       "# TYPE techmart_session_cache_hits_total counter\n"
+       "techmart_session_cache_hits_total "
+    << session_cache_hits.load() << "\n";
+  o << "# HELP techmart_session_cache_misses_total Session tokens checked by a query of "
+       "api.session_state.\n"
+       "# TYPE techmart_session_cache_misses_total counter\n"
+       "techmart_session_cache_misses_total "
+    << session_cache_misses.load() << "\n";
+  o << "# HELP techmart_sessions_refused_total Session tokens refused (401): signed out, disabled, "
+       "role or password changed, account gone.\n"
+       "# TYPE techmart_sessions_refused_total counter\n"
+       "techmart_sessions_refused_total "
+    << sessions_refused.load() << "\n";
+  o << "# HELP techmart_sse_sessions_closed_total Live streams closed because their session "
+       "ended.\n"
+       "# TYPE techmart_sse_sessions_closed_total counter\n"
+       "techmart_sse_sessions_closed_total "
+    << sse_sessions_closed.load() << "\n";
   if (extra) o << extra();
   return o.str();
 }

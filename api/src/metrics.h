@@ -21,6 +21,13 @@ class Metrics {
   std::atomic<long> sse_events_sent{0};
   std::atomic<long> sse_metrics_events{0};
   std::atomic<long> rate_limited{0};
+  // session tokens checked from the cache / by a query of api.session_state (sessions.h)
+  std::atomic<long> session_cache_hits{0};
+  std::atomic<long> session_cache_misses{0};
+  // session tokens refused (signed out, disabled, role or password changed, account gone)
+  std::atomic<long> sessions_refused{0};
+  // live streams closed because their token's session ended
+  std::atomic<long> sse_sessions_closed{0};
 
   // Extra gauges rendered at scrape time (pool usage, database up); set once at start-up.
   std::function<std::string()> extra;

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "problem.h"
+#include "sessions.h"
 #include "sql_errors.h"
 
 namespace techmart::api {
@@ -263,6 +264,14 @@ Response ApiHandler::dispatch(RequestContext& ctx) {
       std::string why;
       auto p = services_.jwt->verify(token, why);
       if (!p) throw unauthorized("The bearer token is not valid: " + why + ".");
+      // a session token: its account must exist, be active and still have its version
+      if (services_.sessions) {
+        const std::string refused = services_.sessions->check(*p);
+        if (!refused.empty()) {
+          if (services_.metrics) ++services_.metrics->sessions_refused;
+          throw unauthorized("The bearer token is no longer valid: " + refused + ".");
+        }
+      }
       ctx.set_principal(std::move(*p));
     }
     if (m.min_role != Role::Public) {

@@ -22,6 +22,8 @@
 
 namespace techmart::api {
 
+class Sessions;
+
 using Handler = std::function<Response(RequestContext&)>;
 
 class Router {
@@ -76,6 +78,8 @@ class Router {
 struct HandlerServices {
   std::size_t max_body_bytes = 65536;
   const Jwt* jwt = nullptr;
+  // session tokens are checked against their account (sessions.h); null: not checked
+  Sessions* sessions = nullptr;
   RateLimiter* limiter = nullptr;
   Metrics* metrics = nullptr;
   std::vector<std::string> cors_origins;  // "*" allows any origin

@@ -62,8 +62,11 @@ Problem problem_from_exception(const std::exception_ptr& e, const std::string& r
       }
     }
     // unique violation, a delete refused by a reference, a concurrent request holding the
-    // same Idempotency-Key: conflicts with the current state
-    if (st == "23505" || st == "23503" || st == "55P03") return problems::conflict(msg);
+    // same Idempotency-Key, a change the current state does not allow (55000: e.g. demoting the
+    // last active admin): conflicts with the current state
+    if (st == "23505" || st == "23503" || st == "55P03" || st == "55000") {
+      return problems::conflict(msg);
+    }
     if (cls == "22" || cls == "23") return problems::validation({}, msg);
     if (Pool::is_connection_failure(e)) {
       log::warn("database connection failure",

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "problem.h"
+#include "sessions.h"
 
 namespace techmart::api {
 namespace Http = Pistache::Http;
@@ -50,8 +51,8 @@ std::string to_json(const rapidjson::Value& v) {
 
 }  // namespace
 
-Stream::Stream(const Config& config, Pool& pool, Metrics& metrics)
-    : config_(config), pool_(pool), metrics_(metrics) {}
+Stream::Stream(const Config& config, Pool& pool, Metrics& metrics, Sessions* sessions)
+    : config_(config), pool_(pool), metrics_(metrics), sessions_(sessions) {}
 
 Stream::~Stream() { stop(); }
 
@@ -91,6 +92,10 @@ std::string Stream::cursor_id() const {
 }
 
 void Stream::on_notification(const std::string& channel, const std::string& payload) {
+  if (channel == "techmart_sessions") {
+    on_session_change(payload);
+    return;
+  }
   rapidjson::Document d;
   d.Parse(payload.c_str(), payload.size());
   if (d.HasParseError() || !d.IsObject()) throw std::runtime_error("payload is not a JSON object");
@@ -187,7 +192,6 @@ void Stream::send_raw(const std::string& text) {
 
 void Stream::close_expired() {
   const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-  static const std::string last_chunk = "0\r\n\r\n";
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto it = subs_.begin(); it != subs_.end();) {
     const auto& sub = *it;
@@ -195,14 +199,79 @@ void Stream::close_expired() {
       ++it;
       continue;
     }
-    if (auto peer = sub->peer.lock()) {
-      std::weak_ptr<Pistache::Tcp::Peer> weak = peer;
-      peer->send(Pistache::RawBuffer(last_chunk, last_chunk.size()))
-          .then(
-              [weak](ssize_t) {
-                if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_RDWR);
-              },
-              [](std::exception_ptr) {});
+    if (auto peer = sub->peer.lock()) end_stream(peer);
+    it = subs_.erase(it);
+  }
+  metrics_.sse_clients = static_cast<long>(subs_.size());
+}
+
+void Stream::end_stream(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  static const std::string last_chunk = "0\r\n\r\n";
+  std::weak_ptr<Pistache::Tcp::Peer> weak = peer;
+  peer->send(Pistache::RawBuffer(last_chunk, last_chunk.size()))
+      .then(
+          [weak](ssize_t) {
+            if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_RDWR);
+          },
+          [](std::exception_ptr) {});
+}
+
+bool Stream::end_revoked(Subscriber& sub) {
+  if (!sub.active) {
+    sub.revoked = true;
+    return false;
+  }
+  if (auto peer = sub.peer.lock()) end_stream(peer);
+  ++metrics_.sse_sessions_closed;
+  return true;
+}
+
+void Stream::on_session_change(const std::string& payload) {
+  if (!sessions_) return;
+  const Sessions::Notice n = sessions_->on_notification(payload);
+  if (n.all) {
+    recheck_sessions();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = subs_.begin(); it != subs_.end();) {
+    const auto& sub = *it;
+    if (sub->token_version == 0 || sub->user_id != n.user_id || n.keeps(sub->token_version) ||
+        !end_revoked(*sub)) {
+      ++it;
+      continue;
+    }
+    it = subs_.erase(it);
+  }
+  metrics_.sse_clients = static_cast<long>(subs_.size());
+}
+
+void Stream::recheck_sessions() {
+  if (!sessions_) return;
+  // the accounts and versions to check, then the checks outside the lock (they may query)
+  std::set<std::pair<std::int64_t, std::int64_t>> tokens;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& sub : subs_) {
+      if (sub->token_version != 0) tokens.insert({sub->user_id, sub->token_version});
+    }
+  }
+  std::set<std::pair<std::int64_t, std::int64_t>> revoked;
+  for (const auto& t : tokens) {
+    try {
+      if (!sessions_->valid(t.first, t.second)) revoked.insert(t);
+    } catch (const std::exception& e) {
+      // the database cannot answer now: checked again after the next reconnect
+      log::warn("stream session check failed", {{"error", e.what()}});
+      return;
+    }
+  }
+  if (revoked.empty()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = subs_.begin(); it != subs_.end();) {
+    if (!revoked.count({(*it)->user_id, (*it)->token_version}) || !end_revoked(**it)) {
+      ++it;
+      continue;
     }
     it = subs_.erase(it);
   }
@@ -232,6 +301,10 @@ void Stream::run() {
       pqxx::connection conn(config_.database_url);
       Receiver tx(conn, "techmart_transactions", *this);
       Receiver al(conn, "techmart_alerts", *this);
+      Receiver se(conn, "techmart_sessions", *this);
+      // notifications of session changes were lost while the connection was down
+      if (sessions_) sessions_->clear();
+      if (connected_before) recheck_sessions();
       if (!connected_before) {
         // the cursor starts at the current maxima
         pqxx::nontransaction q(conn);
@@ -302,7 +375,11 @@ Response Stream::handle(RequestContext& ctx) {
   }
   auto sub = std::make_shared<Subscriber>();
   sub->peer = ctx.writer()->getPeer();
-  if (ctx.principal()) sub->expires_at = ctx.principal()->expires_at;
+  if (ctx.principal()) {
+    sub->expires_at = ctx.principal()->expires_at;
+    sub->user_id = ctx.principal()->user_id;
+    sub->token_version = ctx.principal()->token_version;
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = subs_.begin(); it != subs_.end();) {
@@ -313,6 +390,25 @@ Response Stream::handle(RequestContext& ctx) {
     }
     subs_.push_back(sub);  // pending: events are buffered until the replay is written
     metrics_.sse_clients = static_cast<long>(subs_.size());
+  }
+  // A revocation notified between the token check and the line above found no stream to end:
+  // check again now that the stream is registered (from the cache, emptied by the notification).
+  bool valid = true;
+  try {
+    valid = !sessions_ || sessions_->valid(sub->user_id, sub->token_version);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    subs_.remove(sub);
+    metrics_.sse_clients = static_cast<long>(subs_.size());
+    throw;
+  }
+  if (!valid) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    subs_.remove(sub);
+    metrics_.sse_clients = static_cast<long>(subs_.size());
+    throw Problem(401, "unauthorized", "Unauthorized",
+                  "The bearer token is no longer valid: its session has ended; sign in again.")
+        .with_header("WWW-Authenticate", "Bearer realm=\"techmart\"");
   }
   std::string initial = "retry: 2000\n\n";
   try {
@@ -399,6 +495,12 @@ Response Stream::handle(RequestContext& ctx) {
     sub->pending.clear();
     sub->seen.clear();
     sub->active = true;
+    if (sub->revoked) {
+      // its session ended while the replay was written
+      end_revoked(*sub);
+      subs_.remove(sub);
+      metrics_.sse_clients = static_cast<long>(subs_.size());
+    }
   }
   Response r;
   r.streamed = true;

@@ -11,6 +11,10 @@
 // (api.stream_replay). After the listening connection itself was lost, the same replay catches
 // up on the notifications lost meanwhile.
 //
+// Sessions (sessions.h): the same connection LISTENs to techmart_sessions. A notification drops
+// the account from the session cache and ends the account's streams whose token it revoked; after
+// the connection was lost the cache is emptied and every stream's token checked again.
+//
 // Pistache 0.0.5: the handler flushes once and marks the peer idle (else the idle checker
 // writes a 408 into the stream); later events are queued with peer->send() from the listener
 // thread as raw chunked frames; subscribers are weak_ptr<Peer> and dropped once expired.
@@ -39,9 +43,11 @@
 
 namespace techmart::api {
 
+class Sessions;
+
 class Stream {
  public:
-  Stream(const Config& config, Pool& pool, Metrics& metrics);
+  Stream(const Config& config, Pool& pool, Metrics& metrics, Sessions* sessions = nullptr);
   ~Stream();
 
   void start();
@@ -65,6 +71,9 @@ class Stream {
     std::vector<Event> pending;                    // while the replay is being written
     std::set<std::pair<char, std::int64_t>> seen;  // replayed entities
     std::int64_t expires_at = 0;  // the token's exp (Unix seconds): the stream ends then
+    std::int64_t user_id = 0;
+    std::int64_t token_version = 0;  // a session token's version; 0: an operator token
+    bool revoked = false;            // its session ended before it was active: ended once it is
   };
 
   void run();
@@ -78,12 +87,23 @@ class Stream {
   // Ends the streams whose token has expired (the last chunk, then the socket is closed):
   // a token is checked when the stream opens, and must not keep it open past its exp.
   void close_expired();
+  // A techmart_sessions notification: the cache entry dropped, the streams it revoked ended.
+  void on_session_change(const std::string& payload);
+  // Checks every stream's session token again (after the listener reconnected: notifications
+  // were lost meanwhile); ends those no longer valid.
+  void recheck_sessions();
+  // Ends one stream: the last chunk, then the socket is closed. Called with mutex_ held.
+  static void end_stream(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
+  // Ends a subscriber's stream because its session ended (with mutex_ held); false when it is not
+  // active yet (its handler is writing the replay): it is marked and ended once active.
+  bool end_revoked(Subscriber& sub);
   static std::string chunk(const std::string& data);
   std::string cursor_id() const;
 
   const Config& config_;
   Pool& pool_;
   Metrics& metrics_;
+  Sessions* sessions_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::mutex mutex_;

@@ -24,6 +24,7 @@ import { exportTests } from './lib/export.mjs';
 import { clientEdgeTests } from './lib/client_edges.mjs';
 import { consistencyTests } from './lib/consistency.mjs';
 import { pagingTests } from './lib/paging.mjs';
+import { sessionTests } from './lib/sessions.mjs';
 
 requireEnv();
 
@@ -441,6 +442,7 @@ exportTests(() => server);
 clientEdgeTests(() => server);
 consistencyTests(() => server);
 pagingTests(() => server);
+sessionTests(() => server);
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;

@@ -56,7 +56,9 @@ export function App() {
     setTok(null);
   }, []);
   useEffect(() => {
-    setUnauthorizedHandler(() => logout('Your session has expired; please sign in again.'));
+    // 401: the token expired, or its session was ended (signed out elsewhere, the account's role,
+    // password or status changed: the API refuses it from the next request on)
+    setUnauthorizedHandler(() => logout('Your session has expired or was ended; please sign in again.'));
     return () => setUnauthorizedHandler(null);
   }, [logout]);
   const claims = token ? decodeToken(token) : null;
@@ -71,7 +73,13 @@ export function App() {
     return () => clearTimeout(t);
   }, [exp, logout]);
   if (!token || !claims) return <Login onLogin={login} notice={notice} />;
-  return <Dashboard key={token} token={token} role={claims.role} email={claims.email ?? ''} onLogout={() => logout('Signed out.')} />;
+  const signOut = () => {
+    // end the session on the server too (POST /auth/logout: every token of the account stops
+    // working), then here; the request is sent with the token before it is forgotten
+    void api('/auth/logout', { method: 'POST', keepalive: true }).catch(() => {});
+    logout('Signed out.');
+  };
+  return <Dashboard key={token} token={token} role={claims.role} email={claims.email ?? ''} onLogout={signOut} />;
 }
 
 function Dashboard({ token, role, email, onLogout }: { token: string; role: Role; email: string; onLogout: () => void }) {
@@ -177,6 +185,9 @@ function Dashboard({ token, role, email, onLogout }: { token: string; role: Role
     const s = new LiveStream(token, {
       onState: (state, attempt) => {
         setStream({ state, attempt });
+        // the API ends the stream of a token whose session ended: a 401 here signs out at once
+        // instead of reconnecting in vain
+        if (state === 'reconnecting') void api('/users/me').catch(() => {});
         if (state === 'reconnecting') streamLost.current = true;
         else if (state === 'open' && streamLost.current) {
           streamLost.current = false;

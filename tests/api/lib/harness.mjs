@@ -34,12 +34,14 @@ function b64url(s) {
   return Buffer.from(s).toString('base64url');
 }
 
-// An HS256 JWT as techmart-api issues them; `claims`/`header` override the defaults (tests of
-// expired, not-yet-valid, alg=none and forged tokens).
+// An HS256 JWT as `techmart-api token` prints them (an operator token: claim kind "operator", not
+// tied to a session of the account; login tokens carry the account's session version "ver"
+// instead); `claims`/`header` override the defaults (tests of expired, not-yet-valid, alg=none and
+// forged tokens).
 export function makeToken(role, { userId = 1, email = 'test@example.com', ttl = 3600, claims = {}, header = {}, secret = JWT_SECRET } = {}) {
   const now = Math.floor(Date.now() / 1000);
   const h = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', ...header }));
-  const p = b64url(JSON.stringify({ sub: String(userId), iss: 'techmart-api', email, role, iat: now, nbf: now, exp: now + ttl, ...claims }));
+  const p = b64url(JSON.stringify({ sub: String(userId), iss: 'techmart-api', email, role, iat: now, nbf: now, exp: now + ttl, kind: 'operator', ...claims }));
   const sig = createHmac('sha256', secret).update(`${h}.${p}`).digest('base64url');
   return `${h}.${p}.${sig}`;
 }
