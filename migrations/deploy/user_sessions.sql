@@ -224,6 +224,30 @@ END $$;
 COMMENT ON FUNCTION api.change_password(bigint, jsonb) IS
   'POST /api/v1/users/me/password: {user, token_version} after checking the current password (22023 current_password when wrong); every other session ends; NULL for an unknown or disabled account';
 
+-- Local development and recovery (psql, not granted to the service): create (or keep) the admin
+-- account; a disabled one is enabled again (the way back in for a DBA).
+CREATE OR REPLACE FUNCTION api.bootstrap_admin(p_email text, p_password text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_row users;
+BEGIN
+  SELECT * INTO v_row FROM users WHERE lower(email) = lower(p_email);
+  IF FOUND THEN
+    UPDATE users SET role = 'admin', verified = true, active = true, updated_at = now() WHERE id = v_row.id
+    RETURNING * INTO v_row;
+    RETURN api.user_json(v_row) || '{"created":false}';
+  END IF;
+  IF length(p_password) < 10 THEN
+    PERFORM api.raise_invalid('[{"field":"password","message":"must be at least 10 characters"}]');
+  END IF;
+  INSERT INTO users (email, username, password_hash, role, verified)
+  VALUES (p_email, left(regexp_replace(split_part(p_email, '@', 1), '[^A-Za-z0-9_.-]', '_', 'g') || '_admin', 40),
+          crypt(p_password, gen_salt('bf', 10)), 'admin', true)
+  RETURNING * INTO v_row;
+  RETURN api.user_json(v_row) || '{"created":true}';
+END $$;
+
 REVOKE EXECUTE ON FUNCTION api.session_state(bigint), api.logout(bigint), api.change_password(bigint, jsonb),
   api._users_session_guard(), api._users_session_notify() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.session_state(bigint), api.logout(bigint), api.change_password(bigint, jsonb)

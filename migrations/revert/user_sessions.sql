@@ -1,5 +1,5 @@
 -- Revert techmart:user_sessions from pg
--- api.user_json, api.login and api.update_user as api_auth defined them
+-- api.user_json, api.login, api.update_user and api.bootstrap_admin as api_auth defined them
 BEGIN;
 
 DROP FUNCTION api.change_password(bigint, jsonb);
@@ -70,6 +70,28 @@ BEGIN
   RETURN api.user_json(v_row);
 END $$;
 COMMENT ON FUNCTION api.update_user(bigint, jsonb) IS NULL;
+
+CREATE OR REPLACE FUNCTION api.bootstrap_admin(p_email text, p_password text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_row users;
+BEGIN
+  SELECT * INTO v_row FROM users WHERE lower(email) = lower(p_email);
+  IF FOUND THEN
+    UPDATE users SET role = 'admin', verified = true, updated_at = now() WHERE id = v_row.id
+    RETURNING * INTO v_row;
+    RETURN api.user_json(v_row) || '{"created":false}';
+  END IF;
+  IF length(p_password) < 10 THEN
+    PERFORM api.raise_invalid('[{"field":"password","message":"must be at least 10 characters"}]');
+  END IF;
+  INSERT INTO users (email, username, password_hash, role, verified)
+  VALUES (p_email, left(regexp_replace(split_part(p_email, '@', 1), '[^A-Za-z0-9_.-]', '_', 'g') || '_admin', 40),
+          crypt(p_password, gen_salt('bf', 10)), 'admin', true)
+  RETURNING * INTO v_row;
+  RETURN api.user_json(v_row) || '{"created":true}';
+END $$;
 
 ALTER TABLE users DROP COLUMN token_version, DROP COLUMN active;
 

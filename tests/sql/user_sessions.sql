@@ -5,7 +5,7 @@
 -- api.session_state, api.change_password. The REST side (cache, NOTIFY, 401, streams):
 -- tests/api/lib/sessions.mjs.
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 
 -- accounts of this test only (bcrypt cost 4: fast); every other admin disabled inside this
 -- transaction, so that a is the only active admin
@@ -86,6 +86,10 @@ SELECT throws_ok($$DELETE FROM users WHERE id = pg_temp.uid('a')$$, '55000', NUL
 SELECT lives_ok($$UPDATE users SET role = 'admin' WHERE id = pg_temp.uid('b');
                   SELECT api.update_user(pg_temp.uid('a'), '{"role":"viewer"}')$$,
                 'with another active admin, the first may be demoted');
+
+-- the way back in for a DBA
+SELECT is(api.bootstrap_admin('sess-c@example.com', 'ignored-password') ->> 'active', 'true',
+          'bootstrap_admin makes a disabled account an active admin again');
 
 -- the service's role
 SELECT ok(has_function_privilege('techmart_api', 'api.session_state(bigint)', 'EXECUTE')
