@@ -6,6 +6,7 @@
 // database-restart test.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { ApiServer, makeToken, sql, uniqueSuffix, waitFor } from './harness.mjs';
 import { sse } from './features.mjs';
 
@@ -188,15 +189,20 @@ export function sessionTests(getServer) {
         }
         assert.equal(sql(`SELECT role || ' ' || active FROM users WHERE id = ${a.id};`), 'admin true');
         assert.equal(await status(server, '/api/v1/users', bearer(ta)), 200, 'a refused change ends no session');
-        // two admins demoting each other at once: one of them stays
+        // two admins demoting each other at once: a DBA's transaction demotes a and stays open
+        // (its check passed: b is an admin); the API's demotion of b must wait for it and then
+        // see that a is no admin any more, not check against the snapshot before it
         assert.equal((await patchUser(server, b.id, { active: true }, bearer(ta))).status, 200);
-        for (let i = 0; i < 5; i++) {
-          const [r1, r2] = await Promise.all([patchUser(server, a.id, { role: 'viewer' }), patchUser(server, b.id, { role: 'viewer' })]);
-          assert.deepEqual([r1.status, r2.status].sort(), [200, 409], `round ${i}`);
-          await Promise.all([r1.arrayBuffer(), r2.arrayBuffer()]);
-          assert.equal(sql(`SELECT count(*) FROM users WHERE role = 'admin' AND active;`), '1');
-          sql(`UPDATE users SET role = 'admin' WHERE id IN (${a.id}, ${b.id});`);
-        }
+        const psql = process.env.PSQL ?? `psql "${process.env.TECHMART_DATABASE_URL}"`;
+        const marker = `last-admin-${uniqueSuffix()}`;
+        const holder = spawn('sh', ['-c', `${psql} -X -q -v ON_ERROR_STOP=1 -c "BEGIN" -c "UPDATE users SET role = 'viewer' WHERE id = ${a.id}" -c "SELECT pg_sleep(1.5) /* ${marker} */" -c "COMMIT"`], { stdio: 'ignore' });
+        const held = new Promise((r) => holder.on('close', r));
+        await waitFor(() => sql(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%${marker}%' AND pid <> pg_backend_pid();`) === '1', { timeoutMs: 5000, intervalMs: 20 });
+        const r = await patchUser(server, b.id, { role: 'viewer' });
+        assert.equal(await held, 0, 'the DBA\'s demotion of a committed');
+        const p = await problem(r, 409);
+        assert.match(p.detail, /last active admin/);
+        assert.equal(sql(`SELECT string_agg(role, ',' ORDER BY id) FROM users WHERE id IN (${a.id}, ${b.id});`), 'viewer,admin');
       });
     });
 
