@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import {
   startApi, launch, openDashboard, shot, axeScan, apiGet, apiSend, makeToken, sql, fmtMoney, fmtInt, DESKTOP, PHONE,
 } from './lib.mjs';
+import { waitFor } from '../api/lib/harness.mjs';
 
 let api;
 let browser;
@@ -40,9 +41,21 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('[data-widget="metrics"][data-state="ready"]').waitFor({ timeout: 15000 });
     assert.equal(await page.getByTestId('role').textContent(), 'admin');
-    // signing out returns to the login form
+    // signing out returns to the login form, and the token is dead on the server too
+    const token = await page.evaluate(() => sessionStorage.getItem('techmart.token'));
+    assert.equal((await fetch(`${api.base}/api/v1/users/me`, { headers: { Authorization: `Bearer ${token}` } })).status, 200);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await waitFor(async () => (await fetch(`${api.base}/api/v1/users/me`, { headers: { Authorization: `Bearer ${token}` } })).status === 401,
+      { timeoutMs: 5000, intervalMs: 100 });
+    // a session ended on the server (signed out elsewhere, here in psql) signs the dashboard out at once
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill('browser-test-pw');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[data-widget="metrics"][data-state="ready"]').waitFor({ timeout: 15000 });
+    sql(`SELECT api.logout(id) FROM users WHERE email = '${email}'`);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 10000 });
+    assert.match(await page.locator('body').innerText(), /session has expired or was ended/);
     await context.close();
   });
 
