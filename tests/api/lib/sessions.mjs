@@ -206,6 +206,35 @@ export function sessionTests(getServer) {
       });
     });
 
+    test('a change notified while the LISTEN connection was down is seen after it reconnects (the cache emptied, the streams checked again)', async () => {
+      // its own application_name, so that its listening connection can be told from the others
+      const app = `techmart-api-sess-${uniqueSuffix()}`;
+      const s2 = await new ApiServer({ TECHMART_SESSION_CACHE_TTL_MS: '3600000', PGAPPNAME: app }).start();
+      const u = makeUser('analyst');
+      try {
+        const t = await tokenOf(s2, u);
+        assert.equal(await status(s2, '/api/v1/users/me', bearer(t)), 200); // cached
+        const stream = sse(s2, `/api/v1/stream?access_token=${t}`);
+        try {
+          assert.equal((await stream.opened).statusCode, 200);
+          const listener = `SELECT pid FROM pg_stat_activity WHERE application_name = '${app}'
+            AND query IN ('SELECT api.purge_idempotency_keys()', 'SELECT api.stream_replay(NULL, NULL, 0)::text', 'SELECT api.dashboard_overview()::text')`;
+          await waitFor(() => sql(`SELECT count(*) FROM (${listener}) l;`) === '1', { timeoutMs: 5000, intervalMs: 50 });
+          // the listener's backend ends (waited for), then the demotion: its NOTIFY reaches nobody of s2
+          assert.equal(sql(`SELECT pg_terminate_backend(pid, 5000) FROM (${listener}) l;`), 't');
+          sql(`UPDATE users SET role = 'viewer' WHERE id = ${u.id};`);
+          await waitFor(async () => (await status(s2, '/api/v1/users/me', bearer(t))) === 401, { timeoutMs: 10000, intervalMs: 50 });
+          const end = await Promise.race([stream.ended, new Promise((r) => setTimeout(() => r(null), 5000))]);
+          assert.ok(end, 'the stream of the revoked token ended after the reconnect');
+        } finally {
+          stream.close();
+        }
+        await waitFor(() => s2.logs.some((l) => l.msg === 'stream listener lost the database; reconnecting'), { timeoutMs: 1000 });
+      } finally {
+        await s2.stop();
+      }
+    });
+
     describe('invalidation by NOTIFY (a change made elsewhere) and live streams', () => {
       let s;
       before(async () => {
