@@ -5,7 +5,9 @@
 //         the corpus holds a genuinely signed token).
 //   odd:  the rest is "<header JSON>\n<payload JSON>", signed here with the right secret.
 //         Property: accepted only if the header says alg HS256, the payload has a numeric exp in
-//         the future, a known role, and the principal is exactly what the payload says.
+//         the future, a known role, and the principal is exactly what the payload says; a
+//         session token (principal token_version > 0) has that integer ver, any other accepted
+//         token says kind "operator" (a token with neither predates revocable sessions).
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <rapidjson/document.h>
@@ -101,5 +103,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto role = parse_role(b["role"].GetString());
   FUZZ_CHECK(role && *role == p->role, "the principal has the token's role");
   FUZZ_CHECK(p->role != Role::Public, "a token never yields the public role");
+  if (p->token_version > 0) {
+    FUZZ_CHECK(b.HasMember("ver") && b["ver"].IsInt64() && b["ver"].GetInt64() == p->token_version,
+               "a session token's version is its integer ver");
+  } else {
+    FUZZ_CHECK(p->token_version == 0 && b.HasMember("kind") && b["kind"].IsString() &&
+                   std::string(b["kind"].GetString()) == "operator",
+               "a token without a session version is an operator token");
+  }
   return 0;
 }

@@ -3,7 +3,9 @@
 //
 //   techmart-api                      run the service
 //   techmart-api token --role R [--user-id N] [--email E] [--ttl SECONDS]
-//                                     print a JWT signed with TECHMART_JWT_SECRET (local use)
+//                                     print a JWT signed with TECHMART_JWT_SECRET (local use): an
+//                                     operator token (claim kind "operator"), not a session of the
+//                                     account: sign-out and account changes do not end it
 //   techmart-api routes [--json]      print every route: method, pattern, least role (--json:
 //                                     also the query parameters of the query-parameter routes)
 //
