@@ -12,9 +12,10 @@ SELECT lives_ok('ALTER EXTENSION techmart UPDATE', 'ALTER EXTENSION techmart UPD
 RESET client_min_messages;
 SELECT is((SELECT array_agg(c::regclass::text ORDER BY c::regclass::text)
              FROM pg_extension, unnest(extconfig) c WHERE extname = 'techmart'),
-          ARRAY['techmart.amount_prior', 'techmart.customer_state', 'techmart.hour_prior', 'techmart.risk_list',
-                'techmart.rule_config', 'techmart.settings'],
-          'configuration and state are dumped by pg_dump (pg_extension_config_dump)');
+          ARRAY['techmart.amount_prior', 'techmart.customer_state', 'techmart.entity_counted', 'techmart.entity_counts',
+                'techmart.hour_prior', 'techmart.risk_list', 'techmart.rule_config', 'techmart.settings',
+                'techmart.shadow_config', 'techmart.shadow_scores'],
+          'configuration, state, shadows and entity counters are dumped by pg_dump (pg_extension_config_dump, 0.7)');
 SELECT has_table('techmart', 'rule_config', 'techmart.rule_config exists');
 SELECT has_table('techmart', 'customer_state', 'techmart.customer_state exists');
 SELECT col_is_pk('techmart', 'customer_state', 'customer_id', 'customer_state is keyed by customer_id');
