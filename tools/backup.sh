@@ -23,7 +23,8 @@
 #                  the connection limit, CONNECT/TEMP privileges and the comment of the database
 #
 # restore: refuses an existing DB unless --replace; creates the missing roles, restores into a
-# new database under a temporary name (pg_restore --exit-on-error), applies database.sql, then
+# new database under a temporary name (CREATE EXTENSION techmart at the backup's version, then
+# pg_restore --exit-on-error), applies database.sql, then
 # verifies: every table's row count equals the manifest, the extension version and the last
 # migration are those of the manifest, analytics.rollup_check(), customers_spent_check(),
 # alert_counts_check() and techmart.entity_check() are empty. Only then is the database renamed
@@ -131,6 +132,12 @@ SELECT format('GRANT %s ON DATABASE :"db" TO %s%s;', a.privilege_type,
 EOF
 }
 
+# the last sqitch change deployed in DB (none without a sqitch registry)
+last_migration() {
+  [ "$(q -d "$1" -c "SELECT to_regclass('sqitch.changes') IS NOT NULL")" = t ] || return 0
+  q -d "$1" -c "SELECT change FROM sqitch.changes WHERE project = 'techmart' ORDER BY committed_at DESC LIMIT 1"
+}
+
 # the manifest's value of KEY (first field), or every line of KEY with several values
 mf() { awk -F'\t' -v k="$1" '$1 == k { sub(/^[^\t]*\t/, ""); print }' "$2"; }
 
@@ -173,7 +180,7 @@ do_backup() {
   PGDATABASE="$db" database_script >"$work/database.sql" || fail "could not read the database's settings"
   local ext mig size sha
   ext="$(q -d "$db" -c "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'techmart'), '')")"
-  mig="$(q -d "$db" -c "SELECT CASE WHEN to_regclass('sqitch.changes') IS NULL THEN '' ELSE (SELECT change FROM sqitch.changes WHERE project = 'techmart' ORDER BY committed_at DESC LIMIT 1) END")"
+  mig="$(last_migration "$db")"
   size=$(stat -c %s "$work/database.dump")
   sha=$(sha256sum "$work/database.dump" | cut -d' ' -f1)
   {
@@ -262,7 +269,23 @@ do_restore() {
     <<<'CREATE DATABASE :"t" TEMPLATE template0 ENCODING :'"'e'"' LC_COLLATE :'"'c'"' LC_CTYPE :'"'y'"';' \
     || fail "could not create the database $tmp"
   local t0; t0=$(date +%s%N)
-  pg_restore --exit-on-error -d "$tmp" "$work/database.dump" || fail "pg_restore failed"
+  # the extension at the backup's version: pg_dump writes CREATE EXTENSION without one, which
+  # would install the newest here; an older backup comes back as it was (./techmart up or sqitch
+  # deploy upgrade it). Its schema (made by the migrations) is created first, and left out of
+  # pg_restore's list.
+  local extv list=() schema_line; extv="$(mf extension "$m")"
+  if [ -n "$extv" ]; then
+    pg_restore -l "$work/database.dump" >"$work/toc" || fail "pg_restore cannot read the dump"
+    schema_line="$(grep -E '^[0-9]+; [0-9]+ [0-9]+ SCHEMA - techmart ' "$work/toc" || true)"
+    if [ -n "$schema_line" ]; then
+      grep -vxF "$schema_line" "$work/toc" >"$work/toc.rest"
+      list=(-L "$work/toc.rest")
+      q -d "$tmp" -v o="${schema_line##* }" <<<'CREATE SCHEMA techmart AUTHORIZATION :"o";' || fail "could not create the schema techmart"
+    fi
+    q -d "$tmp" -v v="$extv" <<<"SET client_min_messages = warning; CREATE EXTENSION techmart VERSION :'v' SCHEMA techmart;" \
+      || fail "cannot create the techmart extension $extv of the backup here (installed: $(q -d postgres -c "SELECT string_agg(version, ' ' ORDER BY version) FROM pg_available_extension_versions WHERE name = 'techmart'"))"
+  fi
+  pg_restore --exit-on-error "${list[@]}" -d "$tmp" "$work/database.dump" || fail "pg_restore failed"
   q -d "$tmp" -v db="$tmp" -f "$work/database.sql" || fail "could not apply the database's settings"
 
   # verification
@@ -274,7 +297,7 @@ do_restore() {
   done < <(mf table "$m")
   local ext mig
   ext="$(q -d "$tmp" -c "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'techmart'), '')")"
-  mig="$(q -d "$tmp" -c "SELECT CASE WHEN to_regclass('sqitch.changes') IS NULL THEN '' ELSE (SELECT change FROM sqitch.changes WHERE project = 'techmart' ORDER BY committed_at DESC LIMIT 1) END")"
+  mig="$(last_migration "$tmp")"
   [ "$ext" = "$(mf extension "$m")" ] || { echo "  techmart extension $ext, the backup has $(mf extension "$m")" >&2; bad=1; }
   [ "$mig" = "$(mf migration "$m")" ] || { echo "  last migration $mig, the backup has $(mf migration "$m")" >&2; bad=1; }
   local checks="" f

@@ -77,6 +77,12 @@ refused "token --ttl abc is refused (it signed a token that expired at once)" "-
 refused "token --ttl 1h is refused (read as 1 second)" "--ttl must be a whole number of seconds" \
   env TECHMART_JWT_SECRET=cli-test-secret-0123456789abcdef0123456789 "$TM" token --role admin --ttl 1h
 refused "unknown subcommand" "unknown subcommand: upp" "$TM" upp
+refused "backup with two files is refused" "usage: ./techmart backup [FILE]" "$TM" backup a.tar b.tar
+refused "backup without a running cluster" "the local cluster is not running" "$TM" backup "$T/b.tar"
+refused "restore without a file" "usage: ./techmart restore FILE" "$TM" restore
+refused "restore with a misspelt option is refused (not read as the file)" "unknown option: --replce" "$TM" restore x.tar --replce
+refused "restore --db without a name" "usage: ./techmart restore FILE" "$TM" restore x.tar --db
+refused "restore of a file that does not exist names it" "cannot read $T/missing.tar" "$TM" restore "$T/missing.tar"
 refused "psql without a running cluster" "the local cluster is not running" "$TM" psql -c 'SELECT 1'
 
 # ---- a relative TECHMART_RUN_DIR is taken from the current directory (PostgreSQL read it
