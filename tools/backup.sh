@@ -262,7 +262,7 @@ do_restore() {
 
   local ts enc lc_collate lc_ctype
   ts="$(date -u +%Y%m%d%H%M%S)"
-  tmp="${db:0:40}_restoring_$ts"
+  tmp="${db:0:32}_restoring_$ts"
   enc="$(mf encoding "$m")"
   IFS=$'\t' read -r lc_collate lc_ctype <<<"$(mf locale "$m")"
   q -d postgres -v t="$tmp" -v e="$enc" -v c="$lc_collate" -v y="$lc_ctype" \
@@ -313,10 +313,10 @@ do_restore() {
   # meanwhile) is renamed away in the same transaction
   local old=""
   if [ "$exists" = 1 ]; then
-    old="${db:0:40}_before_restore_$ts"
+    old="${db:0:32}_before_restore_$ts"
     q -d postgres -v d="$db" <<<'ALTER DATABASE :"d" ALLOW_CONNECTIONS false;' || fail "could not close $db to new sessions"
-    local i ok=0
-    for i in 1 2 3 4 5; do
+    local ok=0
+    for _ in 1 2 3 4 5; do
       q -d postgres -v d="$db" <<<"SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = :'d' AND pid <> pg_backend_pid();" >/dev/null || true
       if q -d postgres -v d="$db" -v o="$old" -v t="$tmp" \
            <<<'BEGIN; ALTER DATABASE :"d" RENAME TO :"o"; ALTER DATABASE :"t" RENAME TO :"d"; COMMIT;' 2>"$work/swap.err"; then
