@@ -39,12 +39,13 @@ fail() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 q() { psql -X -q -tA -v ON_ERROR_STOP=1 "$@"; }
 FORMAT="techmart-backup 1"
 
-# the tables whose rows the dump holds: every ordinary table outside the system schemas that
-# belongs to no extension, and the extensions' configuration tables (pg_extension_config_dump)
+# the tables whose rows the dump holds: every table outside the system schemas that belongs to no
+# extension, and the extensions' configuration tables (pg_extension_config_dump); a partitioned
+# table (docs/scaling.md) is counted as a whole and by partition
 TABLES_SQL="
 SELECT format('%I.%I', n.nspname, c.relname)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind = 'r' AND c.relpersistence <> 't'
+ WHERE c.relkind IN ('r', 'p') AND c.relpersistence <> 't'
    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
    AND (NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                        AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e')
