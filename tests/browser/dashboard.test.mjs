@@ -251,6 +251,34 @@ describe('dashboard', () => {
     await context.close();
   });
 
+  it('a total the database estimates is shown as "about N", an exact one as the number', async () => {
+    // budget 0: a score filter (not answered by the rollups) is estimated; the status filter stays exact
+    sql("UPDATE analytics.settings SET value = '0' WHERE key = 'list_count_budget'");
+    try {
+      const { page, context } = await openDashboard(browser, api);
+      const table = page.locator('[data-widget="transactions"]');
+      await table.locator('tbody tr').first().waitFor();
+      await page.getByLabel('Score from').fill('10');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      const est = await apiGet(api, admin, '/transactions?min_score=10&limit=10');
+      assert.equal(est.total_exact, false, 'the API estimates this total');
+      await page.waitForFunction(() => document.querySelector('[data-testid="tx-total"]')?.dataset.exact === 'false');
+      assert.match(await page.getByTestId('tx-total').textContent(), /^about [\d,]+ matching$/);
+      assert.match(await table.getByTestId('page-info').textContent(), /^Page 1 of about [\d,]+ \(about [\d,]+ rows\)$/);
+      await page.getByRole('button', { name: 'Reset' }).click();
+      await page.getByLabel('Status').selectOption('failed');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      const exact = await apiGet(api, admin, '/transactions?status=failed&limit=10');
+      assert.equal(exact.total_exact, true);
+      await page.waitForFunction((n) => document.querySelector('[data-testid="tx-total"]')?.dataset.exact === 'true'
+        && Number(document.querySelector('[data-testid="tx-total"]').dataset.value) === n, exact.total);
+      assert.equal(await page.getByTestId('tx-total').textContent(), `${fmtInt(exact.total)} matching`);
+      await context.close();
+    } finally {
+      sql("UPDATE analytics.settings SET value = '25000' WHERE key = 'list_count_budget'");
+    }
+  });
+
   it('the detail modal opens and closes by keyboard, keeps focus inside and shows the reasons and history', async () => {
     const { page, context } = await openDashboard(browser, api);
     const sus = await apiGet(api, admin, '/transactions?suspicious=true&limit=1');
