@@ -9,6 +9,10 @@
 -- every seeded row is scored exactly as a live insert would have been.
 
 SET client_min_messages = warning;
+-- The seed's transactions are past sales and products.csv holds today's stock: the history must
+-- not move it (change stock_sales: live inserts take their units from stock_quantity and write
+-- inventory_history; a load of past transactions runs with this setting off).
+SET techmart.track_stock = off;
 
 \copy categories (id, name, description) FROM 'categories.csv' WITH (FORMAT csv, HEADER)
 \copy suppliers (id, name, reliability_score, country, contact_email) FROM 'suppliers.csv' WITH (FORMAT csv, HEADER)

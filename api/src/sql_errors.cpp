@@ -63,8 +63,9 @@ Problem problem_from_exception(const std::exception_ptr& e, const std::string& r
     }
     // unique violation, a delete refused by a reference, a concurrent request holding the
     // same Idempotency-Key, a change the current state does not allow (55000: e.g. demoting the
-    // last active admin): conflicts with the current state
-    if (st == "23505" || st == "23503" || st == "55P03" || st == "55000") {
+    // last active admin), not enough stock for a sale (23S01, change stock_sales): conflicts with
+    // the current state
+    if (st == "23505" || st == "23503" || st == "55P03" || st == "55000" || st == "23S01") {
       return problems::conflict(msg);
     }
     if (cls == "22" || cls == "23") return problems::validation({}, msg);

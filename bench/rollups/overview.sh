@@ -17,6 +17,9 @@
 # Prints one table per size, then the ratio of the medians last size / first size and the target.
 # Env: GEN (techmart-gen), CUSTOMERS [50000], PRODUCTS [1000], DAYS [60], REPEAT [200], REUSE [0].
 set -Eeuo pipefail
+# Transactions of a generated history or on random products: the stock upkeep (change stock_sales)
+# is off, as for any load of past transactions (its own cost: bench/RESULTS.md "Sales move the stock").
+export PGOPTIONS="${PGOPTIONS:-} -c techmart.track_stock=off"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 SIZES=("$@"); [ ${#SIZES[@]} -gt 0 ] || SIZES=(100000 10000000)
 GEN="${GEN:-$ROOT/build/data/generator/techmart-gen}"
@@ -43,7 +46,7 @@ load() {  # load N transactions into database $1 by the history path
   "$GEN" --stdout transactions "${args[@]}" \
     | awk -F, -v OFS=, 'NR == 1 { print "header"; next }
         { s = ($17 == "") ? "f" : "t"; $17 = ""; NF = 16; printf "%s,%.3f,%s\n", $0, $4 * $5, s }' \
-    | PGOPTIONS="-c techmart.scoring=off -c session_replication_role=replica" "${P[@]}" -c "\copy transactions (id, customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, order_number, country, latitude, longitude, device_id, ip_address, payment_fingerprint, amount, is_suspicious) FROM STDIN (FORMAT csv, HEADER)"
+    | PGOPTIONS="$PGOPTIONS -c techmart.scoring=off -c session_replication_role=replica" "${P[@]}" -c "\copy transactions (id, customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, order_number, country, latitude, longitude, device_id, ip_address, payment_fingerprint, amount, is_suspicious) FROM STDIN (FORMAT csv, HEADER)"
   t1=$(date +%s); echo "# $db: $n transactions copied in $((t1 - t0)) s"
   PGOPTIONS="-c session_replication_role=replica" "${P[@]}" <<'SQL'
 SELECT setval(pg_get_serial_sequence('transactions', 'id'), (SELECT max(id) + 1 FROM transactions), false);

@@ -15,6 +15,9 @@
 #   MIGRATIONS=<the checkout's migrations/> bench/rollups/single_row.sh
 # Env: PAIRS (5), N (1000), WARM (200). Ends with the change deployed; leaves the rows it inserted.
 set -Eeuo pipefail
+# Transactions of a generated history or on random products: the stock upkeep (change stock_sales)
+# is off, as for any load of past transactions (its own cost: bench/RESULTS.md "Sales move the stock").
+export PGOPTIONS="${PGOPTIONS:-} -c techmart.track_stock=off"
 PAIRS="${PAIRS:-5}"; N="${N:-1000}"; WARM="${WARM:-200}"
 : "${MIGRATIONS:?MIGRATIONS: the migrations/ directory of the checkout}"
 : "${PGDATABASE:?}"

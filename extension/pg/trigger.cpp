@@ -25,6 +25,7 @@
 #include "metrics.hpp"
 #include "native_touch.hpp"
 #include "numeric_conv.hpp"
+#include "stock_trigger.hpp"
 
 extern "C" {
 #include "access/table.h"
@@ -1098,6 +1099,7 @@ extern "C" PGDLLEXPORT void _PG_init(void) {
       "Customers whose state one statement keeps in memory before writing "
       "them back mid-statement (0: bounded by techmart.state_cache_memory only)",
       nullptr, &guc_cache_entries, 0, 0, 10000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  techmart::pg::stock::define_gucs();  // techmart.track_stock, techmart.actor (stock_trigger.cpp)
   MarkGUCPrefixReserved("techmart");
   techmart::pg::metrics::init();  // scoring latency histogram (shared memory when preloaded)
   prev_executor_start = ExecutorStart_hook;

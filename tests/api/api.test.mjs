@@ -25,6 +25,7 @@ import { clientEdgeTests } from './lib/client_edges.mjs';
 import { consistencyTests } from './lib/consistency.mjs';
 import { pagingTests } from './lib/paging.mjs';
 import { sessionTests } from './lib/sessions.mjs';
+import { stockTests } from './lib/stock.mjs';
 
 requireEnv();
 
@@ -443,6 +444,7 @@ clientEdgeTests(() => server);
 consistencyTests(() => server);
 pagingTests(() => server);
 sessionTests(() => server);
+stockTests(() => server);
 
 describe('database restart', () => {
   const stop = process.env.TECHMART_TEST_PG_STOP;

@@ -1,0 +1,90 @@
+// Sales move the stock (sqitch change stock_sales), through the API: POST /transactions takes the
+// units (409 problem+json when the product has too few, nothing booked, the Idempotency-Key not
+// spent), PATCH to refunded gives them back with the API's user in the history. Registered by
+// api.test.mjs before the database-restart test.
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeToken, sql, uniqueSuffix, waitFor } from './harness.mjs';
+
+const auth = (role) => ({ Authorization: `Bearer ${makeToken(role)}` });
+
+function send(server, method, path, { body, role = 'admin', headers = {} } = {}) {
+  const init = { method, headers: { ...auth(role), ...headers } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  return fetch(server.base + path, init);
+}
+
+export function stockTests(getServer) {
+  describe('stock moves with sales (change stock_sales)', () => {
+    let server;
+    let customerId;
+    let productId;
+    let tag;
+    before(async () => {
+      server = await waitFor(() => getServer(), { timeoutMs: 20000, intervalMs: 50 });
+      tag = `stock-${uniqueSuffix()}`;
+      customerId = Number(sql(`INSERT INTO customers (id, email, name, country)
+                                SELECT coalesce(max(id), 0) + 1, '${tag}@example.com', 'Stock API', 'GB' FROM customers RETURNING id;`));
+      productId = Number(sql(`INSERT INTO products (id, sku, name, price, stock_quantity, low_stock_threshold)
+                               SELECT coalesce(max(id), 0) + 1, '${tag}', 'stock api product', 4.5, 3, 1 FROM products RETURNING id;`));
+    });
+    const stock = async () => (await (await send(server, 'GET', `/api/v1/products/${productId}`, { role: 'viewer' })).json()).stock_quantity;
+    const history = async () => (await (await send(server, 'GET', `/api/v1/inventory/${productId}/history`, { role: 'viewer' })).json()).items;
+    const booked = () => Number(sql(`SELECT count(*) FROM transactions WHERE device_id LIKE '${tag}%';`));
+    const body = (quantity, i) => ({ customer_id: customerId, product_id: productId, quantity, payment_method: 'paypal', device_id: `${tag}-${i}` });
+
+    let saleId;
+    test('a sale takes its units: stock 3 -> 1, one history row "sale"', async () => {
+      const res = await send(server, 'POST', '/api/v1/transactions', { body: body(2, 1) });
+      assert.equal(res.status, 201);
+      saleId = (await res.json()).id;
+      assert.equal(await stock(), 1);
+      const [h] = await history();
+      assert.equal(h.reason, 'sale');
+      assert.equal(h.previous_quantity, 3);
+      assert.equal(h.new_quantity, 1);
+      assert.equal(h.note, `transaction ${saleId} (insert)`);
+    });
+
+    test('a sale of more than the stock: 409 problem+json naming the product; nothing booked', async () => {
+      for (const headers of [{}, { 'Idempotency-Key': `${tag}-key` }]) {
+        const res = await send(server, 'POST', '/api/v1/transactions', { body: body(2, 2), headers });
+        assert.equal(res.status, 409, JSON.stringify(headers));
+        assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+        const p = await res.json();
+        assert.equal(p.status, 409);
+        assert.equal(p.detail, `insufficient stock for product ${productId} (${tag}): 1 in stock, 2 wanted`);
+      }
+      assert.equal(booked(), 1, 'only the first sale is in transactions');
+      assert.equal(await stock(), 1);
+      assert.equal((await history()).length, 1, 'no history row for the refused sales');
+    });
+
+    test('after a restock the same Idempotency-Key books the sale (a refusal is not stored)', async () => {
+      const put = await send(server, 'PUT', `/api/v1/inventory/${productId}`, { body: { quantity: 10, reason: 'restock' } });
+      assert.equal(put.status, 200);
+      const res = await send(server, 'POST', '/api/v1/transactions', { body: body(2, 2), headers: { 'Idempotency-Key': `${tag}-key` } });
+      assert.equal(res.status, 201);
+      assert.equal(res.headers.get('idempotent-replayed'), 'false');
+      assert.equal(await stock(), 8);
+    });
+
+    test('PATCH to refunded gives the units back: reason return, by the API user', async () => {
+      const res = await send(server, 'PATCH', `/api/v1/transactions/${saleId}`, { role: 'analyst', body: { status: 'refunded' } });
+      assert.equal(res.status, 200);
+      assert.equal(await stock(), 10);
+      const [h] = await history();
+      assert.equal(h.reason, 'return');
+      assert.equal(h.change, 2);
+      assert.match(h.changed_by, /^user:/, `changed_by ${h.changed_by}`);
+      // and back to completed needs the units again: 10 in stock, fine; a refused one is 409 too
+      sql(`UPDATE products SET stock_quantity = 1 WHERE id = ${productId};`);
+      const again = await send(server, 'PATCH', `/api/v1/transactions/${saleId}`, { role: 'analyst', body: { status: 'completed' } });
+      assert.equal(again.status, 409);
+      assert.equal((await (await send(server, 'GET', `/api/v1/transactions/${saleId}`)).json()).status, 'refunded');
+    });
+  });
+}
