@@ -33,7 +33,7 @@ $$;
 SELECT pg_temp.cleanup() AS cleanup_before \gset
 SELECT dblink_exec('s0', $s$
   BEGIN;
-  INSERT INTO products (id, sku, name, price) VALUES (930801, 'SPENT-LOCK-930801', 'spent lock order', 1);
+  INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (930801, 'SPENT-LOCK-930801', 'spent lock order', 1, 1000000);
   INSERT INTO customers (id, email, name, country)
   SELECT 930800 + i, 'spent-lock' || i || '@example.com', 'Spent lock ' || i, 'GB' FROM generate_series(40, 1, -1) i;
   COMMIT;

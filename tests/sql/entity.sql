@@ -10,7 +10,7 @@ DELETE FROM techmart.settings;
 INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70), ('reason_min_contribution', 0), ('bias', -4);
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT i, 'entity-' || i || '@example.com', 'Entity ' || i, 'DE', '2020-01-01' FROM generate_series(960001, 960010) i;
-INSERT INTO products (id, sku, name, price) VALUES (960001, 'ENTITY-1', 'Entity product', 40);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (960001, 'ENTITY-1', 'Entity product', 40, 1000000);
 -- customers 960001..960004 each buy once on device dev-shared (ip 10.7.7.x) 5 days ago
 INSERT INTO transactions (id, customer_id, product_id, quantity, unit_price, payment_method, country, device_id,
                           ip_address, payment_fingerprint, transaction_time)

@@ -19,8 +19,8 @@ INSERT INTO techmart.risk_list (kind, value) VALUES ('country', 'KP'), ('payment
 INSERT INTO customers (id, email, name, country, home_lat, home_lon, registration_date)
 SELECT i, 'fraud-test-' || i || '@example.com', 'Fraud test ' || i, 'DE', 52.52, 13.40, '2020-01-01'
   FROM generate_series(910001, 910020) i;
-INSERT INTO products (id, sku, name, price) VALUES (910001, 'FRAUD-TEST-1', 'Fraud test product', 40),
-                                                   (910002, 'FRAUD-TEST-2', 'Fraud test cheap', 2);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (910001, 'FRAUD-TEST-1', 'Fraud test product', 40, 1000000),
+                                                   (910002, 'FRAUD-TEST-2', 'Fraud test cheap', 2, 1000000);
 
 -- a normal history for customers 910001..910012: 20 purchases, one a day at 14:xx UTC in Berlin
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, latitude, longitude, transaction_time)

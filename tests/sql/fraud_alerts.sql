@@ -16,7 +16,7 @@ INSERT INTO techmart.risk_list (kind, value) VALUES ('country', 'KP'), ('payment
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT i, 'fraud-alerts-' || i || '@example.com', 'Fraud alerts ' || i, 'DE', '2020-01-01'
   FROM generate_series(920001, 920060) i;
-INSERT INTO products (id, sku, name, price) VALUES (920001, 'FRAUD-ALERTS-1', 'Fraud alerts product', 40);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (920001, 'FRAUD-ALERTS-1', 'Fraud alerts product', 40, 1000000);
 
 CREATE FUNCTION pg_temp.suspicious(lo bigint, hi bigint) RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM transactions WHERE customer_id BETWEEN lo AND hi AND is_suspicious $$;

@@ -10,7 +10,7 @@ INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70),
 UPDATE techmart.rule_config SET enabled = true;
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT i, 'compressed-' || i || '@example.com', 'Compressed ' || i, 'DE', '2020-01-01' FROM generate_series(985001, 985003) i;
-INSERT INTO products (id, sku, name, price) VALUES (985001, 'COMPRESSED-1', 'Compressed product', 40);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (985001, 'COMPRESSED-1', 'Compressed product', 40, 1000000);
 -- a normal history, then a burst of odd purchases (several reasons each)
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, transaction_time)
 SELECT c, 985001, 1, 38 + d % 5, 'credit_card', 'DE', '2031-02-01 14:00Z'::timestamptz + d * interval '1 day'

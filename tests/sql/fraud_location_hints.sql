@@ -25,7 +25,7 @@ SELECT dblink_exec(pg_temp.conninfo(), $$
   DELETE FROM customers WHERE id = 900301;
   DELETE FROM products WHERE id = 900301;
   INSERT INTO customers (id, email, name, country) VALUES (900301, 'hints-test@example.com', 'Hints test', 'DE');
-  INSERT INTO products (id, sku, name, price) VALUES (900301, 'HINTS-TEST-900301', 'Hints test product', 10);
+  INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (900301, 'HINTS-TEST-900301', 'Hints test product', 10, 1000000);
   COMMIT;
 $$) AS setup \gset
 

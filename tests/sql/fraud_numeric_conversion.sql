@@ -14,7 +14,7 @@ INSERT INTO conv_amounts VALUES (1, 0), (2, 0.001), (3, 0.05), (4, 0.007), (5, 1
   (14, 3.3), (15, 7.125), (16, 50000000000);
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT 986000 + i, 'conversion-' || i || '@example.com', 'Conversion ' || i, 'DE', '2020-01-01' FROM conv_amounts;
-INSERT INTO products (id, sku, name, price) VALUES (986001, 'CONVERSION-1', 'Conversion product', 0.3);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (986001, 'CONVERSION-1', 'Conversion product', 0.3, 1000000);
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, amount, payment_method, country, transaction_time)
 SELECT 986000 + i, 986001, 1, amount, amount, 'credit_card', 'DE', '2031-03-01 12:00Z' FROM conv_amounts;
 

@@ -14,7 +14,7 @@ INSERT INTO techmart.risk_list (kind, value) VALUES ('country', 'KP'), ('payment
 UPDATE transactions SET label = 'unknown', labelled_at = NULL WHERE label <> 'unknown';
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT i, 'fraud-ops-' || i || '@example.com', 'Fraud ops ' || i, 'DE', '2020-01-01' FROM generate_series(930001, 930012) i;
-INSERT INTO products (id, sku, name, price) VALUES (930001, 'FRAUD-OPS-1', 'Fraud ops product', 40);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (930001, 'FRAUD-OPS-1', 'Fraud ops product', 40, 1000000);
 -- a normal history, then per customer one odd purchase: crypto from KP at 20x the list price
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, transaction_time)
 SELECT c, 930001, 1, 38 + d % 5, 'credit_card', 'DE', '2031-01-01 14:00Z'::timestamptz + d * interval '1 day' + (c % 30) * interval '1 minute'

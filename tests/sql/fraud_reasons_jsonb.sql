@@ -14,7 +14,7 @@ UPDATE techmart.rule_config SET enabled = true WHERE rule NOT LIKE 'entity\_%';
 UPDATE techmart.entity_kind SET enabled = true, weight = 1, threshold = 0 WHERE kind = 'device';
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT i, 'reasons-jsonb-' || i || '@example.com', 'Reasons ' || i, 'DE', '2020-01-01' FROM generate_series(987001, 987006) i;
-INSERT INTO products (id, sku, name, price) VALUES (987001, 'REASONS-JSONB-1', 'Reasons product', 40);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (987001, 'REASONS-JSONB-1', 'Reasons product', 40, 1000000);
 
 CREATE TEMP TABLE rc AS SELECT rule, weight, threshold FROM techmart.rule_config;
 CREATE FUNCTION pg_temp.restore_rules() RETURNS void LANGUAGE sql AS $$

@@ -12,7 +12,7 @@ DELETE FROM customers WHERE id BETWEEN 940001 AND 940006;
 DELETE FROM products WHERE id = 940001;
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT i, 'fraud-rescore-' || i || '@example.com', 'Fraud rescore ' || i, 'DE', '2020-01-01' FROM generate_series(940001, 940006) i;
-INSERT INTO products (id, sku, name, price) VALUES (940001, 'FRAUD-RESCORE-1', 'Fraud rescore product', 40);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (940001, 'FRAUD-RESCORE-1', 'Fraud rescore product', 40, 1000000);
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, transaction_time)
 SELECT c, 940001, 1, 38 + d % 5, 'credit_card', 'DE', '2032-01-01 14:00Z'::timestamptz + d * interval '1 day' + (c % 30) * interval '1 minute'
   FROM generate_series(940001, 940006) c, generate_series(1, 5) d ORDER BY d, c;

@@ -4,7 +4,7 @@ SELECT plan(12);
 
 INSERT INTO customers (id, email, name, country, registration_date)
 VALUES (940001, 'labels-current@example.com', 'Labels Current', 'DE', '2020-01-01');
-INSERT INTO products (id, sku, name, price) VALUES (940001, 'LABELS-CURRENT', 'Labels product', 10);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (940001, 'LABELS-CURRENT', 'Labels product', 10, 1000000);
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, transaction_time)
 SELECT 940001, 940001, 1, 10, 'credit_card', 'DE', now() - interval '2 days' + k * interval '1 minute' FROM generate_series(1, 3) k;
 CREATE TEMP TABLE tx AS SELECT array_agg(id ORDER BY id) AS ids FROM transactions WHERE customer_id = 940001;

@@ -82,7 +82,7 @@ DELETE FROM techmart.risk_list;
 INSERT INTO techmart.risk_list (kind, value) VALUES ('country', 'KP'), ('payment_method', 'crypto');
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT i, 'partitioning-' || i || '@example.com', 'Partitioning ' || i, 'DE', '2020-01-01' FROM generate_series(930001, 930010) i;
-INSERT INTO products (id, sku, name, price) VALUES (930001, 'PARTITIONING-1', 'Partitioning product', 40);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (930001, 'PARTITIONING-1', 'Partitioning product', 40, 1000000);
 DO $$ BEGIN PERFORM * FROM techmart_ops.ensure_partitions(2); END $$;
 CREATE TEMP TABLE months AS
 SELECT techmart_ops.month_start(now()) + make_interval(months => k) + interval '3 days 10 hours' AS t, k

@@ -9,7 +9,7 @@ SELECT plan(4);
 
 INSERT INTO customers (id, email, name, country, registration_date)
 VALUES (989001, 'rescore-errors@example.com', 'Rescore errors', 'DE', '2020-01-01');
-INSERT INTO products (id, sku, name, price) VALUES (989001, 'RESCORE-ERR-1', 'Rescore errors product', 40);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (989001, 'RESCORE-ERR-1', 'Rescore errors product', 40, 1000000);
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, transaction_time)
 SELECT 989001, 989001, 1, 40, 'credit_card', 'DE', '2026-11-20 12:00Z'::timestamptz + d * interval '1 hour' FROM generate_series(1, 3) d;
 UPDATE transactions SET fraud_score = 0 WHERE customer_id = 989001;  -- differs from what a rescore computes

@@ -12,7 +12,7 @@ SET LOCAL techmart.scoring = off;  -- the two loads' suspicious flags would diff
 
 INSERT INTO categories (id, name) VALUES (960001, 'batch cat A'), (960002, 'batch cat B');
 INSERT INTO products (id, sku, name, category_id, price, stock_quantity)
-SELECT 960000 + i, 'BATCH-' || i, 'batch p' || i, 960001 + i % 2, 1 + i, 100 FROM generate_series(1, 60) i;
+SELECT 960000 + i, 'BATCH-' || i, 'batch p' || i, 960001 + i % 2, 1 + i, 1000000 FROM generate_series(1, 60) i;
 INSERT INTO customers (id, email, name, country)
 SELECT 960000 + i, 'batch' || i || '@example.com', 'Batch ' || i, 'GB' FROM generate_series(1, 300) i;
 

@@ -12,8 +12,8 @@ SET LOCAL techmart.scoring = off;
 
 INSERT INTO categories (id, name) VALUES (970001, 'apply cat A'), (970002, 'apply cat B');
 INSERT INTO products (id, sku, name, category_id, price, stock_quantity) VALUES
-  (970001, 'APPLY-1', 'apply p1', 970001, 10, 100), (970002, 'APPLY-2', 'apply p2', 970002, 5.5, 100),
-  (970003, 'APPLY-3', 'apply p3', NULL, 0.001, 100), (970004, 'APPLY-4', 'apply p4', 970001, 3.25, 100);
+  (970001, 'APPLY-1', 'apply p1', 970001, 10, 1000000), (970002, 'APPLY-2', 'apply p2', 970002, 5.5, 1000000),
+  (970003, 'APPLY-3', 'apply p3', NULL, 0.001, 1000000), (970004, 'APPLY-4', 'apply p4', 970001, 3.25, 1000000);
 INSERT INTO customers (id, email, name, country)
 SELECT 970000 + i, 'apply' || i || '@example.com', 'Apply ' || i, 'GB' FROM generate_series(1, 40) i;
 

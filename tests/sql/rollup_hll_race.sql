@@ -43,7 +43,7 @@ SELECT dblink_exec('s0', $$
   DELETE FROM techmart.customer_state WHERE customer_id BETWEEN 960201 AND 960203;
   DELETE FROM customers WHERE id BETWEEN 960201 AND 960203;
   DELETE FROM products WHERE id = 960201;
-  INSERT INTO products (id, sku, name, price) VALUES (960201, 'HLL-RACE-960201', 'hll race product', 1);
+  INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (960201, 'HLL-RACE-960201', 'hll race product', 1, 1000000);
   INSERT INTO customers (id, email, name, country)
   SELECT 960200 + i, 'hll-race' || i || '@example.com', 'HLL race ' || i, 'GB' FROM generate_series(1, 3) i;
   COMMIT;

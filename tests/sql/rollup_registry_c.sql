@@ -10,7 +10,7 @@ SET LOCAL techmart.scoring = off;
 
 INSERT INTO categories (id, name) VALUES (960001, 'registry cat');
 INSERT INTO products (id, sku, name, category_id, price, stock_quantity) VALUES
-  (960001, 'REG-1', 'registry p1', 960001, 10, 100), (960002, 'REG-2', 'registry p2', NULL, 2.5, 100);
+  (960001, 'REG-1', 'registry p1', 960001, 10, 1000000), (960002, 'REG-2', 'registry p2', NULL, 2.5, 1000000);
 INSERT INTO customers (id, email, name, country)
 SELECT 960000 + i, 'registry' || i || '@example.com', 'Registry ' || i, 'GB' FROM generate_series(1, 20) i;
 

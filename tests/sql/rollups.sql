@@ -44,9 +44,9 @@ $$;
 INSERT INTO categories (id, name) VALUES (950001, 'rollup cat A'), (950002, 'rollup cat B');
 INSERT INTO suppliers (id, name, country) VALUES (950001, 'rollup supplier', 'GB');
 INSERT INTO products (id, sku, name, category_id, price, stock_quantity, supplier_id) VALUES
-  (950001, 'ROLL-1', 'rollup p1', 950001, 10, 100, 950001),
-  (950002, 'ROLL-2', 'rollup p2', 950001, 5.5, 100, 950001),
-  (950003, 'ROLL-3', 'rollup p3', NULL, 0.001, 100, NULL);
+  (950001, 'ROLL-1', 'rollup p1', 950001, 10, 1000000, 950001),
+  (950002, 'ROLL-2', 'rollup p2', 950001, 5.5, 1000000, 950001),
+  (950003, 'ROLL-3', 'rollup p3', NULL, 0.001, 1000000, NULL);
 INSERT INTO customers (id, email, name, country) VALUES
   (950001, 'roll1@example.com', 'Roll One', 'GB'), (950002, 'roll2@example.com', 'Roll Two', 'DE'),
   (950003, 'roll3@example.com', 'Roll Three', 'FR'), (950004, 'roll4@example.com', 'Roll Four', 'FR');

@@ -27,7 +27,7 @@ SELECT is_empty($$SELECT 1 FROM (SELECT le_us, lag(le_us) OVER (ORDER BY le_us) 
 -- a known configuration and our own customers/product (rolled back)
 INSERT INTO customers (id, email, name, country)
 SELECT i, 'latency-test-' || i || '@example.com', 'Latency test ' || i, 'DE' FROM generate_series(910001, 910020) i;
-INSERT INTO products (id, sku, name, price) VALUES (910001, 'LATENCY-TEST-910001', 'Latency test product', 10);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (910001, 'LATENCY-TEST-910001', 'Latency test product', 10, 1000000);
 
 -- the backend's histogram, reset: counts exactly our rows
 SELECT ok(techmart.scoring_latency_reset(true) <= clock_timestamp(), 'reset(backend_only) answers its time');

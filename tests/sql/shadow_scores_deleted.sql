@@ -9,7 +9,7 @@ SELECT plan(11);
 
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT i, 'shadow-del-' || i || '@example.com', 'Shadow delete ' || i, 'DE', '2020-01-01' FROM generate_series(988001, 988003) i;
-INSERT INTO products (id, sku, name, price) VALUES (988001, 'SHADOW-DEL-1', 'Shadow delete product', 40);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (988001, 'SHADOW-DEL-1', 'Shadow delete product', 40, 1000000);
 INSERT INTO techmart.shadow_config (name, config) VALUES ('shadow_del_a', '{"settings": {"suspicious_threshold": 1}}'),
                                                           ('shadow_del_b', '{"settings": {"bias": -3}}');
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, country, transaction_time)

@@ -17,7 +17,7 @@ DELETE FROM techmart.hour_prior;
 INSERT INTO customers (id, email, name, country)
 SELECT i, 'trigger-test-' || i || '@example.com', 'Trigger test ' || i, 'DE'
   FROM generate_series(900001, 900010) i;
-INSERT INTO products (id, sku, name, price) VALUES (900001, 'TRIGGER-TEST-900001', 'Trigger test product', 10);
+INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (900001, 'TRIGGER-TEST-900001', 'Trigger test product', 10, 1000000);
 
 -- ------------------------------------------------------------------ a single insert
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)

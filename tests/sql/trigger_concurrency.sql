@@ -22,7 +22,7 @@ SELECT dblink_exec(pg_temp.conninfo(), $$
   DELETE FROM customers WHERE id = 900201;
   DELETE FROM products WHERE id = 900201;
   INSERT INTO customers (id, email, name, country) VALUES (900201, 'concurrency-test@example.com', 'Concurrency test', 'DE');
-  INSERT INTO products (id, sku, name, price) VALUES (900201, 'CONCURRENCY-TEST-900201', 'Concurrency test product', 1);
+  INSERT INTO products (id, sku, name, price, stock_quantity) VALUES (900201, 'CONCURRENCY-TEST-900201', 'Concurrency test product', 1, 1000000);
   COMMIT;
 $$) AS setup \gset
 
