@@ -25,7 +25,7 @@ cleanup_sql="
 "${PSQL[@]}" <<'SQL'
 INSERT INTO categories (id, name) VALUES (960001, 'concurrency cat A'), (960002, 'concurrency cat B');
 INSERT INTO products (id, sku, name, category_id, price, stock_quantity)
-SELECT 960000 + i, 'CONC-' || i, 'concurrency product ' || i, 960001 + i % 2, 9.99, 1000 FROM generate_series(1, 4) i;
+SELECT 960000 + i, 'CONC-' || i, 'concurrency product ' || i, 960001 + i % 2, 9.99, 100000000 FROM generate_series(1, 4) i;
 INSERT INTO customers (id, email, name, country)
 SELECT 960000 + i, 'conc' || i || '@example.com', 'Concurrency ' || i, 'GB' FROM generate_series(1, 40) i;
 SQL

@@ -26,7 +26,7 @@ DIR="$(mktemp -d)"
 trap 'rm -rf "$DIR"' EXIT
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 
-cleanup_sql="
+cleanup_sql="SET client_min_messages = warning;
   DELETE FROM transactions WHERE customer_id BETWEEN 960001 AND 960099;
   DELETE FROM customers WHERE id BETWEEN 960001 AND 960099;
   DELETE FROM products WHERE id BETWEEN 960001 AND 960099;
