@@ -131,6 +131,9 @@ check "top five customers by net spend (api.customers_top)" "$(cat "$TMP/top5")"
   "$(Q -c "SELECT split_part(c.email, '@', 1) || '|' || (i->>'revenue') FROM jsonb_array_elements(api.customers_top($RANGE, 5)->'items') i
             JOIN customers c ON c.id = (i->>'customer_id')::bigint ORDER BY (i->>'rank')::int")"
 check "rollups exact" "0" "$(Q -c "SELECT count(*) FROM analytics.rollup_check()")"
+# history does not move today's stock (change stock_sales): new products at 0, no inventory_history row
+check "the imported history moved no stock (bulk path)" "0|0" \
+  "$(Q -c "SELECT (SELECT count(*) FROM products WHERE stock_quantity <> 0) || '|' || (SELECT count(*) FROM inventory_history)")"
 check "fraud state of every imported customer" "$(cut -d'|' -f2 "$TMP/counts")" \
   "$(Q -c "SELECT count(*) FROM techmart.customer_state s JOIN customers c ON c.id = s.customer_id WHERE c.email LIKE '%@online-retail.example'")"
 
@@ -193,6 +196,9 @@ check "import.online_retail_errors() lists the lines" "3
 } > "$TMP/quoted.csv"
 "$ROOT/tools/import-online-retail.sh" "$TMP/quoted.csv" >/dev/null 2>&1
 check "quoted description with commas and quotes" 'HAND WARMER, "UNION JACK", RED' "$(Q -c "SELECT name FROM products WHERE sku = '99999Q'")"
+check "a one-line import (ordinary path) moved no stock, its stock trigger enabled again" "0|0|O" \
+  "$(Q -c "SELECT (SELECT count(*) FROM products WHERE stock_quantity <> 0) || '|' || (SELECT count(*) FROM inventory_history)
+                  || '|' || (SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'transactions_stock_ins')")"
 check "next month on top: only the new line added" "$(( $(Q -c "SELECT count(*) FROM import.online_retail_line") ))" \
   "$(( $(wc -l < "$FILE") - 1 + 1 ))"
 
