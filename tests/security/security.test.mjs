@@ -27,6 +27,8 @@ before(async () => {
   fs.writeFileSync(path.join(staticDir, '.env'), SECRET_TEXT);
   fs.writeFileSync(path.join(base, 'secret.txt'), SECRET_TEXT);
   fs.symlinkSync(path.join(base, 'secret.txt'), path.join(staticDir, 'link.txt'));
+  // the valid POSTs below sell product 1: enough stock for them (sales take their units, change stock_sales)
+  sql('UPDATE products SET stock_quantity = greatest(stock_quantity, 1000000) WHERE id = 1;');
   server = await new ApiServer({ TECHMART_STATIC_DIR: staticDir, TECHMART_MAX_BODY_BYTES: '65536' }).start();
 });
 after(async () => {

@@ -312,6 +312,7 @@ export function analyticsTests(getServer) {
       try {
         await waitFor(() => events.some((e) => e.retry), { timeoutMs: 3000, intervalMs: 20 });
         const [cust, prod] = sql('SELECT (SELECT min(id) FROM customers), (SELECT min(id) FROM products);').split('|').map(Number);
+        sql(`UPDATE products SET stock_quantity = greatest(stock_quantity, 1000000) WHERE id = ${prod};`);  // sold below
         // five inserts (five transactions, five notifications) from one psql: a psql start per
         // insert takes longer than the debounce on a loaded machine
         sql(Array.from({ length: 5 }, () => `INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method) VALUES (${cust}, ${prod}, 1, 1.5, 'paypal');`).join('\n'));

@@ -39,6 +39,8 @@ export function exportTests(getServer) {
       sql(`SELECT setval(pg_get_serial_sequence('customers', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM customers), false);
            SELECT setval(pg_get_serial_sequence('transactions', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM transactions), false);`);
       customer = Number(sql(`INSERT INTO customers (email, name, country) VALUES ('csv-${uniqueSuffix()}@example.com', 'CSV', 'GB') RETURNING id;`));
+      // lines of 1..10 units of the first product: enough stock for them (change stock_sales)
+      sql('UPDATE products SET stock_quantity = greatest(stock_quantity, 1000000) WHERE id = (SELECT min(id) FROM products);');
       const values = orders.map((o, i) => `(${customer}, (SELECT min(id) FROM products), ${i + 1}, 12.345, 'paypal', 'web', ${sqlText(o)}, 'GB')`);
       sql(`INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, platform, order_number, country)
            VALUES ${values.join(', ')};`);

@@ -60,6 +60,7 @@ export function privacyTests(getServer) {
       };
       fx.customer = Number(sql(`INSERT INTO customers (email, name, country, city, home_lat, home_lon)
         VALUES ('${fx.email}', 'Privacy ${sfx}', 'DE', 'Berlin', ${fx.homeLat}, ${fx.homeLon}) RETURNING id;`));
+      sql('UPDATE products SET stock_quantity = greatest(stock_quantity, 1000000) WHERE id = (SELECT min(id) FROM products);');
       fx.tx = Number(sql(`INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, platform, country,
           latitude, longitude, device_id, ip_address, payment_fingerprint)
         VALUES (${fx.customer}, (SELECT min(id) FROM products), 1, 10, 'credit_card', 'web', 'DE', ${fx.lat}, ${fx.lon}, '${fx.device}', '${fx.ip}', '${fx.fingerprint}')
