@@ -64,6 +64,49 @@ CREATE TRIGGER transactions_stock_del AFTER DELETE ON transactions
   REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.stock_trigger();
 
+-- Every sale now UPDATEs products (stock_quantity, updated_at). The statement trigger products_rollup_category
+-- (change rollups: AFTER UPDATE with transition tables, so it fired for every UPDATE of products whatever the
+-- columns, joined the old and new rows and found no category change) cost a sale ~20 us, a 10,000-line
+-- statement ~16 ms (bench/RESULTS.md). It becomes a row trigger that fires only when category_id changes
+-- (UPDATE OF category_id ... WHEN OLD.category_id IS DISTINCT FROM NEW.category_id): the same recomputation
+-- of the category rows of the hours the product sold in, for its old and new category, one product at a time
+-- (a category change is an admin's edit of one product; a statement moving many products recomputes per
+-- product, the same result).
+CREATE FUNCTION analytics.rollup_product_category_row_trigger()
+RETURNS trigger
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  v_keys text[] := ARRAY[coalesce(OLD.category_id::text, ''), coalesce(NEW.category_id::text, '')];
+BEGIN
+  LOCK TABLE analytics.sales_hourly IN EXCLUSIVE MODE;
+  CREATE TEMP TABLE IF NOT EXISTS rollup_cat_hours (hour timestamptz PRIMARY KEY) ON COMMIT DELETE ROWS;
+  DELETE FROM rollup_cat_hours;
+  INSERT INTO rollup_cat_hours
+  SELECT DISTINCT s.hour FROM analytics.sales_hourly s
+   WHERE s.dim = 'product' AND s.key = OLD.id::text;
+  DELETE FROM analytics.sales_hourly s
+   WHERE s.dim = 'category' AND s.key = ANY (v_keys) AND s.hour IN (SELECT hour FROM rollup_cat_hours);
+  INSERT INTO analytics.sales_hourly (dim, hour, key, slot, revenue, orders, units, transactions, completed,
+                                      refunded, refunded_amount, blocked, failed, pending, suspicious, customers_hll)
+  SELECT r.dim, r.hour, r.key, 0, r.revenue, r.orders, r.units, r.transactions, r.completed,
+         r.refunded, r.refunded_amount, r.blocked, r.failed, r.pending, r.suspicious, hl.customers_hll
+    FROM rollup_cat_hours h
+   CROSS JOIN LATERAL analytics.rollup_recompute(h.hour, h.hour + interval '1 hour') r
+    LEFT JOIN LATERAL (SELECT x.customers_hll FROM analytics.rollup_recompute_hll(h.hour, h.hour + interval '1 hour') x
+                        WHERE x.dim = r.dim AND x.key = r.key) hl ON true
+   WHERE r.dim = 'category' AND r.key = ANY (v_keys)
+   ORDER BY 1, 2, 3;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION analytics.rollup_product_category_row_trigger() IS
+  'AFTER UPDATE OF category_id on products, per row whose category changed: recompute the category rollups of the hours '
+  'the product sold in, for its old and new category';
+DROP TRIGGER products_rollup_category ON products;
+DROP FUNCTION analytics.rollup_product_category_trigger();
+CREATE TRIGGER products_rollup_category AFTER UPDATE OF category_id ON products
+  FOR EACH ROW WHEN (OLD.category_id IS DISTINCT FROM NEW.category_id)
+  EXECUTE FUNCTION analytics.rollup_product_category_row_trigger();
+
 -- import.online_retail() (as change customers_spent left it): the history it loads must not move
 -- the stock of today (its new products start at 0). Bulk path: allowed with transactions_stock_ins
 -- present (session_replication_role = replica skips it); the other path disables it for its INSERT.

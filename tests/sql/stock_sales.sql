@@ -4,7 +4,7 @@
 -- statement; not enough stock fails the statement with 23S01 and writes nothing; techmart.track_stock
 -- = off moves nothing. Products and customers with ids 94xxxx, lines in May 2020 (far from the seed).
 BEGIN;
-SELECT plan(52);
+SELECT plan(54);
 
 SELECT is((SELECT count(*)::int FROM pg_trigger t
             WHERE t.tgrelid = 'public.transactions'::regclass AND t.tgfoid = 'analytics.stock_trigger()'::regprocedure
@@ -13,6 +13,10 @@ SELECT is((SELECT count(*)::int FROM pg_trigger t
 SELECT is((SELECT l.lanname || ' ' || p.prosecdef FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.oid = 'analytics.stock_trigger()'::regprocedure), 'c true',
           'analytics.stock_trigger() is C, SECURITY DEFINER');
+SELECT is((SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t WHERE t.tgrelid = 'products'::regclass AND t.tgname = 'products_rollup_category'),
+          'CREATE TRIGGER products_rollup_category AFTER UPDATE OF category_id ON public.products FOR EACH ROW '
+          'WHEN ((old.category_id IS DISTINCT FROM new.category_id)) EXECUTE FUNCTION analytics.rollup_product_category_row_trigger()',
+          'the category trigger of products fires only for a category change (not for the stock UPDATE of every sale)');
 SELECT techmart.version() AS techmart_version \gset
 SELECT is(current_setting('techmart.track_stock'), 'on', 'techmart.track_stock is on by default');
 
@@ -120,6 +124,9 @@ UPDATE transactions SET status = CASE status WHEN 'completed' THEN 'refunded' WH
 SELECT is(pg_temp.stock_off(), 0::bigint, 'a multi-line UPDATE of statuses: every stock exact');
 DELETE FROM transactions WHERE product_id BETWEEN 940008 AND 940019 AND id % 3 = 0;
 SELECT is(pg_temp.stock_off(), 0::bigint, 'a multi-line DELETE: every stock exact');
+UPDATE products SET category_id = NULL WHERE id IN (940008, 940009);
+SELECT is((SELECT count(*)::int FROM analytics.rollup_check('2020-05-01', '2020-05-04')), 0,
+          'two products moved out of their category in one statement: the category rollups still exact');
 
 -- the plan of the many-products UPDATE under the settings the C code gives it: a nested loop from the
 -- sorted ids into products_pkey (rows locked in id order)
