@@ -4,7 +4,8 @@
 # (every product's stock set to 1,000,000,000 first: run it on a throwaway copy).
 #   1. trigger time per statement with track_functions = 'all' (pg_stat_user_functions: total time of
 #      analytics.stock_trigger, which includes the UPDATE of products and the trigger that UPDATE fires,
-#      analytics.rollup_product_category_trigger, whose own time is printed too):
+#      whose own time is printed too: analytics.rollup_product_category_trigger before the change made it the
+#      row trigger analytics.rollup_product_category_row_trigger, which a stock UPDATE no longer fires):
 #      a DO loop of LOOP single-row INSERTs each committed (synchronous_commit off), and ROUNDS
 #      INSERT ... SELECT statements of 10,000 lines over every product (scoring off), rolled back;
 #   2. single-row throughput as a ratio within one run: pgbench, CLIENTS clients, synchronous_commit=off,
@@ -30,10 +31,14 @@ f=$(mktemp)
 trap 'rm -f "$f"; toggle ENABLE' EXIT
 "${P[@]}" -c "UPDATE products SET stock_quantity = 1000000000" -c "VACUUM products, customers, transactions"
 
+# the category trigger of products (a statement trigger before change stock_sales, a row trigger after it)
+CAT=analytics.rollup_product_category_trigger\(\)
+[ "$("${P[@]}" -tA -c "SELECT to_regprocedure('analytics.rollup_product_category_row_trigger()') IS NOT NULL")" = t ] \
+  && CAT=analytics.rollup_product_category_row_trigger\(\)
 fn_times() {  # prints "calls total_ms self_ms" of a function
   "${P[@]}" -tA -F ' ' -c "SELECT pg_stat_clear_snapshot()" \
     -c "SELECT coalesce(sum(calls), 0), coalesce(sum(total_time), 0), coalesce(sum(self_time), 0)
-          FROM pg_stat_user_functions WHERE funcid = '$1'::regprocedure" | tail -1
+          FROM pg_stat_user_functions WHERE funcid = to_regprocedure('$1')" | tail -1
 }
 per_call() {  # per_call BEFORE AFTER: us per call of the difference
   awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[1] - x[1];
@@ -41,12 +46,12 @@ per_call() {  # per_call BEFORE AFTER: us per call of the difference
 }
 echo "== track_functions: single-row INSERTs ($LOOP, each committed) =="
 for r in $(seq 1 "$ROUNDS"); do
-  s0=$(fn_times 'analytics.stock_trigger()'); c0=$(fn_times 'analytics.rollup_product_category_trigger()')
+  s0=$(fn_times 'analytics.stock_trigger()'); c0=$(fn_times "$CAT")
   PGOPTIONS="-c track_functions=all -c synchronous_commit=off" "${P[@]}" -c "DO \$\$ BEGIN FOR i IN 1..$LOOP LOOP
       INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method)
       VALUES (1 + i % $maxc, 1 + i % $maxp, 1, 19.99, 'paypal'); COMMIT; END LOOP; END \$\$;"
   sleep 1  # statistics are reported at the end of the session
-  s1=$(fn_times 'analytics.stock_trigger()'); c1=$(fn_times 'analytics.rollup_product_category_trigger()')
+  s1=$(fn_times 'analytics.stock_trigger()'); c1=$(fn_times "$CAT")
   echo "round $r: stock_trigger $(per_call "$s0" "$s1"); of which products' category trigger $(per_call "$c0" "$c1")"
 done
 echo "== track_functions: INSERT ... SELECT of 10,000 lines over $maxp products (scoring off, rolled back) =="

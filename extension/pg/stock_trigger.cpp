@@ -15,16 +15,18 @@
 // Per statement: the sums in a sorted array; for every product whose sum is not 0, in product-id
 // order (two writers lock shared products in the same order: no deadlock between them), one
 // UPDATE products SET stock_quantity = stock_quantity + change ... WHERE stock_quantity + change
-// >= 0 (up to kOneByOne products a saved single-row UPDATE each; more one UPDATE ... FROM
-// unnest(ids, changes) planned as a nested loop into products_pkey in id order, like
-// spent_trigger.cpp); a product whose stock would go below 0 raises SQLSTATE 23S01 naming it (the
-// statement fails as a whole: nothing is half-written). Then one inventory_history row per product:
-// previous and new quantity, reason (sale when units were taken; return when units came back
-// through a refunded line or a refund row; adjustment for a DELETE, and when units came back
-// otherwise: a line failed or blocked), a note naming the transactions, changed_at = the clock
-// after the products were locked (so the history of a product is in time order along its chain of
-// quantities), changed_by = techmart.actor when set (the API passes its user), else the session's
-// user (SET ROLE counts; a SECURITY DEFINER function in between does not).
+// >= 0 RETURNING ..., feeding (WITH u AS (UPDATE ...) INSERT ... SELECT FROM u) one
+// inventory_history row per product — up to kOneByOne products a saved single-product statement
+// each; more one statement FROM unnest(ids, changes, reasons, notes) whose UPDATE is planned as a
+// nested loop into products_pkey in id order, like spent_trigger.cpp. A product whose stock would
+// go below 0 is not updated, so gets no history row: the trigger then raises SQLSTATE 23S01 naming
+// it (the statement fails as a whole: nothing is half-written). The history row: previous and new
+// quantity, reason (sale when units were taken; return when units came back through a refunded
+// line or a refund row; adjustment for a DELETE, and when units came back otherwise: a line failed
+// or blocked), a note naming the transactions, changed_at = the clock once the product's row is
+// locked (so the history of a product is in time order along its chain of quantities), changed_by =
+// techmart.actor when set (the API passes its user), else the session's user (SET ROLE counts; a
+// SECURITY DEFINER function in between does not).
 //
 // SET techmart.track_stock = off: the trigger does nothing (historical loads: the seed, the Online
 // Retail import, generated histories must not move today's stock by their past sales).
@@ -55,46 +57,46 @@ char* guc_actor = nullptr;
 // S01 (implementation-defined); the API answers it with 409
 constexpr int kInsufficientStock = MAKE_SQLSTATE('2', '3', 'S', '0', '1');
 
-// up to this many products, one simple UPDATE each; more, one UPDATE ... FROM unnest
+// up to this many products, one simple statement each; more, one statement FROM unnest
 constexpr int64 kOneByOne = 8;
-enum PlanKind { kUpdateOne, kUpdateMany, kHistoryOne, kHistoryMany, kStockOf, kPlans };
-SPIPlanPtr plans[kPlans] = {nullptr, nullptr, nullptr, nullptr, nullptr};
+enum PlanKind { kApplyOne, kApplyMany, kStockOf, kPlans };
+SPIPlanPtr plans[kPlans] = {nullptr, nullptr, nullptr};
 
 // The saved plans (generic: no planning per call). Every name qualified: the plans do not depend
-// on the caller's search_path.
+// on the caller's search_path. One statement per product (or one for all): the UPDATE of the
+// stock, refused by its WHERE when the stock would go below 0, feeding the history INSERT, whose
+// changed_at is the clock once the product's row is locked.
 SPIPlanPtr plan(PlanKind kind) {
   if (plans[kind] != nullptr) return plans[kind];
   static const char* const sql[kPlans] = {
-      "UPDATE public.products SET stock_quantity = stock_quantity OPERATOR(pg_catalog.+) $2, "
-      "updated_at = pg_catalog.now() "
+      "WITH u AS (UPDATE public.products SET stock_quantity = stock_quantity "
+      "OPERATOR(pg_catalog.+) "
+      "$2, updated_at = pg_catalog.now() "
       "WHERE id OPERATOR(pg_catalog.=) $1 "
       "AND stock_quantity OPERATOR(pg_catalog.+) $2 OPERATOR(pg_catalog.>=) 0 "
-      "RETURNING stock_quantity",
-      "UPDATE public.products AS p SET stock_quantity = p.stock_quantity OPERATOR(pg_catalog.+) "
-      "d.change, updated_at = pg_catalog.now() "
-      "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(id, change) "
-      "WHERE p.id OPERATOR(pg_catalog.=) d.id "
-      "AND p.stock_quantity OPERATOR(pg_catalog.+) d.change OPERATOR(pg_catalog.>=) 0 "
-      "RETURNING p.id, p.stock_quantity",
-      "INSERT INTO public.inventory_history (product_id, previous_quantity, new_quantity, reason, "
-      "note, changed_at, changed_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      "RETURNING id, stock_quantity) "
       "INSERT INTO public.inventory_history (product_id, previous_quantity, new_quantity, reason, "
       "note, changed_at, changed_by) "
-      "SELECT h.product_id, h.previous_quantity, h.new_quantity, h.reason, h.note, $6, $7 "
+      "SELECT u.id, u.stock_quantity OPERATOR(pg_catalog.-) $2, u.stock_quantity, $3, $4, "
+      "pg_catalog.clock_timestamp(), $5 FROM u",
+      "WITH u AS (UPDATE public.products AS p SET stock_quantity = p.stock_quantity "
+      "OPERATOR(pg_catalog.+) d.change, updated_at = pg_catalog.now() "
       "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), "
-      "pg_catalog.unnest($4), pg_catalog.unnest($5)) "
-      "AS h(product_id, previous_quantity, new_quantity, reason, note)",
+      "pg_catalog.unnest($4)) AS d(id, change, reason, note) "
+      "WHERE p.id OPERATOR(pg_catalog.=) d.id "
+      "AND p.stock_quantity OPERATOR(pg_catalog.+) d.change OPERATOR(pg_catalog.>=) 0 "
+      "RETURNING p.id, p.stock_quantity, d.change, d.reason, d.note) "
+      "INSERT INTO public.inventory_history (product_id, previous_quantity, new_quantity, reason, "
+      "note, changed_at, changed_by) "
+      "SELECT u.id, u.stock_quantity OPERATOR(pg_catalog.-) u.change, u.stock_quantity, u.reason, "
+      "u.note, pg_catalog.clock_timestamp(), $5 FROM u RETURNING product_id",
       "SELECT stock_quantity, sku FROM public.products WHERE id OPERATOR(pg_catalog.=) $1"};
-  static const Oid update_one[2] = {INT8OID, INT8OID};
-  static const Oid update_many[2] = {INT8ARRAYOID, INT8ARRAYOID};
-  static const Oid history_one[7] = {INT8OID, INT4OID,        INT4OID, TEXTOID,
-                                     TEXTOID, TIMESTAMPTZOID, TEXTOID};
-  static const Oid history_many[7] = {INT8ARRAYOID, INT4ARRAYOID,   INT4ARRAYOID, TEXTARRAYOID,
-                                      TEXTARRAYOID, TIMESTAMPTZOID, TEXTOID};
+  static const Oid apply_one[5] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID};
+  static const Oid apply_many[5] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+                                    TEXTOID};
   static const Oid stock_of[1] = {INT8OID};
-  static const Oid* const types[kPlans] = {update_one, update_many, history_one, history_many,
-                                           stock_of};
-  static const int nargs[kPlans] = {2, 2, 7, 7, 1};
+  static const Oid* const types[kPlans] = {apply_one, apply_many, stock_of};
+  static const int nargs[kPlans] = {5, 5, 1};
   SPIPlanPtr p = SPI_prepare_cursor(sql[kind], nargs[kind], const_cast<Oid*>(types[kind]),
                                     CURSOR_OPT_GENERIC_PLAN);
   if (p == nullptr || SPI_keepplan(p) != 0) {
@@ -190,7 +192,6 @@ struct Change {
   int64 change;  // stock change: minus the change of the units held
   bool returned;
   int64 lines, min_tx, max_tx;
-  int32 new_qty;
   bool done;
 };
 
@@ -303,7 +304,7 @@ extern "C" PGDLLEXPORT Datum techmart_stock_statement(PG_FUNCTION_ARGS) {
   int64 m = 0;
   Change* ch = static_cast<Change*>(MemoryContextAllocHuge(work, sizeof(Change) * (n > 0 ? n : 1)));
   for (int64 i = 0; i < n;) {
-    Change c{lines[i].product, 0, false, 0, 0, 0, 0, false};
+    Change c{lines[i].product, 0, false, 0, 0, 0, false};
     int64 j = i;
     while (j < n && lines[j].product == c.product) {
       // one transaction's versions of this statement
@@ -327,33 +328,41 @@ extern "C" PGDLLEXPORT Datum techmart_stock_statement(PG_FUNCTION_ARGS) {
 
   if (m > 0) {
     if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "stock: SPI_connect failed");
+    const bool is_delete = TRIGGER_FIRED_BY_DELETE(ev);
+    const char* who = guc_actor != nullptr && guc_actor[0] != '\0'
+                          ? guc_actor
+                          : GetUserNameFromId(GetOuterUserId(), false);
+    const Datum by = PointerGetDatum(cstring_to_text(who));
     if (m <= kOneByOne) {
-      // a few products (a single-row INSERT: one): one UPDATE each, in id order
+      // a few products (a single-row INSERT: one): one statement each, in id order
       for (int64 k = 0; k < m; ++k) {
-        Datum v[2] = {Int64GetDatum(ch[k].product), Int64GetDatum(ch[k].change)};
-        const int rc = SPI_execute_plan(plan(kUpdateOne), v, nullptr, false, 0);
-        if (rc != SPI_OK_UPDATE_RETURNING) {
+        Datum v[5] = {Int64GetDatum(ch[k].product), Int64GetDatum(ch[k].change),
+                      PointerGetDatum(cstring_to_text(reason_of(ch[k], is_delete))),
+                      PointerGetDatum(note_of(ch[k], op)), by};
+        const int rc = SPI_execute_plan(plan(kApplyOne), v, nullptr, false, 0);
+        if (rc != SPI_OK_INSERT) {
           elog(ERROR, "stock: the update returned %s", SPI_result_code_string(rc));
         }
         if (SPI_processed != 1) raise_insufficient(ch[k].product, ch[k].change);
-        bool isnull;
-        ch[k].new_qty =
-            DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-        ch[k].done = true;
-        SPI_freetuptable(SPI_tuptable);
       }
     } else {
-      Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * m));
-      Datum* changes = static_cast<Datum*>(palloc(sizeof(Datum) * m));
+      Datum* a[4];
+      for (Datum*& x : a) x = static_cast<Datum*>(palloc(sizeof(Datum) * m));
       for (int64 k = 0; k < m; ++k) {
-        ids[k] = Int64GetDatum(ch[k].product);
-        changes[k] = Int64GetDatum(ch[k].change);
+        a[0][k] = Int64GetDatum(ch[k].product);
+        a[1][k] = Int64GetDatum(ch[k].change);
+        a[2][k] = PointerGetDatum(cstring_to_text(reason_of(ch[k], is_delete)));
+        a[3][k] = PointerGetDatum(note_of(ch[k], op));
       }
-      ArrayType* id_arr = construct_array(ids, static_cast<int>(m), INT8OID, sizeof(int64),
-                                          FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-      ArrayType* change_arr = construct_array(changes, static_cast<int>(m), INT8OID, sizeof(int64),
-                                              FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-      // one UPDATE for all, planned (now or when an invalidation makes the plan cache plan it
+      const int cnt = static_cast<int>(m);
+      Datum v[5] = {PointerGetDatum(construct_array(a[0], cnt, INT8OID, sizeof(int64),
+                                                    FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+                    PointerGetDatum(construct_array(a[1], cnt, INT8OID, sizeof(int64),
+                                                    FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+                    PointerGetDatum(construct_array(a[2], cnt, TEXTOID, -1, false, TYPALIGN_INT)),
+                    PointerGetDatum(construct_array(a[3], cnt, TEXTOID, -1, false, TYPALIGN_INT)),
+                    by};
+      // one statement for all, planned (now or when an invalidation makes the plan cache plan it
       // again) as a nested loop from the sorted ids into products_pkey: rows locked in id order.
       // The settings are undone at the end of the nest level, or by the abort of an error.
       const int level = NewGUCNestLevel();
@@ -362,83 +371,35 @@ extern "C" PGDLLEXPORT Datum techmart_stock_statement(PG_FUNCTION_ARGS) {
         (void)set_config_option(name, "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
                                 false);
       }
-      Datum v[2] = {PointerGetDatum(id_arr), PointerGetDatum(change_arr)};
-      const int rc = SPI_execute_plan(plan(kUpdateMany), v, nullptr, false, 0);
+      const int rc = SPI_execute_plan(plan(kApplyMany), v, nullptr, false, 0);
       AtEOXact_GUC(true, level);
-      if (rc != SPI_OK_UPDATE_RETURNING) {
+      if (rc != SPI_OK_INSERT_RETURNING) {
         elog(ERROR, "stock: the update returned %s", SPI_result_code_string(rc));
       }
-      // the new quantities, by product (ch is sorted by product)
-      for (uint64 r = 0; r < SPI_processed; ++r) {
-        bool n1, n2;
-        const int64 id =
-            DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &n1));
-        const int32 q =
-            DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &n2));
-        int64 lo = 0, hi = m - 1;
-        while (lo <= hi) {
-          const int64 mid = (lo + hi) / 2;
-          if (ch[mid].product == id) {
-            ch[mid].new_qty = q;
-            ch[mid].done = true;
-            break;
-          }
-          if (ch[mid].product < id) {
-            lo = mid + 1;
-          } else {
-            hi = mid - 1;
+      if (SPI_processed != static_cast<uint64>(m)) {
+        // the products whose stock could not take their change (ch is sorted by product)
+        for (uint64 r = 0; r < SPI_processed; ++r) {
+          bool isnull;
+          const int64 id = DatumGetInt64(
+              SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+          int64 lo = 0, hi = m - 1;
+          while (lo <= hi) {
+            const int64 mid = (lo + hi) / 2;
+            if (ch[mid].product == id) {
+              ch[mid].done = true;
+              break;
+            }
+            if (ch[mid].product < id) {
+              lo = mid + 1;
+            } else {
+              hi = mid - 1;
+            }
           }
         }
-      }
-      if (SPI_processed != static_cast<uint64>(m)) {
         for (int64 k = 0; k < m; ++k) {
           if (!ch[k].done) raise_insufficient(ch[k].product, ch[k].change);
         }
       }
-      SPI_freetuptable(SPI_tuptable);
-    }
-
-    // the history: one row per product, all stamped with the clock now that every product is
-    // locked (a later change of one of them can only come after this transaction)
-    const Datum at = TimestampTzGetDatum(GetCurrentTimestamp());
-    const char* who = guc_actor != nullptr && guc_actor[0] != '\0'
-                          ? guc_actor
-                          : GetUserNameFromId(GetOuterUserId(), false);
-    const Datum by = PointerGetDatum(cstring_to_text(who));
-    int rc;
-    if (m == 1) {
-      Datum v[7] = {Int64GetDatum(ch[0].product),
-                    Int32GetDatum(static_cast<int32>(ch[0].new_qty - ch[0].change)),
-                    Int32GetDatum(ch[0].new_qty),
-                    PointerGetDatum(cstring_to_text(reason_of(ch[0], TRIGGER_FIRED_BY_DELETE(ev)))),
-                    PointerGetDatum(note_of(ch[0], op)),
-                    at,
-                    by};
-      rc = SPI_execute_plan(plan(kHistoryOne), v, nullptr, false, 0);
-    } else {
-      Datum* a[5];
-      for (Datum*& x : a) x = static_cast<Datum*>(palloc(sizeof(Datum) * m));
-      for (int64 k = 0; k < m; ++k) {
-        a[0][k] = Int64GetDatum(ch[k].product);
-        a[1][k] = Int32GetDatum(static_cast<int32>(ch[k].new_qty - ch[k].change));
-        a[2][k] = Int32GetDatum(ch[k].new_qty);
-        a[3][k] = PointerGetDatum(cstring_to_text(reason_of(ch[k], TRIGGER_FIRED_BY_DELETE(ev))));
-        a[4][k] = PointerGetDatum(note_of(ch[k], op));
-      }
-      const int cnt = static_cast<int>(m);
-      Datum v[7] = {
-          PointerGetDatum(
-              construct_array(a[0], cnt, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-          PointerGetDatum(construct_array(a[1], cnt, INT4OID, sizeof(int32), true, TYPALIGN_INT)),
-          PointerGetDatum(construct_array(a[2], cnt, INT4OID, sizeof(int32), true, TYPALIGN_INT)),
-          PointerGetDatum(construct_array(a[3], cnt, TEXTOID, -1, false, TYPALIGN_INT)),
-          PointerGetDatum(construct_array(a[4], cnt, TEXTOID, -1, false, TYPALIGN_INT)),
-          at,
-          by};
-      rc = SPI_execute_plan(plan(kHistoryMany), v, nullptr, false, 0);
-    }
-    if (rc != SPI_OK_INSERT) {
-      elog(ERROR, "stock: the history insert returned %s", SPI_result_code_string(rc));
     }
     SPI_finish();
   }

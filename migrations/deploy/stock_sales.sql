@@ -23,7 +23,7 @@
 -- writers of shared products), refused when the stock would go below 0 — SQLSTATE 23S01
 -- (class 23, integrity constraint violation) naming the product; the statement fails as a whole —
 -- and one inventory_history row per product (previous and new quantity, reason, a note naming the
--- transactions, changed_at = the clock once the products are locked, changed_by = the setting
+-- transactions, changed_at = the clock once the product is locked, changed_by = the setting
 -- techmart.actor when set, else the session's user). TRUNCATE of transactions moves no stock.
 -- SET techmart.track_stock = off (a GUC of techmart.so, as techmart.scoring): nothing moves — for
 -- loads of past transactions (data/load.sql, generated histories); import.online_retail() treats the

@@ -134,26 +134,31 @@ SET LOCAL enable_hashjoin = off;
 SET LOCAL enable_mergejoin = off;
 SET LOCAL enable_seqscan = off;
 SET LOCAL enable_bitmapscan = off;
-PREPARE stock_plan(int8[], int8[]) AS
-  UPDATE public.products AS p SET stock_quantity = p.stock_quantity OPERATOR(pg_catalog.+) d.change,
-         updated_at = pg_catalog.now()
-    FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(id, change)
-   WHERE p.id OPERATOR(pg_catalog.=) d.id AND p.stock_quantity OPERATOR(pg_catalog.+) d.change OPERATOR(pg_catalog.>=) 0
-  RETURNING p.id, p.stock_quantity;
+PREPARE stock_plan(int8[], int8[], text[], text[], text) AS
+  WITH u AS (UPDATE public.products AS p SET stock_quantity = p.stock_quantity OPERATOR(pg_catalog.+) d.change,
+                    updated_at = pg_catalog.now()
+               FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))
+                    AS d(id, change, reason, note)
+              WHERE p.id OPERATOR(pg_catalog.=) d.id AND p.stock_quantity OPERATOR(pg_catalog.+) d.change OPERATOR(pg_catalog.>=) 0
+             RETURNING p.id, p.stock_quantity, d.change, d.reason, d.note)
+  INSERT INTO public.inventory_history (product_id, previous_quantity, new_quantity, reason, note, changed_at, changed_by)
+  SELECT u.id, u.stock_quantity OPERATOR(pg_catalog.-) u.change, u.stock_quantity, u.reason, u.note, pg_catalog.clock_timestamp(), $5
+    FROM u RETURNING product_id;
 CREATE FUNCTION pg_temp.plan_text(ids int8[]) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
   r text;
   out text := '';
 BEGIN
-  FOR r IN EXECUTE format('EXPLAIN (COSTS OFF) EXECUTE stock_plan(%L, %L)', ids,
-                          (SELECT array_agg(0::bigint) FROM unnest(ids))) LOOP
+  FOR r IN EXECUTE format('EXPLAIN (COSTS OFF) EXECUTE stock_plan(%L, %L, %L, %L, %L)', ids,
+                          (SELECT array_agg(0::bigint) FROM unnest(ids)), (SELECT array_agg('sale'::text) FROM unnest(ids)),
+                          (SELECT array_agg('note'::text) FROM unnest(ids)), 'me') LOOP
     out := out || r || E'\n';
   END LOOP;
   RETURN out;
 END $$;
 SELECT matches(pg_temp.plan_text((SELECT array_agg(g::bigint) FROM generate_series(1, 500) g)),
                'Nested Loop\s+->\s+Function Scan on d\s+->\s+Index Scan using products_pkey',
-               'the UPDATE of 500 products: nested loop from the ids into products_pkey');
+               'the statement for 500 products: its UPDATE a nested loop from the ids into products_pkey');
 RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_seqscan;
