@@ -11,6 +11,8 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // whatever other suites did to older customers (deletes are not folded out of the state).
 export function freshCustomers(n, tag) {
   const s = uniqueSuffix();
+  // the sequence past any id another suite set explicitly
+  sql(`SELECT setval(pg_get_serial_sequence('customers', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM customers), false);`);
   const ids = sql(`INSERT INTO customers (email, name, country)
                    SELECT format('fault-%s-%s-%s@example.com', '${tag}', '${s}', g), 'Fault ' || g, 'DE'
                    FROM generate_series(1, ${n}) g RETURNING id;`);

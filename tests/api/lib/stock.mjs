@@ -26,10 +26,15 @@ export function stockTests(getServer) {
     before(async () => {
       server = await waitFor(() => getServer(), { timeoutMs: 20000, intervalMs: 50 });
       tag = `stock-${uniqueSuffix()}`;
-      customerId = Number(sql(`INSERT INTO customers (id, email, name, country)
-                                SELECT coalesce(max(id), 0) + 1, '${tag}@example.com', 'Stock API', 'GB' FROM customers RETURNING id;`));
-      productId = Number(sql(`INSERT INTO products (id, sku, name, price, stock_quantity, low_stock_threshold)
-                               SELECT coalesce(max(id), 0) + 1, '${tag}', 'stock api product', 4.5, 3, 1 FROM products RETURNING id;`));
+      // ids from the sequences, moved past any id another suite set explicitly (an explicit id left behind the
+      // sequence made the next suite's INSERT collide with it: the fault suite's customers, 23505)
+      for (const t of ['customers', 'products']) {
+        sql(`SELECT setval(pg_get_serial_sequence('${t}', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM ${t}), false);`);
+      }
+      customerId = Number(sql(`INSERT INTO customers (email, name, country)
+                                VALUES ('${tag}@example.com', 'Stock API', 'GB') RETURNING id;`));
+      productId = Number(sql(`INSERT INTO products (sku, name, price, stock_quantity, low_stock_threshold)
+                               VALUES ('${tag}', 'stock api product', 4.5, 3, 1) RETURNING id;`));
     });
     const stock = async () => (await (await send(server, 'GET', `/api/v1/products/${productId}`, { role: 'viewer' })).json()).stock_quantity;
     const history = async () => (await (await send(server, 'GET', `/api/v1/inventory/${productId}/history`, { role: 'viewer' })).json()).items;
