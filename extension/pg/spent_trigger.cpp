@@ -18,6 +18,7 @@
 //
 // Plain C (Postgres calls only, no C++ object): errors are ereport'ed directly.
 #include "pg.hpp"
+#include "statement_trigger.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -124,42 +125,18 @@ void collect(Tuplestorestate* ts, TupleDesc desc, const Columns& col, int sign, 
   ExecDropSingleTupleTableSlot(slot);
 }
 
-int column(TupleDesc desc, const char* name) {
-  const int a = SPI_fnumber(desc, name);
-  if (a <= 0) {
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                    errmsg("customers_spent: the table lacks column \"%s\"", name)));
-  }
-  return a;
-}
-
 }  // namespace
 
 extern "C" PGDLLEXPORT Datum techmart_customers_spent_statement(PG_FUNCTION_ARGS) {
-  if (!CALLED_AS_TRIGGER(fcinfo)) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("customers_spent: not called as a trigger")));
-  }
-  auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-  const TriggerEvent ev = td->tg_event;
-  if (!TRIGGER_FIRED_AFTER(ev) || !TRIGGER_FIRED_FOR_STATEMENT(ev) ||
-      !(TRIGGER_FIRED_BY_INSERT(ev) || TRIGGER_FIRED_BY_UPDATE(ev) ||
-        TRIGGER_FIRED_BY_DELETE(ev))) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("customers_spent: must be an AFTER INSERT, UPDATE or DELETE FOR EACH "
-                           "STATEMENT trigger")));
-  }
-  Tuplestorestate* added = TRIGGER_FIRED_BY_DELETE(ev) ? nullptr : td->tg_newtable;
-  Tuplestorestate* removed = TRIGGER_FIRED_BY_INSERT(ev) ? nullptr : td->tg_oldtable;
-  if ((!TRIGGER_FIRED_BY_DELETE(ev) && added == nullptr) ||
-      (!TRIGGER_FIRED_BY_INSERT(ev) && removed == nullptr)) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("customers_spent: the trigger lacks its transition tables "
-                           "(REFERENCING NEW TABLE / OLD TABLE)")));
-  }
+  const techmart::pg::StatementRows rows = techmart::pg::statement_rows(fcinfo, "customers_spent");
+  TriggerData* td = rows.td;
+  Tuplestorestate* added = rows.added;
+  Tuplestorestate* removed = rows.removed;
   TupleDesc desc = RelationGetDescr(td->tg_relation);
-  const Columns col{column(desc, "customer_id"), column(desc, "kind"), column(desc, "status"),
-                    column(desc, "amount")};
+  const Columns col{techmart::pg::column_number(desc, "customer_id", "customers_spent"),
+                    techmart::pg::column_number(desc, "kind", "customers_spent"),
+                    techmart::pg::column_number(desc, "status", "customers_spent"),
+                    techmart::pg::column_number(desc, "amount", "customers_spent")};
 
   // everything below lives in a context of its own, freed at the end
   MemoryContext work =

@@ -35,6 +35,7 @@
 #include "stock_trigger.hpp"
 
 #include "pg.hpp"
+#include "statement_trigger.hpp"
 
 extern "C" {
 #include "executor/tuptable.h"
@@ -177,15 +178,6 @@ void collect(Tuplestorestate* ts, TupleDesc desc, const Columns& col, int sign, 
   ExecDropSingleTupleTableSlot(slot);
 }
 
-int column(TupleDesc desc, const char* name) {
-  const int a = SPI_fnumber(desc, name);
-  if (a <= 0) {
-    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                    errmsg("stock: the table lacks column \"%s\"", name)));
-  }
-  return a;
-}
-
 // The statement's change of one product's stock and what the history row says of it.
 struct Change {
   int64 product;
@@ -261,34 +253,21 @@ void define_gucs() {
 }  // namespace techmart::pg::stock
 
 extern "C" PGDLLEXPORT Datum techmart_stock_statement(PG_FUNCTION_ARGS) {
-  if (!CALLED_AS_TRIGGER(fcinfo)) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("stock: not called as a trigger")));
-  }
-  auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+  const techmart::pg::StatementRows rows = techmart::pg::statement_rows(fcinfo, "stock");
+  TriggerData* td = rows.td;
   const TriggerEvent ev = td->tg_event;
-  if (!TRIGGER_FIRED_AFTER(ev) || !TRIGGER_FIRED_FOR_STATEMENT(ev) ||
-      !(TRIGGER_FIRED_BY_INSERT(ev) || TRIGGER_FIRED_BY_UPDATE(ev) ||
-        TRIGGER_FIRED_BY_DELETE(ev))) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("stock: must be an AFTER INSERT, UPDATE or DELETE FOR EACH STATEMENT "
-                           "trigger")));
-  }
-  Tuplestorestate* added = TRIGGER_FIRED_BY_DELETE(ev) ? nullptr : td->tg_newtable;
-  Tuplestorestate* removed = TRIGGER_FIRED_BY_INSERT(ev) ? nullptr : td->tg_oldtable;
-  if ((!TRIGGER_FIRED_BY_DELETE(ev) && added == nullptr) ||
-      (!TRIGGER_FIRED_BY_INSERT(ev) && removed == nullptr)) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("stock: the trigger lacks its transition tables "
-                           "(REFERENCING NEW TABLE / OLD TABLE)")));
-  }
+  Tuplestorestate* added = rows.added;
+  Tuplestorestate* removed = rows.removed;
   if (!guc_track_stock) return PointerGetDatum(nullptr);
   const char* op = TRIGGER_FIRED_BY_INSERT(ev)   ? "insert"
                    : TRIGGER_FIRED_BY_UPDATE(ev) ? "update"
                                                  : "delete";
   TupleDesc desc = RelationGetDescr(td->tg_relation);
-  const Columns col{column(desc, "id"), column(desc, "product_id"), column(desc, "kind"),
-                    column(desc, "status"), column(desc, "quantity")};
+  const Columns col{techmart::pg::column_number(desc, "id", "stock"),
+                    techmart::pg::column_number(desc, "product_id", "stock"),
+                    techmart::pg::column_number(desc, "kind", "stock"),
+                    techmart::pg::column_number(desc, "status", "stock"),
+                    techmart::pg::column_number(desc, "quantity", "stock")};
 
   // everything below lives in a context of its own, freed at the end
   MemoryContext work = AllocSetContextCreate(CurrentMemoryContext, "stock", ALLOCSET_DEFAULT_SIZES);
