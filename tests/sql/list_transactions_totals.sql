@@ -39,7 +39,7 @@ SELECT is(pg_temp.mismatches(), '', 'time range + status/suspicious: every total
 -- the rollups follow inserts, status changes and deletes in the same transaction
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform)
 SELECT c.id, p.id, 1, 10, t.ts, 'pending', 'paypal', 'web'
-  FROM (SELECT min(id) AS id FROM customers) c, (SELECT min(id) AS id FROM products) p,
+  FROM (SELECT min(id) AS id FROM customers) c, (SELECT id FROM products WHERE stock_quantity >= 25 ORDER BY id LIMIT 1) p,
        (SELECT max(transaction_time) - g * interval '13 min' AS ts FROM transactions, generate_series(1, 25) g GROUP BY g) t;
 UPDATE transactions SET status = 'failed'
  WHERE id IN (SELECT id FROM transactions WHERE status = 'completed' ORDER BY id DESC LIMIT 40);

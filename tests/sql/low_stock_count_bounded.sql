@@ -18,7 +18,9 @@ SELECT p.id AS product_id, n,
        now() - interval '20 hours' + n * interval '8 min' + (p.id % 53) * interval '1 s' AS t,
        abs(p.low_stock_threshold + 2 + sum(((hashint8(p.id * 1000 + n) & 7) - 3)::int)
              OVER (PARTITION BY p.id ORDER BY n))::int AS q
-  FROM (SELECT * FROM products ORDER BY id LIMIT 40) p, generate_series(0, 150) n;
+  FROM (SELECT * FROM products p0
+         WHERE NOT EXISTS (SELECT FROM inventory_history h WHERE h.product_id = p0.id)  -- chains of their own
+         ORDER BY id LIMIT 40) p, generate_series(0, 150) n;
 INSERT INTO inventory_history (product_id, previous_quantity, new_quantity, reason, changed_at)
 SELECT product_id, pq, q, 'adjustment', t
   FROM (SELECT product_id, n, t, q, lag(q) OVER (PARTITION BY product_id ORDER BY n) AS pq FROM w) x
