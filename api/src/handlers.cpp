@@ -581,18 +581,22 @@ Response Endpoints::verify_email(RequestContext& ctx) {
   return Response::json(200, *out);
 }
 
+// One attempt at a password (login, password change) from the request's remote address: 429 with
+// Retry-After when its bucket is empty. What is tried ("login", "password") names it in the detail.
+void Endpoints::take_password_attempt(RequestContext& ctx, const char* what) {
+  if (!login_limiter_.enabled()) return;
+  const auto d = login_limiter_.take("ip:" + ctx.remote());
+  if (d.allowed) return;
+  ++metrics_.rate_limited;
+  throw Problem(429, "rate-limited", "Too Many Requests",
+                std::string("Too many ") + what + " attempts; retry after " +
+                    std::to_string(d.retry_after_s) + " s.")
+      .with_header("Retry-After", std::to_string(d.retry_after_s));
+}
+
 Response Endpoints::login(RequestContext& ctx) {
   // Brute force: a small bucket per remote address, before any password work is done.
-  if (login_limiter_.enabled()) {
-    const auto d = login_limiter_.take("ip:" + ctx.remote());
-    if (!d.allowed) {
-      ++metrics_.rate_limited;
-      throw Problem(
-          429, "rate-limited", "Too Many Requests",
-          "Too many login attempts; retry after " + std::to_string(d.retry_after_s) + " s.")
-          .with_header("Retry-After", std::to_string(d.retry_after_s));
-    }
-  }
+  take_password_attempt(ctx, "login");
   const auto out = call("login", json_object_body(ctx));
   if (!out) {
     throw Problem(401, "invalid-credentials", "Unauthorized", "E-mail or password is wrong.")
@@ -658,16 +662,7 @@ Response Endpoints::change_password(RequestContext& ctx) {
                   "in to change its password.");
   }
   // a guessed current password costs what a login attempt does
-  if (login_limiter_.enabled()) {
-    const auto d = login_limiter_.take("ip:" + ctx.remote());
-    if (!d.allowed) {
-      ++metrics_.rate_limited;
-      throw Problem(
-          429, "rate-limited", "Too Many Requests",
-          "Too many password attempts; retry after " + std::to_string(d.retry_after_s) + " s.")
-          .with_header("Retry-After", std::to_string(d.retry_after_s));
-    }
-  }
+  take_password_attempt(ctx, "password");
   const auto out =
       call("change_password", static_cast<long long>(p.user_id), json_object_body(ctx));
   if (sessions_) sessions_->invalidate(p.user_id);

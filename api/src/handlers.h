@@ -96,6 +96,8 @@ class Endpoints {
   Sessions* sessions_;
   std::chrono::milliseconds acquire_timeout_;
   RateLimiter login_limiter_;
+  // one password attempt (login, password change) against login_limiter_; throws 429 when spent
+  void take_password_attempt(RequestContext& ctx, const char* what);
   std::atomic<int> exports_running_{0};
 };
 
