@@ -12,6 +12,7 @@ extern "C" {
 
 PG_FUNCTION_INFO_V1(techmart_rebuild_state);
 PG_FUNCTION_INFO_V1(techmart_rebuild_state_for);
+PG_FUNCTION_INFO_V1(techmart_refresh_state);
 PG_FUNCTION_INFO_V1(techmart_rescore_customers);
 PG_FUNCTION_INFO_V1(techmart_fit_logistic);
 PG_FUNCTION_INFO_V1(techmart_customer_state_valid);
@@ -148,19 +149,55 @@ namespace {
 // NULL elements ignored) recomputed from `source`: their rows of techmart.customer_state deleted,
 // their risk_score reset, their history folded in (customer, time, id) order and written back.
 // Returns the number of customers written.
-int64 rebuild_state(Oid source, ArrayType* customers) {
+//
+// row_locks (techmart.refresh_state, techmart 0.8: the triggers after a DELETE / UPDATE of
+// transactions): no table lock — the customers' state rows are created if missing (ON CONFLICT
+// DO NOTHING, which waits for a concurrent creator) and locked FOR UPDATE in customer-id order,
+// as the scoring trigger locks them, and the history is read with a snapshot taken after the
+// locks (READ COMMITTED), so it holds every row of a writer that held one of those state rows;
+// a writer that comes later waits for this transaction and folds its row into the new state.
+// The rows are updated in place, never deleted (a customer without history keeps an empty state
+// row, n = 0, as a new one): a waiting writer follows the update to the new version.
+int64 rebuild_state(Oid source, ArrayType* customers, bool row_locks = false) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "techmart: SPI_connect failed");
   const char* src = qualified(source);
   const char* nsp = schema_of(source);
-  SPI_execute(psprintf("LOCK TABLE %s IN SHARE MODE", src), false, 0);
-  SPI_execute("LOCK TABLE techmart.customer_state IN EXCLUSIVE MODE", false, 0);
+  Oid ids_type[1] = {INT8ARRAYOID};
+  Datum ids[1] = {PointerGetDatum(customers)};
+  if (!row_locks) {
+    SPI_execute(psprintf("LOCK TABLE %s IN SHARE MODE", src), false, 0);
+    SPI_execute("LOCK TABLE techmart.customer_state IN EXCLUSIVE MODE", false, 0);
+  } else {
+    if (SPI_execute_with_args("INSERT INTO techmart.customer_state (customer_id) "
+                              "SELECT DISTINCT c FROM unnest($1::bigint[]) c WHERE c IS NOT NULL "
+                              "ORDER BY c ON CONFLICT (customer_id) DO NOTHING",
+                              1, ids_type, ids, nullptr, false, 0) != SPI_OK_INSERT)
+      elog(ERROR, "techmart: refresh_state could not create the state rows");
+    if (SPI_execute_with_args("SELECT customer_id FROM techmart.customer_state "
+                              "WHERE customer_id = ANY ($1) ORDER BY customer_id FOR UPDATE",
+                              1, ids_type, ids, nullptr, false, 0) != SPI_OK_SELECT)
+      elog(ERROR, "techmart: refresh_state could not lock the state rows");
+  }
   fraud::Engine* engine = engine_from_config();
   const core::StateParams params = engine->params;
   delete engine;
 
-  Oid ids_type[1] = {INT8ARRAYOID};
-  Datum ids[1] = {PointerGetDatum(customers)};
-  if (customers == nullptr) {
+  if (row_locks) {
+    // the locked rows stay (a writer waiting for one follows its update chain to the new state;
+    // it would not follow a delete and re-insert): reset to the empty state of a new row, then
+    // overwritten below by the customers that have history
+    SPI_execute_with_args(
+        "UPDATE techmart.customer_state SET n = DEFAULT, mean = DEFAULT, m2 = DEFAULT, "
+        "last_amount = NULL, last_transaction_time = NULL, amount_hist = DEFAULT, "
+        "recent_t = DEFAULT, recent_a = DEFAULT, hour_profile = DEFAULT, profile_time = DEFAULT, "
+        "last_lat = NULL, last_lon = NULL, last_country = NULL, methods = DEFAULT, risk = DEFAULT, "
+        "risk_time = DEFAULT, updated_at = now() WHERE customer_id = ANY ($1)",
+        1, ids_type, ids, nullptr, false, 0);
+    SPI_execute_with_args(
+        psprintf("UPDATE %s.customers SET risk_score = 0 WHERE id = ANY ($1) AND risk_score <> 0",
+                 nsp),
+        1, ids_type, ids, nullptr, false, 0);
+  } else if (customers == nullptr) {
     SPI_execute("DELETE FROM techmart.customer_state", false, 0);
     SPI_execute(psprintf("UPDATE %s.customers SET risk_score = 0 WHERE risk_score <> 0", nsp),
                 false, 0);
@@ -180,17 +217,25 @@ int64 rebuild_state(Oid source, ArrayType* customers) {
   Oid state_elem = InvalidOid;
   const Oid state_array = fraud::state_array_type(&state_elem);
   Oid wargs[3] = {state_array, INT8ARRAYOID, NUMERICARRAYOID};
+  const char* state_write =
+      row_locks
+          ? "WITH s AS (UPDATE techmart.customer_state s SET (%s) = (u.customer_id, u.n, u.mean, "
+            "u.m2, u.amount_hist, u.recent_t, u.recent_a, u.hour_profile, u.profile_time, "
+            "u.last_transaction_time, u.last_amount, u.last_lat, u.last_lon, u.last_country, "
+            "u.methods, u.risk, u.risk_time, now()) FROM unnest($1) u "
+            "WHERE s.customer_id = u.customer_id RETURNING 1), "
+          : "WITH s AS (INSERT INTO techmart.customer_state (%s) "
+            "SELECT u.customer_id, u.n, u.mean, u.m2, u.amount_hist, u.recent_t, u.recent_a, "
+            "u.hour_profile, u.profile_time, u.last_transaction_time, u.last_amount, u.last_lat, "
+            "u.last_lon, u.last_country, u.methods, u.risk, u.risk_time, now() FROM unnest($1) u "
+            "RETURNING 1), ";
   SPIPlanPtr write = SPI_prepare(
       psprintf(
-          "WITH s AS (INSERT INTO techmart.customer_state (%s) "
-          "SELECT u.customer_id, u.n, u.mean, u.m2, u.amount_hist, u.recent_t, u.recent_a, "
-          "u.hour_profile, u.profile_time, u.last_transaction_time, u.last_amount, u.last_lat, "
-          "u.last_lon, u.last_country, u.methods, u.risk, u.risk_time, now() FROM unnest($1) u "
-          "RETURNING 1), "
+          "%s"
           "c AS (UPDATE %s.customers c SET risk_score = r.risk FROM unnest($2, $3) r(id, risk) "
           "WHERE c.id = r.id AND c.risk_score IS DISTINCT FROM r.risk RETURNING 1) "
           "SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM c)",
-          fraud::kStateColumnList, nsp),
+          psprintf(state_write, fraud::kStateColumnList), nsp),
       3, wargs);
   if (write == nullptr) elog(ERROR, "techmart: could not prepare the state write");
 
@@ -202,7 +247,9 @@ int64 rebuild_state(Oid source, ArrayType* customers) {
                src, customers == nullptr ? "" : "WHERE customer_id = ANY ($1) "),
       customers == nullptr ? 0 : 1, customers == nullptr ? nullptr : ids_type);
   if (q == nullptr) elog(ERROR, "techmart: could not prepare the history scan of %s", src);
-  Portal portal = SPI_cursor_open(nullptr, q, customers == nullptr ? nullptr : ids, nullptr, true);
+  // read_only = false under row locks: a new snapshot (READ COMMITTED), taken after the locks
+  Portal portal =
+      SPI_cursor_open(nullptr, q, customers == nullptr ? nullptr : ids, nullptr, !row_locks);
   MemoryContext tmp =
       AllocSetContextCreate(CurrentMemoryContext, "techmart rebuild", ALLOCSET_DEFAULT_SIZES);
   constexpr int kBatch = 1000;
@@ -313,6 +360,22 @@ extern "C" PGDLLEXPORT Datum techmart_rebuild_state_for(PG_FUNCTION_ARGS) {
                     errmsg("rebuild_state_for: the customers must be a bigint[]")));
   }
   PG_RETURN_INT64(rebuild_state(regclass_of(PG_GETARG_TEXT_PP(1)), customers));
+}
+
+// techmart.refresh_state(customers bigint[], source text) -> bigint (techmart 0.8):
+// rebuild_state_for under row locks instead of table locks (see rebuild_state), for the triggers
+// that keep the state equal to a recomputation after a DELETE or UPDATE of transactions.
+extern "C" PGDLLEXPORT Datum techmart_refresh_state(PG_FUNCTION_ARGS) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) {
+    ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                    errmsg("refresh_state: the customers and the source are required")));
+  }
+  ArrayType* customers = PG_GETARG_ARRAYTYPE_P(0);
+  if (ARR_ELEMTYPE(customers) != INT8OID) {
+    ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                    errmsg("refresh_state: the customers must be a bigint[]")));
+  }
+  PG_RETURN_INT64(rebuild_state(regclass_of(PG_GETARG_TEXT_PP(1)), customers, true));
 }
 
 // techmart.rescore_customers(ids bigint[], from, to, source) -> (rescored, changed, newly, cleared)
