@@ -242,8 +242,10 @@ void define_gucs() {
       "techmart.track_stock",
       "Sales move products.stock_quantity and write inventory_history (off: a historical load)",
       "SET techmart.track_stock = off for a load of past transactions (the seed, an import, "
-      "generated history): they must not move today's stock.",
-      &guc_track_stock, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      "generated history): they must not move today's stock. Superusers only, or a role granted "
+      "SET ON PARAMETER techmart.track_stock: any session could otherwise sell without moving "
+      "stock.",
+      &guc_track_stock, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomStringVariable(
       "techmart.actor", "Who writes, for inventory_history.changed_by (empty: the session's user)",
       "The API sets it for the transaction of a request (its user).", &guc_actor, "", PGC_USERSET,

@@ -1086,8 +1086,10 @@ extern "C" PGDLLEXPORT void _PG_init(void) {
   DefineCustomBoolVariable("techmart.scoring",
                            "Score inserted transactions (off: validate and fill amount only)",
                            "SET techmart.scoring = off for a bulk historical load, then SELECT "
-                           "techmart.rebuild_state().",
-                           &guc_scoring, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                           "techmart.rebuild_state(). Superusers only, or a role granted SET ON "
+                           "PARAMETER techmart.scoring: any session could otherwise insert "
+                           "unscored transactions.",
+                           &guc_scoring, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("techmart.state_cache_memory",
                           "Memory for the customer states one statement keeps before writing "
                           "them back mid-statement",
