@@ -34,9 +34,10 @@ const Fn kFunctions[] = {
     {"health", "SELECT api.health()::text"},
     // database-side metrics appended to GET /metrics (cached in main.cpp)
     {"ops_prometheus", "SELECT techmart_ops.prometheus()"},
-    {"create_transaction", "SELECT api.create_transaction($1::jsonb)::text"},
+    // the last argument is the actor (the API's user) named in inventory_history.changed_by
+    {"create_transaction", "SELECT api.create_transaction($1::jsonb, $2::text)::text"},
     {"create_transaction_idempotent",
-     "SELECT api.create_transaction_idempotent($1::text, $2::text, $3::jsonb)::text"},
+     "SELECT api.create_transaction_idempotent($1::text, $2::text, $3::jsonb, $4::text)::text"},
     {"recent_transactions", "SELECT api.recent_transactions($1::integer, $2::text)::text"},
     {"get_transaction", "SELECT api.get_transaction($1::bigint, $2::text)::text"},
     {"fraud_explain", "SELECT api.fraud_explain($1::bigint, $2::text)::text"},
@@ -492,7 +493,7 @@ Response Endpoints::create_transaction(RequestContext& ctx) {
   const std::string body = json_object_body(ctx);
   const auto key = ctx.header("Idempotency-Key");
   if (!key) {
-    const auto row = call("create_transaction", body);
+    const auto row = call("create_transaction", body, actor(ctx));
     if (!row) throw std::runtime_error("api.create_transaction returned NULL");
     return Response::json(201, *row).with_header(
         "Location", "/api/v1/transactions/" + std::to_string(id_of(*row, "create_transaction")));
@@ -505,7 +506,7 @@ Response Endpoints::create_transaction(RequestContext& ctx) {
   }
   // Keys are scoped to the caller: two clients never share a key space.
   const std::string scope = ctx.principal() ? std::to_string(ctx.principal()->user_id) : "-";
-  const auto out = call("create_transaction_idempotent", scope, *key, body);
+  const auto out = call("create_transaction_idempotent", scope, *key, body, actor(ctx));
   if (!out) throw std::runtime_error("api.create_transaction_idempotent returned NULL");
   rapidjson::Document d;
   d.Parse(out->c_str(), out->size());

@@ -77,6 +77,38 @@ export function stockTests(getServer) {
       assert.equal(await stock(), 8);
     });
 
+    test('the writes that move stock name the API user in changed_by (change api_transaction_actor)', async () => {
+      // an operator token of its own user id and e-mail: changed_by must be this user, not the DB role
+      const who = { userId: 424242, email: `${tag}@clerk.example.com` };
+      const mine = { Authorization: `Bearer ${makeToken('admin', who)}` };
+      const expected = `user:${who.userId}:${who.email}`;
+      const put = await send(server, 'PUT', `/api/v1/inventory/${productId}`, { body: { quantity: 20, reason: 'restock' }, headers: mine });
+      assert.equal(put.status, 200);
+      assert.equal((await history())[0].changed_by, expected, 'PUT /inventory');
+      const sale = await send(server, 'POST', '/api/v1/transactions', { body: body(1, 10), headers: mine });
+      assert.equal(sale.status, 201);
+      let [h] = await history();
+      assert.equal(h.reason, 'sale');
+      assert.equal(h.changed_by, expected, 'POST /transactions');
+      const keyed = await send(server, 'POST', '/api/v1/transactions', { body: body(1, 11), headers: { ...mine, 'Idempotency-Key': `${tag}-actor` } });
+      assert.equal(keyed.status, 201);
+      [h] = await history();
+      assert.equal(h.note, `transaction ${(await keyed.json()).id} (insert)`);
+      assert.equal(h.changed_by, expected, 'POST /transactions with an Idempotency-Key');
+      const refund = await send(server, 'PATCH', `/api/v1/transactions/${(await sale.json()).id}`, { body: { status: 'refunded' }, headers: mine });
+      assert.equal(refund.status, 200);
+      [h] = await history();
+      assert.equal(h.reason, 'return');
+      assert.equal(h.changed_by, expected, 'PATCH /transactions/{id} (refund)');
+      // the actor is the request's: a later write in psql names the session's user again
+      sql(`INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, device_id)
+           VALUES (${customerId}, ${productId}, 1, 4.5, 'paypal', '${tag}-psql');`);
+      [h] = await history();
+      assert.equal(h.changed_by, sql('SELECT current_user;'), 'a psql insert after the requests: the session\'s user');
+      sql(`DELETE FROM transactions WHERE device_id IN ('${tag}-10', '${tag}-11', '${tag}-psql');`);
+      sql(`UPDATE products SET stock_quantity = 8 WHERE id = ${productId};`);  // as the tests below expect
+    });
+
     test('PATCH to refunded gives the units back: reason return, by the API user', async () => {
       const res = await send(server, 'PATCH', `/api/v1/transactions/${saleId}`, { role: 'analyst', body: { status: 'refunded' } });
       assert.equal(res.status, 200);
