@@ -136,6 +136,24 @@ export function sessionTests(getServer) {
       assert.equal(list.active, true);
     });
 
+    test('an account set unverified: its token is 401, as its login is refused (change user_sessions_verified)', async () => {
+      const u = makeUser('viewer');
+      const t = await tokenOf(server, u);
+      assert.equal(await status(server, '/api/v1/users/me', bearer(t)), 200);
+      const r = await patchUser(server, u.id, { verified: false });
+      assert.equal(r.status, 200);
+      assert.equal((await r.json()).verified, false);
+      assert.equal(await status(server, '/api/v1/users/me', bearer(t)), 401, 'the session of an unverified account ends');
+      assert.equal((await login(server, u)).status !== 200, true, 'and it cannot sign in');
+      // set in psql (no request of this service): the notification ends it too
+      assert.equal((await patchUser(server, u.id, { verified: true })).status, 200);
+      const t2 = await tokenOf(server, u);
+      assert.equal(await status(server, '/api/v1/users/me', bearer(t2)), 200);
+      sql(`UPDATE users SET verified = false WHERE id = ${u.id};`);
+      await waitFor(async () => (await status(server, '/api/v1/users/me', bearer(t2))) === 401, { timeoutMs: 5000, intervalMs: 50 });
+      assert.equal(await status(server, '/api/v1/users/me', bearer(t)), 401, 'the first token stays dead');
+    });
+
     test('POST /auth/logout: 204, and every token of the account is 401 from the next request on', async () => {
       const u = makeUser('analyst');
       const t1 = await tokenOf(server, u);
