@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
@@ -96,6 +97,15 @@ Config Config::from_env() {
       86400000));
   c.db_metrics_cache =
       std::chrono::milliseconds(env_int("TECHMART_DB_METRICS_CACHE_MS", 5000, 0, 3600000));
+  c.metrics_token = env("TECHMART_METRICS_TOKEN");
+  if (!c.metrics_token.empty() &&
+      (c.metrics_token.size() < 16 ||
+       !std::all_of(c.metrics_token.begin(), c.metrics_token.end(),
+                    [](unsigned char ch) { return ch >= 0x21 && ch <= 0x7e; }))) {
+    throw std::invalid_argument(
+        "TECHMART_METRICS_TOKEN must be at least 16 visible ASCII characters (unset: /metrics is "
+        "public)");
+  }
   return c;
 }
 

@@ -58,6 +58,9 @@ struct Config {
   std::chrono::milliseconds export_statement_timeout{300000};
   // techmart_ops.prometheus() (database-side figures in /metrics) is cached this long; 0 = off
   std::chrono::milliseconds db_metrics_cache{5000};
+  // TECHMART_METRICS_TOKEN: when set, GET /metrics needs "Authorization: Bearer <this token>" (a
+  // static scrape token, at least 16 characters) or an admin token; empty: /metrics is public
+  std::string metrics_token;
 
   // Reads TECHMART_* variables; throws std::invalid_argument naming the bad variable.
   static Config from_env();

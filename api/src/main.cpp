@@ -371,6 +371,7 @@ int main(int argc, char** argv) {
   services.limiter = &limiter;
   services.metrics = &metrics;
   services.cors_origins = config.cors_origins;
+  services.metrics_token = config.metrics_token;
 
   try {
     Pistache::Http::Endpoint server(Pistache::Address(config.address, Pistache::Port(config.port)));
@@ -395,7 +396,8 @@ int main(int argc, char** argv) {
                             {"static_dir", config.static_dir},
                             {"docs", docs != nullptr},
                             {"environment", config.development ? "development" : "production"},
-                            {"rate_limit_rps", config.rate_limit_rps}});
+                            {"rate_limit_rps", config.rate_limit_rps},
+                            {"metrics_public", config.metrics_token.empty()}});
 
     int sig = 0;
     sigwait(&shutdown_signals, &sig);

@@ -173,6 +173,15 @@ void send_response(const Http::Request& request, Http::ResponseWriter& writer,
 
 namespace {
 
+// a == b without an early exit on the first difference (the scrape token is a secret)
+bool same_secret(const std::string& a, const std::string& b) {
+  if (a.empty() || a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
+  return diff == 0;
+}
+
 std::string bearer_token(const RequestContext& ctx) {
   const auto auth = ctx.header("Authorization");
   if (auth) {
@@ -253,6 +262,13 @@ Response ApiHandler::dispatch(RequestContext& ctx) {
     ctx.set_params(std::move(m.params));
     // Authentication: a token, when sent, must be valid even on public routes.
     std::string token = bearer_token(ctx);
+    // GET /metrics with TECHMART_METRICS_TOKEN: the static scrape token (no JWT) or an admin token
+    const bool metrics_guarded = m.pattern == "/metrics" && !services_.metrics_token.empty();
+    bool scrape_token = false;
+    if (metrics_guarded && same_secret(token, services_.metrics_token)) {
+      scrape_token = true;
+      token.clear();
+    }
     if (token.empty() && m.min_role != Role::Public && m.pattern == "/api/v1/stream") {
       // EventSource cannot send headers: the stream accepts ?access_token=
       if (auto q = ctx.query("access_token")) token = *q;
@@ -273,6 +289,18 @@ Response ApiHandler::dispatch(RequestContext& ctx) {
         }
       }
       ctx.set_principal(std::move(*p));
+    }
+    if (metrics_guarded && !scrape_token) {
+      if (!ctx.principal()) {
+        throw unauthorized(
+            "GET /metrics needs the scrape token (TECHMART_METRICS_TOKEN) or an admin token.");
+      }
+      if (ctx.principal()->role != Role::Admin) {
+        throw Problem(403, "forbidden", "Forbidden",
+                      std::string("GET /metrics needs the scrape token or the role admin; the "
+                                  "token has ") +
+                          role_name(ctx.principal()->role) + ".");
+      }
     }
     if (m.min_role != Role::Public) {
       if (!ctx.principal()) {

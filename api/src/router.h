@@ -83,6 +83,9 @@ struct HandlerServices {
   RateLimiter* limiter = nullptr;
   Metrics* metrics = nullptr;
   std::vector<std::string> cors_origins;  // "*" allows any origin
+  // non-empty: GET /metrics needs "Bearer <metrics_token>" or an admin token
+  // (TECHMART_METRICS_TOKEN)
+  std::string metrics_token;
 };
 
 class ApiHandler : public Pistache::Http::Handler {

@@ -308,4 +308,54 @@ export function opsTests(getServer) {
       }
     });
   });
+
+  describe('GET /metrics access (TECHMART_METRICS_TOKEN)', () => {
+    test('unset (the default): /metrics answers without a token, as Prometheus scrapes it', async () => {
+      const s = await new ApiServer().start();
+      try {
+        const r = await fetch(`${s.base}/metrics`);
+        assert.equal(r.status, 200);
+        assert.match(await r.text(), /^# TYPE techmart_http_requests_total counter$/m);
+        assert.equal(s.logs.find((l) => l.msg === 'listening')?.metrics_public, true);
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test('set: the scrape token or an admin token, else 401 (no token, another token) or 403 (a lesser role)', async () => {
+      const scrape = `scrape-${uniqueSuffix()}-${uniqueSuffix()}`;
+      const s = await new ApiServer({ TECHMART_METRICS_TOKEN: scrape }).start();
+      try {
+        assert.equal(s.logs.find((l) => l.msg === 'listening')?.metrics_public, false);
+        const get = (headers = {}) => fetch(`${s.base}/metrics`, { headers });
+        const ok = await get({ Authorization: `Bearer ${scrape}` });
+        assert.equal(ok.status, 200);
+        assert.match(await ok.text(), /^# TYPE techmart_http_requests_total counter$/m);
+        const head = await fetch(`${s.base}/metrics`, { method: 'HEAD' });
+        assert.equal(head.status, 401, 'HEAD as GET');
+        const none = await problem(await get(), 401);
+        assert.match(none.detail, /scrape token/);
+        assert.match((await get()).headers.get('www-authenticate') ?? '', /^Bearer/);
+        await problem(await get({ Authorization: `Bearer ${scrape}x` }), 401);
+        await problem(await get({ Authorization: `Bearer ${scrape.slice(0, -1)}` }), 401);
+        await problem(await get({ Authorization: `Basic ${Buffer.from(`x:${scrape}`).toString('base64')}` }), 401);
+        const viewer = await problem(await get(auth('viewer')), 403);
+        assert.match(viewer.detail, /admin/);
+        await problem(await get(auth('analyst')), 403);
+        assert.equal((await get(auth('admin'))).status, 200, 'an admin (operator) token');
+        // the other routes are as before: the scrape token is no API token
+        assert.equal((await fetch(`${s.base}/health`)).status, 200);
+        await problem(await fetch(`${s.base}/api/v1/transactions?limit=1`, { headers: { Authorization: `Bearer ${scrape}` } }), 401);
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test('a scrape token shorter than 16 characters is refused at start (exit 2)', async () => {
+      for (const token of ['short', 'fifteen-chars!!', 'has a space in it ok']) {
+        const s = new ApiServer({ TECHMART_METRICS_TOKEN: token });
+        await assert.rejects(s.start(5000), /exited with 2/, token);
+      }
+    });
+  });
 }
