@@ -36,23 +36,50 @@ namespace {
 
 constexpr int kMetrics = 11;
 constexpr int kOwn = 100;  // bucket kinds of <kind>/customer
-const char* const kTxQuery =
-    "SELECT t.id, t.customer_id, coalesce(t.product_id, -1), t.amount::float8, "
-    "       t.unit_price::float8, extract(epoch FROM t.transaction_time)::float8, "
-    "       coalesce(t.country::text, ''), t.latitude, t.longitude, "
-    "       coalesce(t.payment_method, ''), t.fraud_score::float8, coalesce(c.country::text, ''), "
-    "       extract(epoch FROM c.registration_date)::float8, p.price::float8, p.category_id, "
-    "       (SELECT l.label FROM public.transaction_labels l WHERE l.transaction_id = t.id "
-    "         ORDER BY l.labelled_at DESC, l.id DESC LIMIT 1), "
-    "       (SELECT string_agg(k.kind || chr(31) || k.entity, chr(30)) "
-    "          FROM techmart.entity_keys(t.customer_id, t.product_id, t.device_id, t.ip_address, "
-    "                                    t.payment_fingerprint, t.country::text) k) "
-    "  FROM public.transactions t JOIN public.customers c ON c.id = t.customer_id "
-    "  LEFT JOIN public.products p ON p.id = t.product_id "
-    " WHERE t.transaction_time < $1 ORDER BY t.transaction_time, t.id";
+// The columns of a transaction in the replay's queries (1-based): 1 id, 2 customer_id, 3
+// product_id, 4 amount, 5 unit_price, 6 time (epoch), 7 country, 8 latitude, 9 longitude, 10
+// payment method, 11 stored score, 12 home country, 13 registration (epoch), 14 list price, 15
+// category; then the entity keys' parts, as techmart.entity_keys() makes them: 16 device_id, 17
+// host(ip_address), 18 its /24 (IPv6: /64) network, 19 payment_fingerprint, 20 the country or NULL.
+#define TECHMART_REPLAY_KEY_COLUMNS(WHEN)                       \
+  "CASE WHEN " WHEN " THEN t.device_id END, CASE WHEN " WHEN    \
+  " THEN host(t.ip_address) END, "                              \
+  "CASE WHEN " WHEN                                             \
+  " THEN CASE WHEN family(t.ip_address) = 4 "                   \
+  "THEN network(set_masklen(t.ip_address, 24))::text "          \
+  "ELSE network(set_masklen(t.ip_address, 64))::text END END, " \
+  "CASE WHEN " WHEN                                             \
+  " THEN t.payment_fingerprint END, "                           \
+  "CASE WHEN " WHEN " THEN nullif(btrim(t.country::text), '') END "
+#define TECHMART_REPLAY_COLUMNS(WHEN) \
+  "SELECT t.id, t.customer_id, t.product_id, t.amount::float8, t.unit_price::float8, "           \
+  "       extract(epoch FROM t.transaction_time)::float8, coalesce(t.country::text, ''), "        \
+  "       t.latitude, t.longitude, coalesce(t.payment_method, ''), t.fraud_score::float8, "       \
+  "       coalesce(c.country::text, ''), extract(epoch FROM c.registration_date)::float8, "       \
+  "       p.price::float8, p.category_id, " TECHMART_REPLAY_KEY_COLUMNS(WHEN)                       \
+  "  FROM public.transactions t JOIN public.customers c ON c.id = t.customer_id "                 \
+  "  LEFT JOIN public.products p ON p.id = t.product_id "
+// $1 to_time, $2 from_time, $3 whether the keys are needed (entity rules): every transaction before
+// to_time of the customers with one in [from_time, to_time) (no other customer's state is read), in
+// time order, read through a cursor; the keys only for the rows scored.
+const char* const kTxQuery = TECHMART_REPLAY_COLUMNS("$3 AND t.transaction_time >= $2")
+    " WHERE t.transaction_time < $1 AND t.customer_id IN (SELECT s.customer_id "
+    "   FROM public.transactions s WHERE s.transaction_time >= $2 AND s.transaction_time < $1) "
+    " ORDER BY t.transaction_time, t.id";
+// The transactions before to_time that a verdict known before to_time names, with their keys.
+const char* const kLabelledQuery = TECHMART_REPLAY_COLUMNS("true")
+    " WHERE t.transaction_time < $1 AND t.id IN (SELECT l.transaction_id "
+    "   FROM public.transaction_labels l WHERE l.labelled_at < $1)";
 const char* const kEventQuery =
     "SELECT l.transaction_id, extract(epoch FROM l.labelled_at)::float8, l.label "
     "  FROM public.transaction_labels l WHERE l.labelled_at < $1 ORDER BY l.labelled_at, l.id";
+// The current verdict (the latest label) of each transaction in [from_time, to_time).
+const char* const kTruthQuery =
+    "SELECT DISTINCT ON (l.transaction_id) l.transaction_id, l.label "
+    "  FROM public.transaction_labels l JOIN public.transactions t ON t.id = l.transaction_id "
+    " WHERE t.transaction_time >= $2 AND t.transaction_time < $1 "
+    " ORDER BY l.transaction_id, l.labelled_at DESC, l.id DESC";
+constexpr long kBatch = 10000;  // rows per cursor fetch
 
 struct Row {
   int64 id, customer, product;
@@ -88,30 +115,6 @@ void copy2(char* dst, const char* src) {
   if (src != nullptr && strlen(src) >= 2) {
     dst[0] = src[0];
     dst[1] = src[1];
-  }
-}
-
-void parse_keys(const char* s, std::vector<std::pair<int, std::string>>& out) {
-  if (s == nullptr) return;
-  std::string all(s);
-  std::size_t pos = 0;
-  while (pos <= all.size()) {
-    std::size_t end = all.find('\x1e', pos);
-    if (end == std::string::npos) end = all.size();
-    const std::string item = all.substr(pos, end - pos);
-    const std::size_t sep = item.find('\x1f');
-    if (sep != std::string::npos) {
-      const std::string kind = item.substr(0, sep);
-      int k = -1;  // the shop; kOwn + k: the customer's own share of kind k
-      if (kind != "*") {
-        const std::size_t slash = kind.find('/');
-        const auto ek = core::entity_kind_of(kind.substr(0, slash));
-        if (!ek) throw std::runtime_error("unknown entity kind " + kind);
-        k = static_cast<int>(*ek) + (slash == std::string::npos ? 0 : kOwn);
-      }
-      out.emplace_back(k, item.substr(sep + 1));
-    }
-    pos = end + 1;
   }
 }
 
@@ -240,11 +243,78 @@ void check_period(TimestampTz from_ts, TimestampTz to_ts) {
   }
 }
 
+// A row of the replay's queries (the columns above) into r; its keys (the same texts as
+// techmart.entity_keys(): kind, or kOwn + kind for the customer's own share, -1 the shop) when the
+// query gave them. Plain Postgres calls: run under pg_call, in a memory context reset per batch.
+struct RowText {
+  const char *country, *method, *home, *device, *ip, *ip24, *payment, *country_key;
+  bool has_product;
+};
+void read_row(HeapTuple t, TupleDesc d, Row& r, RowText& x) {
+  bool isnull;
+  r.id = geti(t, d, 1, 0);
+  r.customer = geti(t, d, 2, 0);
+  const Datum product = SPI_getbinval(t, d, 3, &isnull);
+  x.has_product = !isnull;
+  r.product = isnull ? -1 : DatumGetInt64(product);
+  r.amount = getf(t, d, 4, 0);
+  r.unit_price = getf(t, d, 5, 0);
+  r.time = getf(t, d, 6, 0);
+  x.country = gets(t, d, 7);
+  bool nlat, nlon;
+  const Datum lat = SPI_getbinval(t, d, 8, &nlat);
+  const Datum lon = SPI_getbinval(t, d, 9, &nlon);
+  r.has_loc = !nlat && !nlon;
+  r.lat = r.has_loc ? DatumGetFloat8(lat) : 0;
+  r.lon = r.has_loc ? DatumGetFloat8(lon) : 0;
+  x.method = gets(t, d, 10);
+  r.stored = getf(t, d, 11, std::numeric_limits<double>::quiet_NaN());
+  x.home = gets(t, d, 12);
+  r.registered = getf(t, d, 13, std::numeric_limits<double>::quiet_NaN());
+  r.list_price = getf(t, d, 14, std::numeric_limits<double>::quiet_NaN());
+  r.category = geti(t, d, 15, -1);
+  x.device = gets(t, d, 16);
+  x.ip = gets(t, d, 17);
+  x.ip24 = gets(t, d, 18);
+  x.payment = gets(t, d, 19);
+  x.country_key = gets(t, d, 20);
+}
+
+// The C++ half of a row (throws): the copies, the day and the keys.
+void finish_row(Row& r, const RowText& x, bool keys) {
+  copy2(r.country, x.country);
+  copy2(r.home, x.home);
+  r.method = x.method && x.method[0] ? core::payment_method_bit(x.method) : -1;
+  r.day = day_of(r.time);
+  r.truth = -1;
+  r.keys.clear();
+  if (!keys) return;
+  const std::string customer = std::to_string(r.customer);
+  r.keys.emplace_back(-1, "*");
+  r.keys.emplace_back(static_cast<int>(core::EntityKind::kCustomer), customer);
+  if (x.has_product) {
+    r.keys.emplace_back(static_cast<int>(core::EntityKind::kProduct), std::to_string(r.product));
+  }
+  const std::pair<core::EntityKind, const char*> parts[] = {
+      {core::EntityKind::kDevice, x.device},
+      {core::EntityKind::kIp, x.ip},
+      {core::EntityKind::kIpNet24, x.ip24},
+      {core::EntityKind::kPayment, x.payment},
+      {core::EntityKind::kCountry, x.country_key}};
+  for (const auto& [kind, value] : parts) {
+    if (value == nullptr) continue;
+    r.keys.emplace_back(static_cast<int>(kind), value);
+    if (core::entity_excludes_own(kind)) {
+      r.keys.emplace_back(kOwn + static_cast<int>(kind), std::string(value) + "/" + customer);
+    }
+  }
+}
+
 // C++ (throws; Postgres calls under pg_call). SPI connected.
 void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, TimestampTz to_ts,
                 ReplayResult& res) {
-  Datum to_arg[1] = {TimestampTzGetDatum(to_ts)};
-  Oid to_type[1] = {TIMESTAMPTZOID};
+  Datum args[3] = {TimestampTzGetDatum(to_ts), TimestampTzGetDatum(from_ts), BoolGetDatum(false)};
+  Oid types[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, BOOLOID};
   const double from_epoch = fraud::ts_to_epoch(from_ts);
   std::unique_ptr<fraud::Engine> engine(fraud::build_engine(cfg));
   res.threshold = engine->suspicious_threshold;
@@ -254,143 +324,185 @@ void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, Timestamp
       entity_rules.push_back(r);
     }
   }
-  // ---- read everything
-  std::vector<Row> rows;
-  std::unordered_map<int64, std::size_t> by_id;
-  std::vector<Event> events;
-  uint64 n = 0;
+  const bool keys = !entity_rules.empty();
+  args[2] = BoolGetDatum(keys);
+  // the texts of a batch of rows live in their own context, reset after the batch
+  MemoryContext batch_cxt = nullptr;
   pg_call([&] {
-    if (SPI_execute_with_args(kTxQuery, 1, to_type, to_arg, nullptr, true, 0) != SPI_OK_SELECT) {
-      elog(ERROR, "techmart replay: could not read the transactions");
-    }
-    n = SPI_processed;
+    batch_cxt =
+        AllocSetContextCreate(CurrentMemoryContext, "techmart replay", ALLOCSET_DEFAULT_SIZES);
   });
-  rows.resize(n);
-  for (uint64 i = 0; i < n; ++i) {
-    Row& r = rows[i];
-    const char *country = nullptr, *method = nullptr, *home = nullptr, *truth = nullptr,
-               *keys = nullptr;
+  auto in_batch = [&](auto&& fn) {
     pg_call([&] {
-      HeapTuple t = SPI_tuptable->vals[i];
-      TupleDesc d = SPI_tuptable->tupdesc;
-      r.id = geti(t, d, 1, 0);
-      r.customer = geti(t, d, 2, 0);
-      r.product = geti(t, d, 3, -1);
-      r.amount = getf(t, d, 4, 0);
-      r.unit_price = getf(t, d, 5, 0);
-      r.time = getf(t, d, 6, 0);
-      country = gets(t, d, 7);
-      bool nlat, nlon;
-      const Datum lat = SPI_getbinval(t, d, 8, &nlat);
-      const Datum lon = SPI_getbinval(t, d, 9, &nlon);
-      r.has_loc = !nlat && !nlon;
-      r.lat = r.has_loc ? DatumGetFloat8(lat) : 0;
-      r.lon = r.has_loc ? DatumGetFloat8(lon) : 0;
-      method = gets(t, d, 10);
-      r.stored = getf(t, d, 11, std::numeric_limits<double>::quiet_NaN());
-      home = gets(t, d, 12);
-      r.registered = getf(t, d, 13, std::numeric_limits<double>::quiet_NaN());
-      r.list_price = getf(t, d, 14, std::numeric_limits<double>::quiet_NaN());
-      r.category = geti(t, d, 15, -1);
-      truth = gets(t, d, 16);
-      keys = gets(t, d, 17);
+      MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+      fn();
+      MemoryContextSwitchTo(old);
     });
-    copy2(r.country, country);
-    copy2(r.home, home);
-    r.method = method && method[0] ? core::payment_method_bit(method) : -1;
-    r.truth = label_code(truth);
-    r.day = day_of(r.time);
-    parse_keys(keys, r.keys);
-    by_id[r.id] = i;
-  }
-  pg_call([&] {
-    if (SPI_execute_with_args(kEventQuery, 1, to_type, to_arg, nullptr, true, 0) != SPI_OK_SELECT) {
-      elog(ERROR, "techmart replay: could not read the verdicts");
-    }
-    n = SPI_processed;
-  });
-  events.resize(n);
-  for (uint64 i = 0; i < n; ++i) {
-    const char* label = nullptr;
-    pg_call([&] {
-      HeapTuple t = SPI_tuptable->vals[i];
-      TupleDesc d = SPI_tuptable->tupdesc;
-      events[i].tx = geti(t, d, 1, 0);
-      events[i].at = getf(t, d, 2, 0);
-      label = gets(t, d, 3);
-    });
-    events[i].label = label_code(label);
-  }
+  };
+  Row r;
+  RowText x;
 
-  // ---- replay in time order
+  // ---- the verdicts: their events before to_time (for the entity counters: only with entity
+  // rules), the transactions they name with their keys, and the current verdict of the rows scored
+  std::vector<Event> events;
+  std::unordered_map<int64, Row> labelled;  // transaction id -> its day and keys
+  std::unordered_map<int64, int> truth;
+  uint64 n = 0;
+  if (keys) {
+    pg_call([&] {
+      if (SPI_execute_with_args(kEventQuery, 1, types, args, nullptr, true, 0) != SPI_OK_SELECT) {
+        elog(ERROR, "techmart replay: could not read the verdicts");
+      }
+      n = SPI_processed;
+    });
+    events.resize(n);
+    for (uint64 i = 0; i < n; ++i) {
+      const char* label = nullptr;
+      in_batch([&] {
+        HeapTuple t = SPI_tuptable->vals[i];
+        TupleDesc d = SPI_tuptable->tupdesc;
+        events[i].tx = geti(t, d, 1, 0);
+        events[i].at = getf(t, d, 2, 0);
+        label = gets(t, d, 3);
+      });
+      events[i].label = label_code(label);
+    }
+    pg_call([&] {
+      SPI_freetuptable(SPI_tuptable);
+      MemoryContextReset(batch_cxt);
+      if (SPI_execute_with_args(kLabelledQuery, 1, types, args, nullptr, true, 0) !=
+          SPI_OK_SELECT) {
+        elog(ERROR, "techmart replay: could not read the labelled transactions");
+      }
+      n = SPI_processed;
+    });
+    for (uint64 i = 0; i < n; ++i) {
+      in_batch([&] { read_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, r, x); });
+      finish_row(r, x, true);
+      Row& kept = labelled[r.id];
+      kept.day = r.day;
+      kept.keys = std::move(r.keys);
+      r.keys = {};
+      if ((i + 1) % kBatch == 0) pg_call([&] { MemoryContextReset(batch_cxt); });
+    }
+    pg_call([&] {
+      SPI_freetuptable(SPI_tuptable);
+      MemoryContextReset(batch_cxt);
+    });
+  }
+  pg_call([&] {
+    if (SPI_execute_with_args(kTruthQuery, 2, types, args, nullptr, true, 0) != SPI_OK_SELECT) {
+      elog(ERROR, "techmart replay: could not read the verdicts of the period");
+    }
+    n = SPI_processed;
+  });
+  truth.reserve(n);
+  for (uint64 i = 0; i < n; ++i) {
+    int64 id = 0;
+    const char* label = nullptr;
+    in_batch([&] {
+      HeapTuple t = SPI_tuptable->vals[i];
+      TupleDesc d = SPI_tuptable->tupdesc;
+      id = geti(t, d, 1, 0);
+      label = gets(t, d, 2);
+    });
+    truth[id] = label_code(label);
+  }
+  pg_call([&] {
+    SPI_freetuptable(SPI_tuptable);
+    MemoryContextReset(batch_cxt);
+  });
+
+  // ---- replay in time order, the transactions read through a cursor in batches
   std::unordered_map<int64, core::CustomerState> states;
   std::unordered_map<int64, int> verdict;  // the verdict counted for a transaction
   core::EntityBuckets buckets;
   std::size_t next_event = 0;
   core::EntityInput ent;
-  for (const Row& r : rows) {
-    // the verdicts known before this transaction (labelled_at < its time)
-    while (next_event < events.size() && events[next_event].at < r.time) {
-      const Event& e = events[next_event++];
-      const auto it = by_id.find(e.tx);
-      if (it == by_id.end()) continue;
-      const Row& x = rows[it->second];
-      const auto v = verdict.find(e.tx);
-      const int before = v == verdict.end() ? -1 : v->second;
-      if (before == e.label) continue;
-      for (const auto& key : x.keys) {
-        if (before >= 0) buckets.add(key.first, key.second, x.day, -1, -(before == 1));
-        if (e.label >= 0) buckets.add(key.first, key.second, x.day, 1, e.label == 1);
+  Portal portal = nullptr;
+  pg_call([&] {
+    portal = SPI_cursor_open_with_args(nullptr, kTxQuery, 3, types, args, nullptr, true, 0);
+  });
+  for (;;) {
+    pg_call([&] {
+      MemoryContextReset(batch_cxt);
+      SPI_cursor_fetch(portal, true, kBatch);
+      n = SPI_processed;
+    });
+    if (n == 0) break;
+    for (uint64 i = 0; i < n; ++i) {
+      in_batch([&] { read_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, r, x); });
+      const bool scored = r.time >= from_epoch;
+      finish_row(r, x, keys && scored);
+      // the verdicts known before this transaction (labelled_at < its time)
+      while (next_event < events.size() && events[next_event].at < r.time) {
+        const Event& e = events[next_event++];
+        const auto it = labelled.find(e.tx);
+        if (it == labelled.end()) continue;
+        const Row& l = it->second;
+        const auto v = verdict.find(e.tx);
+        const int before = v == verdict.end() ? -1 : v->second;
+        if (before == e.label) continue;
+        for (const auto& key : l.keys) {
+          if (before >= 0) buckets.add(key.first, key.second, l.day, -1, -(before == 1));
+          if (e.label >= 0) buckets.add(key.first, key.second, l.day, 1, e.label == 1);
+        }
+        verdict[e.tx] = e.label;
       }
-      verdict[e.tx] = e.label;
-    }
-    core::CustomerState& state = states[r.customer];
-    core::TransactionInput tx;
-    tx.amount = r.amount;
-    tx.unit_price = r.unit_price;
-    tx.list_price = r.list_price;
-    tx.category_id = r.category;
-    tx.time = r.time;
-    std::memcpy(tx.country, r.country, 3);
-    tx.has_location = r.has_loc;
-    tx.lat = r.lat;
-    tx.lon = r.lon;
-    tx.method = r.method;
-    std::memcpy(tx.home_country, r.home, 3);
-    if (std::isfinite(r.registered)) tx.account_age_days = (r.time - r.registered) / 86400.0;
-    double score = r.stored;
-    if (r.time >= from_epoch) {
-      if (!entity_rules.empty()) {
-        for (auto& o : ent.kinds) o = core::EntityObservation{};
-        for (const core::EntityRule* er : entity_rules) {
-          const int k = static_cast<int>(er->kind());
-          const int w = er->params().window_days;
-          for (const auto& key : r.keys) {
-            core::EntityObservation& o = ent.kinds[k];
-            if (key.first == k) {
-              o.present = true;
-              snprintf(o.key, sizeof o.key, "%s", key.second.c_str());
-              o.entity = buckets.window(k, key.second, r.day, w);
-              o.shop = buckets.window(-1, "*", r.day, w);
-            } else if (key.first == kOwn + k) {
-              o.own = buckets.window(kOwn + k, key.second, r.day, w);
+      core::CustomerState& state = states[r.customer];
+      core::TransactionInput tx;
+      tx.amount = r.amount;
+      tx.unit_price = r.unit_price;
+      tx.list_price = r.list_price;
+      tx.category_id = r.category;
+      tx.time = r.time;
+      std::memcpy(tx.country, r.country, 3);
+      tx.has_location = r.has_loc;
+      tx.lat = r.lat;
+      tx.lon = r.lon;
+      tx.method = r.method;
+      std::memcpy(tx.home_country, r.home, 3);
+      if (std::isfinite(r.registered)) tx.account_age_days = (r.time - r.registered) / 86400.0;
+      double score = r.stored;
+      if (scored) {
+        if (keys) {
+          for (auto& o : ent.kinds) o = core::EntityObservation{};
+          for (const core::EntityRule* er : entity_rules) {
+            const int k = static_cast<int>(er->kind());
+            const int w = er->params().window_days;
+            for (const auto& key : r.keys) {
+              core::EntityObservation& o = ent.kinds[k];
+              if (key.first == k) {
+                o.present = true;
+                snprintf(o.key, sizeof o.key, "%s", key.second.c_str());
+                o.entity = buckets.window(k, key.second, r.day, w);
+                o.shop = buckets.window(-1, "*", r.day, w);
+              } else if (key.first == kOwn + k) {
+                o.own = buckets.window(kOwn + k, key.second, r.day, w);
+              }
             }
           }
+          tx.entities = &ent;
         }
-        tx.entities = &ent;
+        const core::ScoreResult s = engine->scorer.score({tx, state, &engine->env}, 1e9);
+        score = std::round(s.score * 100.0) / 100.0;
+        const auto t = truth.find(r.id);
+        res.ids.push_back(r.id);
+        res.replayed.push_back(score);
+        res.stored.push_back(r.stored);
+        res.truth.push_back(t == truth.end() ? -1 : t->second);
+        res.days.push_back(r.day);
       }
-      const core::ScoreResult s = engine->scorer.score({tx, state, &engine->env}, 1e9);
-      score = std::round(s.score * 100.0) / 100.0;
-      res.ids.push_back(r.id);
-      res.replayed.push_back(score);
-      res.stored.push_back(r.stored);
-      res.truth.push_back(r.truth);
-      res.days.push_back(r.day);
+      core::FoldInput f{tx.amount, tx.time, tx.country, tx.has_location,
+                        tx.lat,    tx.lon,  tx.method,  score};
+      core::fold(state, f, engine->params);
     }
-    core::FoldInput f{tx.amount, tx.time, tx.country, tx.has_location,
-                      tx.lat,    tx.lon,  tx.method,  score};
-    core::fold(state, f, engine->params);
+    pg_call([&] { SPI_freetuptable(SPI_tuptable); });
   }
+  pg_call([&] {
+    SPI_cursor_close(portal);
+    MemoryContextDelete(batch_cxt);
+  });
 }
 
 Datum float8_array(const double* v, int n) {
