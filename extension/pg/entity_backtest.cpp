@@ -20,6 +20,8 @@
 extern "C" {
 #include "funcapi.h"
 #include "utils/array.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/tuplestore.h"
 PG_FUNCTION_INFO_V1(techmart_replay);
 PG_FUNCTION_INFO_V1(techmart_replay_scores);
@@ -36,40 +38,49 @@ namespace {
 
 constexpr int kMetrics = 11;
 constexpr int kOwn = 100;  // bucket kinds of <kind>/customer
-// The columns of a transaction in the replay's queries (1-based): 1 id, 2 customer_id, 3
-// product_id, 4 amount, 5 unit_price, 6 time (epoch), 7 country, 8 latitude, 9 longitude, 10
-// payment method, 11 stored score, 12 home country, 13 registration (epoch), 14 list price, 15
-// category; then the entity keys' parts, as techmart.entity_keys() makes them: 16 device_id, 17
-// host(ip_address), 18 its /24 (IPv6: /64) network, 19 payment_fingerprint, 20 the country or NULL.
-#define TECHMART_REPLAY_KEY_COLUMNS(WHEN)                       \
-  "CASE WHEN " WHEN " THEN t.device_id END, CASE WHEN " WHEN    \
-  " THEN host(t.ip_address) END, "                              \
-  "CASE WHEN " WHEN                                             \
-  " THEN CASE WHEN family(t.ip_address) = 4 "                   \
-  "THEN network(set_masklen(t.ip_address, 24))::text "          \
-  "ELSE network(set_masklen(t.ip_address, 64))::text END END, " \
-  "CASE WHEN " WHEN                                             \
-  " THEN t.payment_fingerprint END, "                           \
-  "CASE WHEN " WHEN " THEN nullif(btrim(t.country::text), '') END "
-#define TECHMART_REPLAY_COLUMNS(WHEN) \
-  "SELECT t.id, t.customer_id, t.product_id, t.amount::float8, t.unit_price::float8, "           \
-  "       extract(epoch FROM t.transaction_time)::float8, coalesce(t.country::text, ''), "        \
-  "       t.latitude, t.longitude, coalesce(t.payment_method, ''), t.fraud_score::float8, "       \
-  "       coalesce(c.country::text, ''), extract(epoch FROM c.registration_date)::float8, "       \
-  "       p.price::float8, p.category_id, " TECHMART_REPLAY_KEY_COLUMNS(WHEN)                       \
-  "  FROM public.transactions t JOIN public.customers c ON c.id = t.customer_id "                 \
-  "  LEFT JOIN public.products p ON p.id = t.product_id "
+// The columns of a transaction in the replay's queries (1-based), as stored (converted in C): 1 id,
+// 2 customer_id, 3 product_id, 4 amount, 5 unit_price, 6 transaction_time, 7 country, 8 latitude,
+// 9 longitude, 10 payment_method, 11 fraud_score; then the entity keys' parts, as
+// techmart.entity_keys() makes them: 12 device_id, 13 host(ip_address), 14 its /24 (IPv6: /64)
+// network, 15 payment_fingerprint, 16 the country or NULL. The customers' and products' columns
+// come from their own queries (no join: a narrower sort).
+#define TECHMART_REPLAY_COLUMNS(WHEN)                                                      \
+  "SELECT t.id, t.customer_id, t.product_id, t.amount, t.unit_price, t.transaction_time, " \
+  "       t.country, t.latitude, t.longitude, t.payment_method, t.fraud_score, "           \
+  "       CASE WHEN " WHEN                                                                 \
+  " THEN t.device_id END, "                                                                \
+  "       CASE WHEN " WHEN                                                                 \
+  " THEN host(t.ip_address) END, "                                                         \
+  "       CASE WHEN " WHEN                                                                 \
+  " THEN CASE WHEN family(t.ip_address) = 4 "                                              \
+  "         THEN network(set_masklen(t.ip_address, 24))::text "                            \
+  "         ELSE network(set_masklen(t.ip_address, 64))::text END END, "                   \
+  "       CASE WHEN " WHEN                                                                 \
+  " THEN t.payment_fingerprint END, "                                                      \
+  "       CASE WHEN " WHEN                                                                 \
+  " THEN nullif(btrim(t.country::text), '') END "                                          \
+  "  FROM public.transactions t "
+// the customers with a transaction in [from_time, to_time) ($2, $1)
+#define TECHMART_REPLAY_CUSTOMERS                     \
+  "(SELECT s.customer_id FROM public.transactions s " \
+  "  WHERE s.transaction_time >= $2 AND s.transaction_time < $1)"
 // $1 to_time, $2 from_time, $3 whether the keys are needed (entity rules): every transaction before
 // to_time of the customers with one in [from_time, to_time) (no other customer's state is read), in
 // time order, read through a cursor; the keys only for the rows scored.
 const char* const kTxQuery = TECHMART_REPLAY_COLUMNS("$3 AND t.transaction_time >= $2")
-    " WHERE t.transaction_time < $1 AND t.customer_id IN (SELECT s.customer_id "
-    "   FROM public.transactions s WHERE s.transaction_time >= $2 AND s.transaction_time < $1) "
+    " WHERE t.transaction_time < $1 AND t.customer_id IN " TECHMART_REPLAY_CUSTOMERS
     " ORDER BY t.transaction_time, t.id";
 // The transactions before to_time that a verdict known before to_time names, with their keys.
 const char* const kLabelledQuery = TECHMART_REPLAY_COLUMNS("true")
     " WHERE t.transaction_time < $1 AND t.id IN (SELECT l.transaction_id "
     "   FROM public.transaction_labels l WHERE l.labelled_at < $1)";
+// The home country and registration of the customers replayed, the list price and category of
+// every product.
+const char* const kCustomerQuery =
+    "SELECT c.id, coalesce(c.country::text, ''), extract(epoch FROM c.registration_date)::float8 "
+    "  FROM public.customers c WHERE c.id IN " TECHMART_REPLAY_CUSTOMERS;
+const char* const kProductQuery =
+    "SELECT p.id, p.price::float8, p.category_id FROM public.products p";
 const char* const kEventQuery =
     "SELECT l.transaction_id, extract(epoch FROM l.labelled_at)::float8, l.label "
     "  FROM public.transaction_labels l WHERE l.labelled_at < $1 ORDER BY l.labelled_at, l.id";
@@ -247,44 +258,58 @@ void check_period(TimestampTz from_ts, TimestampTz to_ts) {
 // techmart.entity_keys(): kind, or kOwn + kind for the customer's own share, -1 the shop) when the
 // query gave them. Plain Postgres calls: run under pg_call, in a memory context reset per batch.
 struct RowText {
-  const char *country, *method, *home, *device, *ip, *ip24, *payment, *country_key;
+  char country[3], method[32];
+  const char *device, *ip, *ip24, *payment, *country_key;
   bool has_product;
 };
+// A text (or character) value's first bytes, without its trailing blanks, into buf ("" when NULL).
+void text_into(Datum v, bool isnull, char* buf, std::size_t size) {
+  buf[0] = 0;
+  if (isnull) return;
+  const text* x = DatumGetTextPP(v);
+  std::size_t n = VARSIZE_ANY_EXHDR(x);
+  const char* p = VARDATA_ANY(x);
+  while (n > 0 && p[n - 1] == ' ') --n;
+  if (n >= size) n = size - 1;
+  std::memcpy(buf, p, n);
+  buf[n] = 0;
+}
+constexpr int kColumns = 16;
+// A row of the replay's transaction queries (the columns above), deformed once.
 void read_row(HeapTuple t, TupleDesc d, Row& r, RowText& x) {
-  bool isnull;
-  r.id = geti(t, d, 1, 0);
-  r.customer = geti(t, d, 2, 0);
-  const Datum product = SPI_getbinval(t, d, 3, &isnull);
-  x.has_product = !isnull;
-  r.product = isnull ? -1 : DatumGetInt64(product);
-  r.amount = getf(t, d, 4, 0);
-  r.unit_price = getf(t, d, 5, 0);
-  r.time = getf(t, d, 6, 0);
-  x.country = gets(t, d, 7);
-  bool nlat, nlon;
-  const Datum lat = SPI_getbinval(t, d, 8, &nlat);
-  const Datum lon = SPI_getbinval(t, d, 9, &nlon);
-  r.has_loc = !nlat && !nlon;
-  r.lat = r.has_loc ? DatumGetFloat8(lat) : 0;
-  r.lon = r.has_loc ? DatumGetFloat8(lon) : 0;
-  x.method = gets(t, d, 10);
-  r.stored = getf(t, d, 11, std::numeric_limits<double>::quiet_NaN());
-  x.home = gets(t, d, 12);
-  r.registered = getf(t, d, 13, std::numeric_limits<double>::quiet_NaN());
-  r.list_price = getf(t, d, 14, std::numeric_limits<double>::quiet_NaN());
-  r.category = geti(t, d, 15, -1);
-  x.device = gets(t, d, 16);
-  x.ip = gets(t, d, 17);
-  x.ip24 = gets(t, d, 18);
-  x.payment = gets(t, d, 19);
-  x.country_key = gets(t, d, 20);
+  Datum v[kColumns];
+  bool null[kColumns];
+  if (d->natts != kColumns) elog(ERROR, "techmart replay: %d columns, not %d", d->natts, kColumns);
+  heap_deform_tuple(t, d, v, null);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto num = [&](int i, double fallback) {
+    return null[i] ? fallback : DatumGetFloat8(DirectFunctionCall1(numeric_float8, v[i]));
+  };
+  auto str = [&](int i) -> const char* { return null[i] ? nullptr : TextDatumGetCString(v[i]); };
+  r.id = null[0] ? 0 : DatumGetInt64(v[0]);
+  r.customer = null[1] ? 0 : DatumGetInt64(v[1]);
+  x.has_product = !null[2];
+  r.product = null[2] ? -1 : DatumGetInt64(v[2]);
+  r.amount = num(3, 0);
+  r.unit_price = num(4, 0);
+  r.time = null[5] ? 0 : fraud::ts_to_epoch(DatumGetTimestampTz(v[5]));
+  text_into(v[6], null[6], x.country, sizeof x.country);
+  r.has_loc = !null[7] && !null[8];
+  r.lat = r.has_loc ? DatumGetFloat8(v[7]) : 0;
+  r.lon = r.has_loc ? DatumGetFloat8(v[8]) : 0;
+  text_into(v[9], null[9], x.method, sizeof x.method);
+  r.stored = num(10, nan);
+  x.device = str(11);
+  x.ip = str(12);
+  x.ip24 = str(13);
+  x.payment = str(14);
+  x.country_key = str(15);
 }
 
 // The C++ half of a row (throws): the copies, the day and the keys.
 void finish_row(Row& r, const RowText& x, bool keys) {
   copy2(r.country, x.country);
-  copy2(r.home, x.home);
-  r.method = x.method && x.method[0] ? core::payment_method_bit(x.method) : -1;
+  r.method = x.method[0] ? core::payment_method_bit(x.method) : -1;
   r.day = day_of(r.time);
   r.truth = -1;
   r.keys.clear();
@@ -413,6 +438,64 @@ void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, Timestamp
     MemoryContextReset(batch_cxt);
   });
 
+  // the replayed customers' home country and registration, every product's list price and category
+  struct Home {
+    char country[3];
+    double registered;
+  };
+  struct Listing {
+    double price;
+    int64 category;
+  };
+  std::unordered_map<int64, Home> homes;
+  std::unordered_map<int64, Listing> listings;
+  pg_call([&] {
+    if (SPI_execute_with_args(kCustomerQuery, 2, types, args, nullptr, true, 0) != SPI_OK_SELECT) {
+      elog(ERROR, "techmart replay: could not read the customers");
+    }
+    n = SPI_processed;
+  });
+  homes.reserve(n);
+  for (uint64 i = 0; i < n; ++i) {
+    Home h;
+    int64 id = 0;
+    in_batch([&] {
+      HeapTuple t = SPI_tuptable->vals[i];
+      TupleDesc d = SPI_tuptable->tupdesc;
+      id = geti(t, d, 1, 0);
+      bool isnull;
+      const Datum country = SPI_getbinval(t, d, 2, &isnull);
+      text_into(country, isnull, x.country, sizeof x.country);
+      h.registered = getf(t, d, 3, std::numeric_limits<double>::quiet_NaN());
+    });
+    copy2(h.country, x.country);
+    homes[id] = h;
+  }
+  pg_call([&] {
+    SPI_freetuptable(SPI_tuptable);
+    if (SPI_execute(kProductQuery, true, 0) != SPI_OK_SELECT) {
+      elog(ERROR, "techmart replay: could not read the products");
+    }
+    n = SPI_processed;
+  });
+  listings.reserve(n);
+  for (uint64 i = 0; i < n; ++i) {
+    Listing l;
+    int64 id = 0;
+    pg_call([&] {
+      HeapTuple t = SPI_tuptable->vals[i];
+      TupleDesc d = SPI_tuptable->tupdesc;
+      id = geti(t, d, 1, 0);
+      l.price = getf(t, d, 2, std::numeric_limits<double>::quiet_NaN());
+      l.category = geti(t, d, 3, -1);
+    });
+    listings[id] = l;
+  }
+  pg_call([&] {
+    SPI_freetuptable(SPI_tuptable);
+    MemoryContextReset(batch_cxt);
+  });
+
   // ---- replay in time order, the transactions read through a cursor in batches
   std::unordered_map<int64, core::CustomerState> states;
   std::unordered_map<int64, int> verdict;  // the verdict counted for a transaction
@@ -421,7 +504,13 @@ void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, Timestamp
   core::EntityInput ent;
   Portal portal = nullptr;
   pg_call([&] {
+    // planned without JIT (compiling the sort's and the scan's expressions took seconds, on every
+    // call); undone at the end of the nest level, or by the abort of an error
+    const int level = NewGUCNestLevel();
+    (void)set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                            false);
     portal = SPI_cursor_open_with_args(nullptr, kTxQuery, 3, types, args, nullptr, true, 0);
+    AtEOXact_GUC(true, level);
   });
   for (;;) {
     pg_call([&] {
@@ -434,6 +523,18 @@ void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, Timestamp
       in_batch([&] { read_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, r, x); });
       const bool scored = r.time >= from_epoch;
       finish_row(r, x, keys && scored);
+      const auto home = homes.find(r.customer);
+      if (home != homes.end()) {
+        std::memcpy(r.home, home->second.country, 3);
+        r.registered = home->second.registered;
+      } else {  // not replayed (cannot happen: the same customers), as with no customer
+        r.home[0] = r.home[1] = r.home[2] = 0;
+        r.registered = std::numeric_limits<double>::quiet_NaN();
+      }
+      const auto listing = x.has_product ? listings.find(r.product) : listings.end();
+      r.list_price = listing != listings.end() ? listing->second.price
+                                               : std::numeric_limits<double>::quiet_NaN();
+      r.category = listing != listings.end() ? listing->second.category : -1;
       // the verdicts known before this transaction (labelled_at < its time)
       while (next_event < events.size() && events[next_event].at < r.time) {
         const Event& e = events[next_event++];
