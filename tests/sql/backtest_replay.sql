@@ -4,9 +4,10 @@
 -- period is still folded (the live configuration's replay of rows scored live in time order equals
 -- their stored scores); a verdict on a transaction of a customer with no row in the period still
 -- feeds the entity counters (device, ip, ip24 keys as techmart.entity_keys() writes them); only
--- rows in [from, to) are scored; the verdicts counted are the current ones. Ids 961001+; rolled back.
+-- rows in [from, to) are scored; the verdicts counted are the current ones; backtest() replays the live
+-- configuration once when it is also the candidate. Ids 961001+; rolled back.
 BEGIN;
-SELECT plan(11);
+SELECT plan(14);
 
 DELETE FROM techmart.settings;
 INSERT INTO techmart.settings (name, value) VALUES ('suspicious_threshold', 70), ('reason_min_contribution', 0), ('bias', -4);
@@ -86,6 +87,18 @@ SELECT is((SELECT array[live, candidate, stored] FROM techmart.backtest('{}', no
                 AND (SELECT l.label FROM transaction_labels l WHERE l.transaction_id = t.id
                       ORDER BY l.labelled_at DESC, l.id DESC LIMIT 1) = 'fraud') x),
           'frauds in the period: the current verdicts (961011: legitimate, then fraud)');
+
+-- ------------------------------------------------------------ the live configuration as the candidate: one replay
+SET LOCAL track_functions = 'all';
+CREATE FUNCTION pg_temp.replays() RETURNS bigint LANGUAGE sql AS $$
+  SELECT coalesce((SELECT calls FROM pg_stat_xact_user_functions WHERE schemaname = 'techmart' AND funcname = '_replay'), 0) $$;
+CREATE TEMP TABLE n0 AS SELECT pg_temp.replays() AS n;
+CREATE TEMP TABLE bt_live AS SELECT * FROM techmart.backtest('{}', now() - interval '3 days', now());
+SELECT is(pg_temp.replays() - (SELECT n FROM n0), 1::bigint, 'backtest() of the live configuration replays once');
+SELECT ok((SELECT bool_and(live IS NOT DISTINCT FROM candidate) FROM bt_live), 'and reports it as both live and candidate');
+UPDATE n0 SET n = pg_temp.replays();
+CREATE TEMP TABLE bt_other AS SELECT * FROM techmart.backtest('{"settings": {"suspicious_threshold": 50}}', now() - interval '3 days', now());
+SELECT is(pg_temp.replays() - (SELECT n FROM n0), 2::bigint, 'another candidate: two replays');
 
 SELECT * FROM finish();
 ROLLBACK;
