@@ -95,6 +95,10 @@ Config Config::from_env() {
       "TECHMART_EXPORT_STATEMENT_TIMEOUT_MS",
       env("TECHMART_DB_STATEMENT_TIMEOUT_MS").empty() ? 300000 : c.db_statement_timeout.count(), 0,
       86400000));
+  c.backtest_statement_timeout = std::chrono::milliseconds(
+      env_int("TECHMART_BACKTEST_STATEMENT_TIMEOUT_MS", 120000, 0, 86400000));
+  c.backtest_max_concurrent =
+      static_cast<std::size_t>(env_int("TECHMART_BACKTEST_MAX_CONCURRENT", 1, 1, 64));
   c.db_metrics_cache =
       std::chrono::milliseconds(env_int("TECHMART_DB_METRICS_CACHE_MS", 5000, 0, 3600000));
   c.metrics_token = env("TECHMART_METRICS_TOKEN");

@@ -56,6 +56,11 @@ struct Config {
   // statement_timeout of the CSV export's COPY (its own connection); 0 = none. A stricter
   // timeout of the role or connection string (e.g. ALTER ROLE ... SET statement_timeout) wins.
   std::chrono::milliseconds export_statement_timeout{300000};
+  // GET /fraud/backtest replays history (seconds to minutes on millions of transactions): its own
+  // statement timeout (0 = none) and how many may run at once (each holds a pool connection and
+  // an event-loop thread while it runs; more answer 503 with Retry-After)
+  std::chrono::milliseconds backtest_statement_timeout{120000};
+  std::size_t backtest_max_concurrent = 1;
   // techmart_ops.prometheus() (database-side figures in /metrics) is cached this long; 0 = off
   std::chrono::milliseconds db_metrics_cache{5000};
   // TECHMART_METRICS_TOKEN: when set, GET /metrics needs "Authorization: Bearer <this token>" (a

@@ -12,6 +12,7 @@
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 #include "log.h"
 #include "problem.h"
@@ -240,10 +241,23 @@ std::optional<std::string> Endpoints::call(const std::string& stmt, Args&&... ar
 
 template <typename... Args>
 std::optional<std::string> Endpoints::read(const std::string& stmt, Args&&... args) {
-  if (failover_ == nullptr) return call_on(read_pool_, stmt, std::forward<Args>(args)...);
+  return read_on(std::chrono::milliseconds(-1), stmt, std::forward<Args>(args)...);
+}
+
+template <typename... Args>
+std::optional<std::string> Endpoints::read_timed(std::chrono::milliseconds timeout,
+                                                 const std::string& stmt, Args&&... args) {
+  return read_on(timeout, stmt, std::forward<Args>(args)...);
+}
+
+template <typename... Args>
+std::optional<std::string> Endpoints::read_on(std::chrono::milliseconds timeout,
+                                              const std::string& stmt, Args&&... args) {
+  if (failover_ == nullptr)
+    return call_on_timed(read_pool_, timeout, stmt, std::forward<Args>(args)...);
   if (failover_->use_replica()) {
     try {
-      return call_on(read_pool_, stmt, args...);
+      return call_on_timed(read_pool_, timeout, stmt, args...);
     } catch (...) {
       if (!ReadFailover::is_unreachable(std::current_exception())) throw;
       std::string error = "read database unreachable";
@@ -256,7 +270,25 @@ std::optional<std::string> Endpoints::read(const std::string& stmt, Args&&... ar
     }
   }
   failover_->count_fallback();  // a read: safe to run (again) on the primary
-  return call_on(pool_, stmt, args...);
+  return call_on_timed(pool_, timeout, stmt, args...);
+}
+
+template <typename... Args>
+std::optional<std::string> Endpoints::call_on_timed(Pool& pool, std::chrono::milliseconds timeout,
+                                                    const std::string& stmt, Args&&... args) {
+  if (timeout.count() < 0) return call_on(pool, stmt, std::forward<Args>(args)...);
+  return pool.with_connection(
+      acquire_timeout_, [&](pqxx::connection& conn) -> std::optional<std::string> {
+        // the timeout is local to this transaction: the pooled connection keeps its own
+        pqxx::work tx(conn);
+        tx.exec_params("SELECT set_config('statement_timeout', $1, true)",
+                       std::to_string(timeout.count()));
+        const pqxx::result r = tx.exec_prepared(stmt, std::forward<Args>(args)...);
+        std::optional<std::string> out;
+        if (!r.empty() && !r[0][0].is_null()) out = r[0][0].c_str();
+        tx.commit();
+        return out;
+      });
 }
 
 template <typename... Args>
@@ -354,7 +386,24 @@ Handler Endpoints::query_handler(const QueryRoute& route) {
     for (const auto& v : values) args.push_back(v ? v->c_str() : nullptr);
     const std::string role = caller_role(ctx);
     if (route.caller_role) args.push_back(role.c_str());
-    const auto out = read(route.stmt, pqxx::prepare::make_dynamic_params(args));
+    std::optional<std::string> out;
+    if (route.long_running) {
+      if (long_running_.fetch_add(1) >= static_cast<int>(config_.backtest_max_concurrent)) {
+        --long_running_;
+        throw problems::service_unavailable(
+            "A backtest is already running (TECHMART_BACKTEST_MAX_CONCURRENT); retry when it has "
+            "finished.",
+            5);
+      }
+      struct Slot {
+        std::atomic<int>& n;
+        ~Slot() { --n; }
+      } slot{long_running_};
+      out = read_timed(config_.backtest_statement_timeout, route.stmt,
+                       pqxx::prepare::make_dynamic_params(args));
+    } else {
+      out = read(route.stmt, pqxx::prepare::make_dynamic_params(args));
+    }
     if (!out) throw std::runtime_error("statement " + route.stmt + " returned NULL");
     return Response::json(200, *out);
   };

@@ -68,6 +68,10 @@ class Endpoints {
   // while the read database is unreachable).
   template <typename... Args>
   std::optional<std::string> read(const std::string& stmt, Args&&... args);
+  // read() in a transaction of its own whose statement_timeout is `timeout` (0 = none)
+  template <typename... Args>
+  std::optional<std::string> read_timed(std::chrono::milliseconds timeout, const std::string& stmt,
+                                        Args&&... args);
 
  private:
   // with_role: the statement's last parameter is the caller's role (the SQL masks for it)
@@ -85,6 +89,13 @@ class Endpoints {
 
   template <typename... Args>
   std::optional<std::string> call_on(Pool& pool, const std::string& stmt, Args&&... args);
+  // timeout < 0: the pool's statement timeout (autocommit); else a transaction with its own
+  template <typename... Args>
+  std::optional<std::string> call_on_timed(Pool& pool, std::chrono::milliseconds timeout,
+                                           const std::string& stmt, Args&&... args);
+  template <typename... Args>
+  std::optional<std::string> read_on(std::chrono::milliseconds timeout, const std::string& stmt,
+                                     Args&&... args);
 
   Pool& pool_;
   Pool& read_pool_;
@@ -99,6 +110,7 @@ class Endpoints {
   // one password attempt (login, password change) against login_limiter_; throws 429 when spent
   void take_password_attempt(RequestContext& ctx, const char* what);
   std::atomic<int> exports_running_{0};
+  std::atomic<int> long_running_{0};  // query routes marked long_running (backtests)
 };
 
 // The body as a validated JSON object (400 malformed, 415 content type, 422 not an object or not

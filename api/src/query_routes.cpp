@@ -271,7 +271,9 @@ std::vector<QueryRoute> build() {
                    "Name of the shadow configuration to replay next to the live one. "
                    "Default: the live configuration."),
         int_param("top_k", 1, 1000, "Reviewed per day for the top-k figures. Default: 10.")},
-       "Backtest: replay of the period with the verdicts known at each moment"});
+       "Backtest: replay of the period with the verdicts known at each moment",
+       false,
+       true});
   r.push_back({"/fraud/shadow",
                Role::Analyst,
                "q_fraud_shadow",

@@ -37,6 +37,9 @@ struct QueryRoute {
   // the statement takes the caller's role after the query parameters ($n+1): the SQL function
   // masks what that role may not see
   bool caller_role = false;
+  // a long replay (GET /fraud/backtest): runs under TECHMART_BACKTEST_STATEMENT_TIMEOUT_MS instead
+  // of the pool's statement timeout, at most TECHMART_BACKTEST_MAX_CONCURRENT at once (else 503)
+  bool long_running = false;
 };
 
 // The table (built once; references stay valid).

@@ -13,7 +13,7 @@ export function requireEnv() {
 }
 
 // psql command line for the test database: $PSQL, else psql with TECHMART_DATABASE_URL.
-function psqlCommand() {
+export function psqlCommand() {
   if (process.env.PSQL) return process.env.PSQL;
   return `psql ${JSON.stringify(DATABASE_URL)}`;
 }

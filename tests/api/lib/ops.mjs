@@ -6,7 +6,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { ApiServer, apiDatabaseUrl, makeToken, postJson, sql, uniqueSuffix, waitFor } from './harness.mjs';
+import { spawn } from 'node:child_process';
+import { ApiServer, apiDatabaseUrl, makeToken, postJson, psqlCommand, sql, uniqueSuffix, waitFor } from './harness.mjs';
 
 const auth = (role) => ({ Authorization: `Bearer ${makeToken(role)}` });
 
@@ -303,6 +304,74 @@ export function opsTests(getServer) {
         } else {
           assert.equal(after.clusterWide, 0); // techmart not preloaded: the answering backend's figures only
         }
+      } finally {
+        await s.stop();
+      }
+    });
+  });
+
+  describe('GET /fraud/backtest: its own statement timeout, one at a time', () => {
+    // Another session holds transaction_labels, which every replay reads, for `ms`: a backtest
+    // started meanwhile waits for it. Resolves once the lock is held; `.done` when it is released.
+    async function holdLabels(ms) {
+      const p = spawn('bash', ['-c', `${psqlCommand()} -X -q -v ON_ERROR_STOP=1 -c BEGIN `
+        + `-c "LOCK TABLE transaction_labels IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(${ms / 1000})" -c COMMIT`], { stdio: 'ignore' });
+      const done = new Promise((resolve) => p.on('exit', resolve));
+      await waitFor(() => sql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                                WHERE c.relname = 'transaction_labels' AND l.mode = 'AccessExclusiveLock' AND l.granted;`) === '1',
+                    { intervalMs: 20, timeoutMs: 10000 });
+      return { done };
+    }
+    const backtest = (s) => fetch(`${s.base}/api/v1/fraud/backtest?top_k=3`, { headers: auth('analyst') });
+
+    test('runs under TECHMART_BACKTEST_STATEMENT_TIMEOUT_MS, not the pool\'s statement timeout', async () => {
+      const s = await new ApiServer({ TECHMART_DB_STATEMENT_TIMEOUT_MS: '300', TECHMART_BACKTEST_STATEMENT_TIMEOUT_MS: '60000' }).start();
+      try {
+        const hold = await holdLabels(1500);
+        const t0 = Date.now();
+        const r = await backtest(s);
+        const waited = Date.now() - t0;
+        assert.equal(r.status, 200, `a backtest longer than the pool's 300 ms timeout: ${r.status} ${await r.clone().text()}`);
+        assert.ok(waited >= 700, `it waited for the lock (${waited} ms)`);
+        const body = await r.json();
+        assert.equal(body.candidate, 'live');
+        assert.ok(body.items.some((i) => i.metric === 'transactions' && i.live >= 0));
+        await hold.done;
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test('its own timeout ends it with 503 and leaves the pooled connection as it was', async () => {
+      const s = await new ApiServer({ TECHMART_DB_POOL_SIZE: '1', TECHMART_BACKTEST_STATEMENT_TIMEOUT_MS: '200' }).start();
+      try {
+        const hold = await holdLabels(1500);
+        const r = await backtest(s);
+        const body = await problem(r, 503);
+        assert.match(body.detail, /busy/);
+        // the pool's only connection: its next statements run under the pool's timeout again
+        const rules = await fetch(`${s.base}/api/v1/fraud/rules`, { headers: auth('analyst') });
+        assert.equal(rules.status, 200);
+        await hold.done;
+      } finally {
+        await s.stop();
+      }
+    });
+
+    test('a second backtest while one runs: 503 with Retry-After (TECHMART_BACKTEST_MAX_CONCURRENT=1)', async () => {
+      const s = await new ApiServer({ TECHMART_DB_POOL_SIZE: '3', TECHMART_API_THREADS: '4' }).start();
+      try {
+        const hold = await holdLabels(2000);
+        const first = backtest(s);
+        await waitFor(() => sql(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                                   AND query LIKE '%fraud_backtest%';`) === '1', { intervalMs: 20, timeoutMs: 10000 });
+        const second = await backtest(s);
+        const body = await problem(second, 503);
+        assert.match(body.detail, /backtest is already running/);
+        assert.equal(second.headers.get('retry-after'), '5');
+        assert.equal((await first).status, 200, 'the first one ends normally');
+        await hold.done;
+        assert.equal((await backtest(s)).status, 200, 'and the next one runs');
       } finally {
         await s.stop();
       }
