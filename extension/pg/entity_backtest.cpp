@@ -82,7 +82,7 @@ const char* const kCustomerQuery =
 const char* const kProductQuery =
     "SELECT p.id, p.price::float8, p.category_id FROM public.products p";
 const char* const kEventQuery =
-    "SELECT l.transaction_id, extract(epoch FROM l.labelled_at)::float8, l.label "
+    "SELECT l.transaction_id, l.label, extract(epoch FROM l.labelled_at)::float8 "
     "  FROM public.transaction_labels l WHERE l.labelled_at < $1 ORDER BY l.labelled_at, l.id";
 // The current verdict (the latest label) of each transaction in [from_time, to_time).
 const char* const kTruthQuery =
@@ -367,76 +367,62 @@ void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, Timestamp
   Row r;
   RowText x;
 
-  // ---- the verdicts: their events before to_time (for the entity counters: only with entity
-  // rules), the transactions they name with their keys, and the current verdict of the rows scored
-  std::vector<Event> events;
-  std::unordered_map<int64, Row> labelled;  // transaction id -> its day and keys
-  std::unordered_map<int64, int> truth;
-  uint64 n = 0;
-  if (keys) {
+  // Runs a read-only query with the first nargs of args; per row, read(tuple, desc) as a Postgres
+  // call in the batch context (reset every kBatch rows), then use() in C++ (it may throw).
+  auto each_row = [&](const char* sql, int nargs, const char* what, auto&& read, auto&& use) {
+    uint64 rows = 0;
     pg_call([&] {
-      if (SPI_execute_with_args(kEventQuery, 1, types, args, nullptr, true, 0) != SPI_OK_SELECT) {
-        elog(ERROR, "techmart replay: could not read the verdicts");
+      if (SPI_execute_with_args(sql, nargs, types, args, nullptr, true, 0) != SPI_OK_SELECT) {
+        elog(ERROR, "techmart replay: could not read %s", what);
       }
-      n = SPI_processed;
+      rows = SPI_processed;
     });
-    events.resize(n);
-    for (uint64 i = 0; i < n; ++i) {
-      const char* label = nullptr;
-      in_batch([&] {
-        HeapTuple t = SPI_tuptable->vals[i];
-        TupleDesc d = SPI_tuptable->tupdesc;
-        events[i].tx = geti(t, d, 1, 0);
-        events[i].at = getf(t, d, 2, 0);
-        label = gets(t, d, 3);
-      });
-      events[i].label = label_code(label);
-    }
-    pg_call([&] {
-      SPI_freetuptable(SPI_tuptable);
-      MemoryContextReset(batch_cxt);
-      if (SPI_execute_with_args(kLabelledQuery, 1, types, args, nullptr, true, 0) !=
-          SPI_OK_SELECT) {
-        elog(ERROR, "techmart replay: could not read the labelled transactions");
-      }
-      n = SPI_processed;
-    });
-    for (uint64 i = 0; i < n; ++i) {
-      in_batch([&] { read_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, r, x); });
-      finish_row(r, x, true);
-      Row& kept = labelled[r.id];
-      kept.day = r.day;
-      kept.keys = std::move(r.keys);
-      r.keys = {};
+    for (uint64 i = 0; i < rows; ++i) {
+      in_batch([&] { read(SPI_tuptable->vals[i], SPI_tuptable->tupdesc); });
+      use();
       if ((i + 1) % kBatch == 0) pg_call([&] { MemoryContextReset(batch_cxt); });
     }
     pg_call([&] {
       SPI_freetuptable(SPI_tuptable);
       MemoryContextReset(batch_cxt);
     });
+  };
+  int64 id = 0;
+  const char* label = nullptr;
+  auto read_label = [&](HeapTuple t, TupleDesc d) {
+    id = geti(t, d, 1, 0);
+    label = gets(t, d, 2);
+  };
+
+  // ---- the verdicts: their events before to_time (for the entity counters: only with entity
+  // rules), the transactions they name with their keys, and the current verdict of the rows scored
+  std::vector<Event> events;
+  std::unordered_map<int64, Row> labelled;  // transaction id -> its day and keys
+  std::unordered_map<int64, int> truth;
+  if (keys) {
+    double at = 0;
+    each_row(
+        kEventQuery, 1, "the verdicts",
+        [&](HeapTuple t, TupleDesc d) {
+          read_label(t, d);
+          at = getf(t, d, 3, 0);
+        },
+        [&] {
+          events.push_back(Event{id, at, label_code(label)});
+        });
+    each_row(
+        kLabelledQuery, 1, "the labelled transactions",
+        [&](HeapTuple t, TupleDesc d) { read_row(t, d, r, x); },
+        [&] {
+          finish_row(r, x, true);
+          Row& kept = labelled[r.id];
+          kept.day = r.day;
+          kept.keys = std::move(r.keys);
+          r.keys = {};
+        });
   }
-  pg_call([&] {
-    if (SPI_execute_with_args(kTruthQuery, 2, types, args, nullptr, true, 0) != SPI_OK_SELECT) {
-      elog(ERROR, "techmart replay: could not read the verdicts of the period");
-    }
-    n = SPI_processed;
-  });
-  truth.reserve(n);
-  for (uint64 i = 0; i < n; ++i) {
-    int64 id = 0;
-    const char* label = nullptr;
-    in_batch([&] {
-      HeapTuple t = SPI_tuptable->vals[i];
-      TupleDesc d = SPI_tuptable->tupdesc;
-      id = geti(t, d, 1, 0);
-      label = gets(t, d, 2);
-    });
-    truth[id] = label_code(label);
-  }
-  pg_call([&] {
-    SPI_freetuptable(SPI_tuptable);
-    MemoryContextReset(batch_cxt);
-  });
+  each_row(kTruthQuery, 2, "the verdicts of the period", read_label,
+           [&] { truth[id] = label_code(label); });
 
   // the replayed customers' home country and registration, every product's list price and category
   struct Home {
@@ -449,52 +435,29 @@ void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, Timestamp
   };
   std::unordered_map<int64, Home> homes;
   std::unordered_map<int64, Listing> listings;
-  pg_call([&] {
-    if (SPI_execute_with_args(kCustomerQuery, 2, types, args, nullptr, true, 0) != SPI_OK_SELECT) {
-      elog(ERROR, "techmart replay: could not read the customers");
-    }
-    n = SPI_processed;
-  });
-  homes.reserve(n);
-  for (uint64 i = 0; i < n; ++i) {
-    Home h;
-    int64 id = 0;
-    in_batch([&] {
-      HeapTuple t = SPI_tuptable->vals[i];
-      TupleDesc d = SPI_tuptable->tupdesc;
-      id = geti(t, d, 1, 0);
-      bool isnull;
-      const Datum country = SPI_getbinval(t, d, 2, &isnull);
-      text_into(country, isnull, x.country, sizeof x.country);
-      h.registered = getf(t, d, 3, std::numeric_limits<double>::quiet_NaN());
-    });
-    copy2(h.country, x.country);
-    homes[id] = h;
-  }
-  pg_call([&] {
-    SPI_freetuptable(SPI_tuptable);
-    if (SPI_execute(kProductQuery, true, 0) != SPI_OK_SELECT) {
-      elog(ERROR, "techmart replay: could not read the products");
-    }
-    n = SPI_processed;
-  });
-  listings.reserve(n);
-  for (uint64 i = 0; i < n; ++i) {
-    Listing l;
-    int64 id = 0;
-    pg_call([&] {
-      HeapTuple t = SPI_tuptable->vals[i];
-      TupleDesc d = SPI_tuptable->tupdesc;
-      id = geti(t, d, 1, 0);
-      l.price = getf(t, d, 2, std::numeric_limits<double>::quiet_NaN());
-      l.category = geti(t, d, 3, -1);
-    });
-    listings[id] = l;
-  }
-  pg_call([&] {
-    SPI_freetuptable(SPI_tuptable);
-    MemoryContextReset(batch_cxt);
-  });
+  Home h;
+  Listing l;
+  each_row(
+      kCustomerQuery, 2, "the customers",
+      [&](HeapTuple t, TupleDesc d) {
+        id = geti(t, d, 1, 0);
+        bool isnull;
+        const Datum country = SPI_getbinval(t, d, 2, &isnull);
+        text_into(country, isnull, x.country, sizeof x.country);
+        h.registered = getf(t, d, 3, std::numeric_limits<double>::quiet_NaN());
+      },
+      [&] {
+        copy2(h.country, x.country);
+        homes[id] = h;
+      });
+  each_row(
+      kProductQuery, 0, "the products",
+      [&](HeapTuple t, TupleDesc d) {
+        id = geti(t, d, 1, 0);
+        l.price = getf(t, d, 2, std::numeric_limits<double>::quiet_NaN());
+        l.category = geti(t, d, 3, -1);
+      },
+      [&] { listings[id] = l; });
 
   // ---- replay in time order, the transactions read through a cursor in batches
   std::unordered_map<int64, core::CustomerState> states;
@@ -512,7 +475,7 @@ void run_replay(const fraud::ConfigSnapshot& cfg, TimestampTz from_ts, Timestamp
     portal = SPI_cursor_open_with_args(nullptr, kTxQuery, 3, types, args, nullptr, true, 0);
     AtEOXact_GUC(true, level);
   });
-  for (;;) {
+  for (uint64 n = 0;;) {
     pg_call([&] {
       MemoryContextReset(batch_cxt);
       SPI_cursor_fetch(portal, true, kBatch);
