@@ -14,6 +14,7 @@ DROP FUNCTION analytics.customer_months_rebuild(bigint[]);
 DROP FUNCTION analytics.customer_months_check();
 DROP FUNCTION analytics.customer_months_recompute(bigint[]);
 DROP FUNCTION analytics.customer_order_spans_recompute(bigint[]);
+DROP FUNCTION analytics.customer_totals_recompute(bigint[]);
 
 CREATE OR REPLACE FUNCTION analytics.customer_orders(p_from timestamp with time zone, p_to timestamp with time zone)
  RETURNS TABLE(customer_id bigint, orders bigint, revenue numeric, units bigint, lines bigint, first_purchase timestamp with time zone, last_purchase timestamp with time zone)
@@ -502,8 +503,44 @@ END $function$
 
 ;
 
+CREATE OR REPLACE FUNCTION analytics.rfm(p_as_of timestamp with time zone DEFAULT now(), p_window interval DEFAULT '365 days'::interval)
+ RETURNS TABLE(customer_id bigint, recency_days numeric, frequency bigint, monetary numeric, r_score integer, f_score integer, m_score integer, rfm_code text, segment text)
+ LANGUAGE sql
+ STABLE
+AS $function$
+  WITH o AS (
+    SELECT * FROM analytics.customer_orders(p_as_of - p_window, p_as_of)
+     WHERE analytics.arg_valid(p_window > interval '0', 'window must be positive, got ' || p_window)
+       AND analytics.arg_valid(isfinite(p_as_of), 'as-of must be a finite time, got ' || p_as_of)
+  ),
+  s AS (
+    SELECT o.customer_id,
+           round((extract(epoch FROM p_as_of - o.last_purchase) / 86400)::numeric, 2) AS recency_days,
+           o.orders AS frequency, o.revenue AS monetary,
+           ceil(5 * cume_dist() OVER (ORDER BY o.last_purchase))::int AS r,
+           ceil(5 * cume_dist() OVER (ORDER BY o.orders))::int AS f,
+           ceil(5 * cume_dist() OVER (ORDER BY o.revenue))::int AS m
+      FROM o
+  )
+  SELECT s.customer_id, s.recency_days, s.frequency, s.monetary, s.r, s.f, s.m, s.r::text || s.f || s.m,
+         CASE
+           WHEN s.r >= 4 AND s.f >= 4 AND s.m >= 4 THEN 'champions'
+           WHEN s.r <= 1 AND s.f >= 4 AND s.m >= 4 THEN 'cant_lose'
+           WHEN s.r <= 2 AND s.f >= 3 THEN 'at_risk'
+           WHEN s.r >= 3 AND s.f >= 4 THEN 'loyal'
+           WHEN s.r = 5 AND s.f <= 2 THEN 'new'
+           WHEN s.r = 4 AND s.f <= 2 THEN 'promising'
+           WHEN s.r >= 3 THEN 'potential_loyalist'
+           WHEN s.r = 2 THEN 'hibernating'
+           ELSE 'lost'
+         END
+    FROM s
+   ORDER BY s.customer_id
+$function$;
+
 DROP TABLE analytics.customer_months;
 DROP TABLE analytics.customer_order_spans;
+DROP TABLE analytics.customer_totals;
 DROP FUNCTION analytics.utc_month(timestamptz);
 DROP FUNCTION analytics.time_within(timestamptz, timestamptz, timestamptz, timestamptz);
 
