@@ -75,6 +75,8 @@ SELECT id, fraud_pattern FROM seed_transactions WHERE coalesce(fraud_pattern, ''
 -- customers' net spend: kept by the transactions triggers (change customers_spent); recomputed
 -- here as after any bulk load (no-op when the triggers were on)
 SELECT analytics.customers_spent_rebuild() AS customers_spent_fixed \gset
+-- the per-customer monthly rollups (change customer_months): kept by their triggers too; rebuilt the same way
+SELECT analytics.customer_months_rebuild() AS customer_months_rows \gset
 
 -- identities continue after the explicit ids
 DO $$

@@ -7,7 +7,7 @@
 # the generator's ground truth, fraud_score 60-99 for those lines and 0-39 for the others, as if scored; the planted
 # patterns into planted_fraud), one alert per suspicious line (resolved unless in the last two days, where a third is
 # acknowledged and the rest open), then in one pass each: analytics.alert_counts_rebuild(), analytics.rollup_rebuild(),
-# analytics.customers_spent_rebuild(), techmart.rebuild_state(), VACUUM ANALYZE. The data ends at the current hour
+# analytics.customers_spent_rebuild(), analytics.customer_months_rebuild(), techmart.rebuild_state(), VACUUM ANALYZE. The data ends at the current hour
 # (--end), so the endpoints' default ranges (now - 30 days etc.) cover it. DB is dropped first.
 # Env: GEN (techmart-gen), CUSTOMERS [100000], PRODUCTS [2000], DAYS [60].
 set -Eeuo pipefail
@@ -67,8 +67,9 @@ step "$("${P[@]}" -tA -c "SELECT count(*) FROM alerts") alerts"
 "${P[@]}" -c "SELECT analytics.rollup_rebuild()" >/dev/null
 step "rollups rebuilt"
 "${P[@]}" -c "SELECT analytics.customers_spent_rebuild()" >/dev/null
+"${P[@]}" -c "SELECT analytics.customer_months_rebuild()" >/dev/null
 "${P[@]}" -c "SELECT techmart.rebuild_state()" >/dev/null
-step "customers' spend and scoring state rebuilt"
+step "customers' spend, monthly rollups and scoring state rebuilt"
 "${P[@]}" -c "VACUUM ANALYZE"
 "${P[@]}" -c "CREATE TABLE bench_loaded AS SELECT $N::bigint AS n, now() AS loaded_at"
 step "done: $N transactions"

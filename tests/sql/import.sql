@@ -4,7 +4,7 @@
 -- aliases, non-product and zero-price lines, UK summer time, product rules, idempotence, and
 -- invalid files reported with line numbers and nothing imported.
 BEGIN;
-SELECT plan(51);
+SELECT plan(54);
 SET client_min_messages = warning;  -- the import's progress notices
 
 SELECT has_function('import', 'online_retail', ARRAY['text'], 'import.online_retail(file_name)');
@@ -26,6 +26,8 @@ INSERT INTO import.online_retail_raw VALUES
 
 CREATE TEMP TABLE s1 AS SELECT * FROM import.online_retail('tap.csv');
 SELECT is((SELECT lines FROM s1 WHERE section = 'read'), 10::bigint, 'summary: 10 lines read');
+SELECT is_empty($$SELECT * FROM analytics.customer_months_check()$$,
+                'per-customer monthly rollups exact after the import (change customer_months)');
 SELECT set_eq($$SELECT section, reason, lines FROM s1 WHERE section IN ('imported', 'set_aside')$$,
               $$VALUES ('imported', 'sale', 6::bigint), ('imported', 'refund', 1), ('set_aside', 'non_product:postage', 1),
                        ('set_aside', 'zero_price', 2)$$,
@@ -98,6 +100,7 @@ SELECT set_eq($$SELECT section, reason, lines FROM s3 WHERE section = 'imported'
 SELECT is((SELECT revenue FROM analytics.sales_totals('2009-07-01', '2009-08-01')),
           (SELECT sum((1 + g % 4) * 2.5) - 5 FROM generate_series(1, 59) g), 'bulk path: net revenue to the penny (rollups)');
 SELECT is_empty($$SELECT * FROM analytics.rollup_check('2009-07-01', '2009-08-01')$$, 'bulk path: rollups exact');
+SELECT is_empty($$SELECT * FROM analytics.customer_months_check()$$, 'bulk path: per-customer monthly rollups exact');
 SELECT is((SELECT count(*)::int FROM transactions WHERE order_number LIKE '%9902%' AND (fraud_score IS NOT NULL OR is_suspicious)), 0,
           'bulk path: loaded with scoring off');
 -- the fraud state rebuilt for the customers of the import only: the others' rows not rewritten, the imported
@@ -133,6 +136,7 @@ UPDATE import.online_retail_raw SET invoice_no = replace(invoice_no, '9902', '99
 CREATE TEMP TABLE s4 AS SELECT * FROM import.online_retail('bulk2.csv');
 SELECT is((SELECT n FROM pg_temp.seen), 60, 'an INSERT trigger the import does not know fires for every line (no bulk bypass)');
 SELECT is_empty($$SELECT * FROM analytics.rollup_check('2009-08-01', '2009-09-01')$$, 'rollups exact on the trigger path too');
+SELECT is_empty($$SELECT * FROM analytics.customer_months_check()$$, 'per-customer monthly rollups exact on the trigger path too');
 DROP TRIGGER transactions_tap_seen ON transactions;
 
 -- invalid files: every error with its line, nothing imported
