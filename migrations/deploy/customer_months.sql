@@ -62,6 +62,27 @@ COMMENT ON TABLE analytics.customer_totals IS
   'Per customer with a row in analytics.customer_months: the sums over all its months (orders, lines, units, revenue), first and last completed purchase, first and last month with a row. analytics.customer_orders reads a customer from here when all its months lie in the window''s whole months (a year back from now when the history is shorter, all history for the lifetime value)';
 
 GRANT SELECT ON analytics.customer_months, analytics.customer_order_spans, analytics.customer_totals TO techmart_bi;
+COMMENT ON COLUMN analytics.customer_months.customer_id IS 'The customer (customers.id)';
+COMMENT ON COLUMN analytics.customer_months.month IS 'Start of the UTC month (analytics.utc_month)';
+COMMENT ON COLUMN analytics.customer_months.orders IS 'The customer''s orders (order_number, or the line when NULL) whose first completed line of that customer is in this month: summed over months, the distinct count';
+COMMENT ON COLUMN analytics.customer_months.lines IS 'Completed lines of the month';
+COMMENT ON COLUMN analytics.customer_months.units IS 'Quantity of completed sale lines minus that of refund rows';
+COMMENT ON COLUMN analytics.customer_months.revenue IS 'Amount of completed sale lines minus that of refund rows (net, as analytics.customer_orders)';
+COMMENT ON COLUMN analytics.customer_months.first_purchase IS 'First completed line of the month (NULL: refund rows only)';
+COMMENT ON COLUMN analytics.customer_months.last_purchase IS 'Last completed line of the month (NULL: refund rows only)';
+COMMENT ON COLUMN analytics.customer_order_spans.customer_id IS 'The customer (customers.id)';
+COMMENT ON COLUMN analytics.customer_order_spans.order_number IS 'The order (transactions.order_number)';
+COMMENT ON COLUMN analytics.customer_order_spans.first_month IS 'UTC month of the order''s first completed line of that customer';
+COMMENT ON COLUMN analytics.customer_order_spans.last_month IS 'UTC month of the order''s last completed line of that customer';
+COMMENT ON COLUMN analytics.customer_totals.customer_id IS 'The customer (customers.id)';
+COMMENT ON COLUMN analytics.customer_totals.orders IS 'Orders with a completed line, all history';
+COMMENT ON COLUMN analytics.customer_totals.lines IS 'Completed lines, all history';
+COMMENT ON COLUMN analytics.customer_totals.units IS 'Units net of refund rows, all history';
+COMMENT ON COLUMN analytics.customer_totals.revenue IS 'Revenue net of refund rows, all history';
+COMMENT ON COLUMN analytics.customer_totals.first_purchase IS 'First completed line';
+COMMENT ON COLUMN analytics.customer_totals.last_purchase IS 'Last completed line';
+COMMENT ON COLUMN analytics.customer_totals.first_month IS 'First month with a row in analytics.customer_months';
+COMMENT ON COLUMN analytics.customer_totals.last_month IS 'Last month with a row in analytics.customer_months';
 
 -- The reference: every row of both tables recomputed from transactions (rebuild and check)
 CREATE FUNCTION analytics.customer_months_recompute(p_customers bigint[] DEFAULT NULL)
@@ -94,6 +115,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, public AS $$
   SELECT s.customer_id, s.month, coalesce(a.orders, 0), s.lines, s.units, s.revenue, s.first_purchase, s.last_purchase
     FROM s LEFT JOIN a ON a.customer_id = s.customer_id AND a.month = s.month
 $$;
+COMMENT ON FUNCTION analytics.customer_months_recompute(bigint[]) IS
+  'The rows of analytics.customer_months recomputed from transactions (every customer, or the given ones): the reference of customer_months_check() and customer_months_rebuild()';
 
 CREATE FUNCTION analytics.customer_order_spans_recompute(p_customers bigint[] DEFAULT NULL)
 RETURNS TABLE(customer_id bigint, order_number text, first_month timestamptz, last_month timestamptz)
@@ -106,6 +129,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, public AS $$
    GROUP BY t.customer_id, t.order_number
   HAVING analytics.utc_month(min(t.transaction_time)) < analytics.utc_month(max(t.transaction_time))
 $$;
+COMMENT ON FUNCTION analytics.customer_order_spans_recompute(bigint[]) IS
+  'The rows of analytics.customer_order_spans recomputed from transactions (every customer, or the given ones): orders whose completed lines lie in more than one UTC month';
 
 CREATE FUNCTION analytics.customer_totals_recompute(p_customers bigint[] DEFAULT NULL)
 RETURNS TABLE(customer_id bigint, orders bigint, lines bigint, units bigint, revenue numeric,
@@ -116,6 +141,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, public AS $$
     FROM analytics.customer_months_recompute(p_customers) r
    GROUP BY r.customer_id
 $$;
+COMMENT ON FUNCTION analytics.customer_totals_recompute(bigint[]) IS
+  'The rows of analytics.customer_totals recomputed from transactions (every customer, or the given ones)';
 
 -- Differences with the recomputation (none when exact)
 CREATE FUNCTION analytics.customer_months_check()
@@ -287,6 +314,8 @@ BEGIN
   END IF;
 END $$;
 REVOKE ALL ON FUNCTION analytics.customer_months_apply(bigint[], timestamptz[], text[]) FROM PUBLIC;
+COMMENT ON FUNCTION analytics.customer_months_apply(bigint[], timestamptz[], text[]) IS
+  'Upkeep of analytics.customer_months, customer_totals and customer_order_spans for a statement''s counted line versions (customer, UTC month, order_number of completed lines): locks the customers in id order, recomputes the touched months, totals and spans from transactions (the transactions_cmonths_* triggers)';
 
 CREATE FUNCTION analytics.customer_months_insert_trigger() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
@@ -368,6 +397,8 @@ CREATE FUNCTION analytics.time_within(a timestamptz, b timestamptz, lo timestamp
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT greatest(least(greatest(b, lo), hi) - least(greatest(a, lo), hi), interval '0')
 $$;
+COMMENT ON FUNCTION analytics.time_within(timestamptz, timestamptz, timestamptz, timestamptz) IS
+  'The length of [a, b) within [lo, hi], 0 when they do not meet (a and b may be infinite): how much of a stretch of time holds lines (analytics.customer_orders)';
 
 -- The whole UTC months of the window's cover from analytics.customer_months; the lines between the window and the
 -- cover from transactions (by the transaction_time index): added when in the window, subtracted when in the cover
