@@ -317,16 +317,94 @@ REVOKE ALL ON FUNCTION analytics.customer_months_apply(bigint[], timestamptz[], 
 COMMENT ON FUNCTION analytics.customer_months_apply(bigint[], timestamptz[], text[]) IS
   'Upkeep of analytics.customer_months, customer_totals and customer_order_spans for a statement''s counted line versions (customer, UTC month, order_number of completed lines): locks the customers in id order, recomputes the touched months, totals and spans from transactions (the transactions_cmonths_* triggers)';
 
+-- INSERT (and COPY): the statement's lines only add, so the touched rows are updated by deltas instead of being
+-- recomputed from the customer's lines of the month (after the same customer lock): lines, units, revenue added,
+-- first/last purchase by least/greatest, orders +1 for a line without order number and for an order that had no
+-- completed line of the customer before the statement (in its first month), or moved from its old first month
+-- to the statement's earlier one; totals likewise; spans upserted for the orders now in more than one month.
+CREATE FUNCTION analytics.customer_months_add(p_customer bigint[], p_time timestamptz[], p_order text[],
+                                              p_completed boolean[], p_units bigint[], p_revenue numeric[])
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
+SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  PERFORM 1 FROM public.customers c WHERE c.id = ANY (p_customer) ORDER BY c.id FOR NO KEY UPDATE;
+  WITH v AS (
+    SELECT v.customer_id, analytics.utc_month(v.t) AS month, v.t, v.order_number, v.completed, v.units, v.revenue
+      FROM unnest(p_customer, p_time, p_order, p_completed, p_units, p_revenue)
+           AS v(customer_id, t, order_number, completed, units, revenue)
+  ), s AS (  -- the statement's completed lines per order and month
+    SELECT v.customer_id, v.order_number, v.month, count(*) AS n
+      FROM v WHERE v.completed AND v.order_number IS NOT NULL
+     GROUP BY v.customer_id, v.order_number, v.month
+  ), o AS (
+    SELECT DISTINCT s.customer_id, s.order_number FROM s
+  ), x AS (  -- per order: its first month before the statement (NULL: none), after it, its last month after it
+    SELECT o.customer_id, o.order_number, y.before_first, y.after_first, y.after_last
+      FROM o CROSS JOIN LATERAL (
+        SELECT min(a.month) FILTER (WHERE a.n > coalesce(s.n, 0)) AS before_first, min(a.month) AS after_first,
+               max(a.month) AS after_last
+          FROM (SELECT analytics.utc_month(t.transaction_time) AS month, count(*) AS n
+                  FROM public.transactions t
+                 WHERE t.order_number = o.order_number AND t.customer_id = o.customer_id AND t.status = 'completed'
+                 GROUP BY 1) a
+          LEFT JOIN s ON s.customer_id = o.customer_id AND s.order_number = o.order_number AND s.month = a.month) y
+  ), d AS (  -- deltas per (customer, month)
+    SELECT z.customer_id, z.month, sum(z.orders)::bigint AS orders, sum(z.lines)::bigint AS lines,
+           sum(z.units)::bigint AS units, sum(z.revenue) AS revenue, min(z.fp) AS fp, max(z.lp) AS lp
+      FROM (SELECT v.customer_id, v.month, count(*) FILTER (WHERE v.completed AND v.order_number IS NULL) AS orders,
+                   count(*) FILTER (WHERE v.completed) AS lines, sum(v.units) AS units, sum(v.revenue) AS revenue,
+                   min(v.t) FILTER (WHERE v.completed) AS fp, max(v.t) FILTER (WHERE v.completed) AS lp
+              FROM v GROUP BY v.customer_id, v.month
+            UNION ALL
+            SELECT x.customer_id, x.after_first, 1, 0, 0, 0::numeric, NULL, NULL
+              FROM x WHERE x.before_first IS NULL OR x.after_first < x.before_first
+            UNION ALL
+            SELECT x.customer_id, x.before_first, -1, 0, 0, 0::numeric, NULL, NULL
+              FROM x WHERE x.after_first < x.before_first) z
+     GROUP BY z.customer_id, z.month
+  ), m AS (
+    INSERT INTO analytics.customer_months AS m
+    SELECT d.customer_id, d.month, d.orders, d.lines, d.units, d.revenue, d.fp, d.lp FROM d
+     ORDER BY d.customer_id, d.month
+    ON CONFLICT (customer_id, month) DO UPDATE
+       SET orders = m.orders + excluded.orders, lines = m.lines + excluded.lines, units = m.units + excluded.units,
+           revenue = m.revenue + excluded.revenue, first_purchase = least(m.first_purchase, excluded.first_purchase),
+           last_purchase = greatest(m.last_purchase, excluded.last_purchase)
+    RETURNING 1
+  ), sp AS (
+    INSERT INTO analytics.customer_order_spans AS p
+    SELECT x.customer_id, x.order_number, x.after_first, x.after_last FROM x
+     WHERE x.after_first < x.after_last ORDER BY 1, 2
+    ON CONFLICT (customer_id, order_number) DO UPDATE
+       SET first_month = excluded.first_month, last_month = excluded.last_month
+    RETURNING 1
+  )
+  INSERT INTO analytics.customer_totals AS tt
+  SELECT d.customer_id, sum(d.orders)::bigint, sum(d.lines)::bigint, sum(d.units)::bigint, sum(d.revenue), min(d.fp),
+         max(d.lp), min(d.month), max(d.month)
+    FROM d GROUP BY d.customer_id ORDER BY d.customer_id
+  ON CONFLICT (customer_id) DO UPDATE
+     SET orders = tt.orders + excluded.orders, lines = tt.lines + excluded.lines, units = tt.units + excluded.units,
+         revenue = tt.revenue + excluded.revenue, first_purchase = least(tt.first_purchase, excluded.first_purchase),
+         last_purchase = greatest(tt.last_purchase, excluded.last_purchase),
+         first_month = least(tt.first_month, excluded.first_month), last_month = greatest(tt.last_month, excluded.last_month);
+END $$;
+REVOKE ALL ON FUNCTION analytics.customer_months_add(bigint[], timestamptz[], text[], boolean[], bigint[], numeric[]) FROM PUBLIC;
+COMMENT ON FUNCTION analytics.customer_months_add(bigint[], timestamptz[], text[], boolean[], bigint[], numeric[]) IS
+  'Upkeep of analytics.customer_months, customer_totals and customer_order_spans for an INSERT''s counted lines (customer, time, order_number of completed lines, completed, signed units and revenue): locks the customers in id order, then adds deltas (orders by the first completed line of each order)';
+
 CREATE FUNCTION analytics.customer_months_insert_trigger() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE a bigint[]; b timestamptz[]; c text[];
+DECLARE a bigint[]; b timestamptz[]; c text[]; d boolean[]; e bigint[]; f numeric[];
 BEGIN
-  SELECT array_agg(n.customer_id), array_agg(analytics.utc_month(n.transaction_time)),
-         array_agg(CASE WHEN n.status = 'completed' THEN n.order_number END)
-    INTO a, b, c
+  SELECT array_agg(n.customer_id), array_agg(n.transaction_time),
+         array_agg(CASE WHEN n.status = 'completed' THEN n.order_number END), array_agg(n.status = 'completed'),
+         array_agg(CASE WHEN n.kind = 'refund' THEN -n.quantity ELSE n.quantity END::bigint),
+         array_agg(CASE WHEN n.kind = 'refund' THEN -n.amount::numeric ELSE n.amount::numeric END)
+    INTO a, b, c, d, e, f
     FROM new_rows n WHERE n.status = 'completed' OR n.kind = 'refund';
   IF a IS NOT NULL THEN
-    PERFORM analytics.customer_months_apply(a, b, c);
+    PERFORM analytics.customer_months_add(a, b, c, d, e, f);
   END IF;
   RETURN NULL;
 END $$;
@@ -1064,5 +1142,56 @@ LANGUAGE sql STABLE AS $$
     FROM s
    ORDER BY s.customer_id
 $$;
+
+
+-- customer_behavior for one customer: its own lines, as before (a filter on customer_orders' result would now
+-- compute every customer: PL/pgSQL is not inlined)
+CREATE OR REPLACE FUNCTION analytics.customer_behavior(p_from timestamp with time zone, p_to timestamp with time zone, p_customer_id bigint DEFAULT NULL::bigint, p_limit integer DEFAULT 100)
+ RETURNS TABLE(customer_id bigint, name text, orders bigint, revenue numeric, avg_basket numeric, avg_items_per_order numeric, orders_per_month numeric, avg_days_between_orders numeric, preferred_hour integer, preferred_day integer, top_categories text[], first_purchase timestamp with time zone, last_purchase timestamp with time zone)
+ LANGUAGE sql
+ STABLE
+AS $function$
+  WITH z AS (SELECT analytics.business_timezone() AS tz),
+  o AS (
+    (SELECT * FROM analytics.customer_orders(p_from, p_to) o
+      WHERE p_customer_id IS NULL
+      ORDER BY o.revenue DESC, o.customer_id
+      LIMIT p_limit)
+    UNION ALL
+    -- one customer: its lines by the (customer_id, transaction_time) index (analytics.customer_orders, PL/pgSQL since
+    -- change customer_months, is not inlined: a filter on its result would read every customer)
+    SELECT t.customer_id,
+           count(DISTINCT coalesce(t.order_number, '#' || t.id)) FILTER (WHERE t.status = 'completed'),
+           sum(CASE WHEN t.kind = 'refund' THEN -t.amount ELSE t.amount END),
+           sum(CASE WHEN t.kind = 'refund' THEN -t.quantity ELSE t.quantity END)::bigint,
+           count(*) FILTER (WHERE t.status = 'completed'),
+           min(t.transaction_time) FILTER (WHERE t.status = 'completed'),
+           max(t.transaction_time) FILTER (WHERE t.status = 'completed')
+      FROM bi.transactions t
+     WHERE p_customer_id IS NOT NULL AND t.customer_id = p_customer_id
+       AND (t.status = 'completed' OR t.kind = 'refund')
+       AND t.transaction_time >= p_from AND t.transaction_time < p_to
+     GROUP BY t.customer_id
+    HAVING count(*) FILTER (WHERE t.status = 'completed') > 0
+  ), l AS (
+    SELECT t.customer_id, t.transaction_time AT TIME ZONE z.tz AS local_time, t.amount, p.category
+      FROM bi.transactions t JOIN o USING (customer_id) CROSS JOIN z LEFT JOIN bi.products p ON p.id = t.product_id
+     WHERE t.status = 'completed' AND t.transaction_time >= p_from AND t.transaction_time < p_to
+  )
+  SELECT o.customer_id, c.name, o.orders, o.revenue, round(o.revenue / nullif(o.orders, 0), 2),
+         round(o.units::numeric / nullif(o.orders, 0), 2),
+         round(o.orders / greatest(extract(epoch FROM p_to - p_from) / (30 * 86400), 1)::numeric, 3),
+         CASE WHEN o.orders > 1
+              THEN round((extract(epoch FROM o.last_purchase - o.first_purchase) / 86400 / (o.orders - 1))::numeric, 1) END,
+         (SELECT extract(hour FROM l.local_time)::int FROM l WHERE l.customer_id = o.customer_id
+           GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1),
+         (SELECT extract(isodow FROM l.local_time)::int FROM l WHERE l.customer_id = o.customer_id
+           GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1),
+         ARRAY(SELECT coalesce(l.category, 'uncategorised') FROM l WHERE l.customer_id = o.customer_id
+                GROUP BY 1 ORDER BY sum(l.amount) DESC, 1 LIMIT 3),
+         o.first_purchase, o.last_purchase
+    FROM o JOIN bi.customers c ON c.id = o.customer_id
+   ORDER BY o.revenue DESC, o.customer_id
+$function$;
 
 COMMIT;

@@ -10,6 +10,7 @@ DROP FUNCTION analytics.customer_months_update_trigger();
 DROP FUNCTION analytics.customer_months_delete_trigger();
 DROP FUNCTION analytics.customer_months_truncate_trigger();
 DROP FUNCTION analytics.customer_months_apply(bigint[], timestamptz[], text[]);
+DROP FUNCTION analytics.customer_months_add(bigint[], timestamptz[], text[], boolean[], bigint[], numeric[]);
 DROP FUNCTION analytics.customer_months_rebuild(bigint[]);
 DROP FUNCTION analytics.customer_months_check();
 DROP FUNCTION analytics.customer_months_recompute(bigint[]);
@@ -536,6 +537,38 @@ AS $function$
          END
     FROM s
    ORDER BY s.customer_id
+$function$;
+
+CREATE OR REPLACE FUNCTION analytics.customer_behavior(p_from timestamp with time zone, p_to timestamp with time zone, p_customer_id bigint DEFAULT NULL::bigint, p_limit integer DEFAULT 100)
+ RETURNS TABLE(customer_id bigint, name text, orders bigint, revenue numeric, avg_basket numeric, avg_items_per_order numeric, orders_per_month numeric, avg_days_between_orders numeric, preferred_hour integer, preferred_day integer, top_categories text[], first_purchase timestamp with time zone, last_purchase timestamp with time zone)
+ LANGUAGE sql
+ STABLE
+AS $function$
+  WITH z AS (SELECT analytics.business_timezone() AS tz),
+  o AS (
+    SELECT * FROM analytics.customer_orders(p_from, p_to) o
+     WHERE p_customer_id IS NULL OR o.customer_id = p_customer_id
+     ORDER BY o.revenue DESC, o.customer_id
+     LIMIT CASE WHEN p_customer_id IS NULL THEN p_limit END
+  ), l AS (
+    SELECT t.customer_id, t.transaction_time AT TIME ZONE z.tz AS local_time, t.amount, p.category
+      FROM bi.transactions t JOIN o USING (customer_id) CROSS JOIN z LEFT JOIN bi.products p ON p.id = t.product_id
+     WHERE t.status = 'completed' AND t.transaction_time >= p_from AND t.transaction_time < p_to
+  )
+  SELECT o.customer_id, c.name, o.orders, o.revenue, round(o.revenue / nullif(o.orders, 0), 2),
+         round(o.units::numeric / nullif(o.orders, 0), 2),
+         round(o.orders / greatest(extract(epoch FROM p_to - p_from) / (30 * 86400), 1)::numeric, 3),
+         CASE WHEN o.orders > 1
+              THEN round((extract(epoch FROM o.last_purchase - o.first_purchase) / 86400 / (o.orders - 1))::numeric, 1) END,
+         (SELECT extract(hour FROM l.local_time)::int FROM l WHERE l.customer_id = o.customer_id
+           GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1),
+         (SELECT extract(isodow FROM l.local_time)::int FROM l WHERE l.customer_id = o.customer_id
+           GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1),
+         ARRAY(SELECT coalesce(l.category, 'uncategorised') FROM l WHERE l.customer_id = o.customer_id
+                GROUP BY 1 ORDER BY sum(l.amount) DESC, 1 LIMIT 3),
+         o.first_purchase, o.last_purchase
+    FROM o JOIN bi.customers c ON c.id = o.customer_id
+   ORDER BY o.revenue DESC, o.customer_id
 $function$;
 
 DROP TABLE analytics.customer_months;

@@ -6,7 +6,7 @@
 -- query of every line, as before the change) over many windows: month starts, mid-month times, the seed's range,
 -- -infinity, now().
 BEGIN;
-SELECT plan(40);
+SELECT plan(44);
 
 SELECT has_trigger('transactions', t) FROM unnest(ARRAY['transactions_cmonths_ins', 'transactions_cmonths_upd',
                                                          'transactions_cmonths_del', 'transactions_cmonths_trunc']) t;
@@ -55,6 +55,12 @@ BEGIN
 END $$;
 
 SELECT * FROM pg_temp.exact('seed data');
+-- customer_behavior of one customer (its own lines) = its row among all customers
+SELECT is((SELECT count(*) FROM (SELECT c.id FROM customers c WHERE c.id IN (SELECT customer_id FROM transactions) ORDER BY c.id LIMIT 25) c
+            WHERE (SELECT to_jsonb(b) FROM analytics.customer_behavior(now() - interval '60 days', now(), c.id) b)
+                  IS DISTINCT FROM (SELECT to_jsonb(b) FROM analytics.customer_behavior(now() - interval '60 days', now(), NULL, 100000) b
+                                     WHERE b.customer_id = c.id)),
+          0::bigint, 'customer_behavior of one customer = its row of the all-customers answer (25 customers)');
 
 SET LOCAL techmart.scoring = 'off';
 SET LOCAL techmart.track_stock = 'off';
@@ -98,6 +104,13 @@ COPY transactions (customer_id, product_id, quantity, unit_price, amount, transa
 950004,950001,1,1,1,2020-03-15 12:00:00Z,refunded,paypal,,refund
 \.
 SELECT * FROM pg_temp.exact('COPY');
+-- an INSERT before an order's first line, in an earlier month: the order's month moves (March -> February)
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, transaction_time, order_number)
+VALUES (950003, 950002, 1, 2.5, 'paypal', '2020-02-20Z', 'CM-5');
+SELECT is((SELECT orders FROM analytics.customer_months WHERE customer_id = 950003 AND month = '2020-02-01Z')
+          || '/' || (SELECT orders FROM analytics.customer_months WHERE customer_id = 950003 AND month = '2020-03-01Z'),
+          '1/0', 'INSERT before the first line of an order: counted in the earlier month, no longer in the later one');
+SELECT * FROM pg_temp.exact('INSERT moving an order''s first month');
 
 -- 4. status updates: pending -> completed (a new order in February), completed -> refunded (CM-4's December line)
 UPDATE transactions SET status = 'completed' WHERE order_number = 'CM-2';
