@@ -6,8 +6,7 @@
 # with/without, their median, and checks that the rollups are exact afterwards
 # (analytics.customer_months_rebuild() after the runs without the triggers). The same script as spent_single.sh.
 #   PGHOST=... PGPORT=... PGUSER=postgres PGDATABASE=<migrated, seeded> bench/rollups/cmonths_single.sh
-# Env: PAIRS (8), SECS (4), CLIENTS (2), ORDERS (set: every line with an order number, random in 1..10^9). Writes rows into
-# transactions (deleted at the end).
+# Env: PAIRS (8), SECS (4), CLIENTS (2). Writes rows into transactions (deleted at the end).
 set -Eeuo pipefail
 # Transactions of a generated history or on random products: the stock upkeep (change stock_sales)
 # is off, as for any load of past transactions (its own cost: bench/RESULTS.md "Sales move the stock").
@@ -21,13 +20,8 @@ maxc=$(dense customers); maxp=$(dense products)
 [ "$maxc" -gt 0 ] && [ "$maxp" -gt 0 ] || { echo "no customers or products with ids from 1" >&2; exit 1; }
 first=$("${P[@]}" -tA -c "SELECT coalesce(max(id), 0) FROM transactions")
 f=$(mktemp); trap 'rm -f "$f"; "${P[@]}" -c "ALTER TABLE transactions ENABLE TRIGGER transactions_cmonths_ins, ENABLE TRIGGER transactions_cmonths_upd, ENABLE TRIGGER transactions_cmonths_del, ENABLE TRIGGER transactions_cmonths_trunc"' EXIT
-if [ -n "${ORDERS:-}" ]; then
-  printf '\\set c random(1, %s)\n\\set p random(1, %s)\n\\set o random(1, 1000000000)\nINSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, order_number) VALUES (:c, :p, 1, 19.99, %s, %s || :o);\n' \
-    "$maxc" "$maxp" "'paypal'" "'BENCH-CM-'" > "$f"
-else
-  printf '\\set c random(1, %s)\n\\set p random(1, %s)\nINSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method) VALUES (:c, :p, 1, 19.99, %s);\n' \
-    "$maxc" "$maxp" "'paypal'" > "$f"
-fi
+printf '\\set c random(1, %s)\n\\set p random(1, %s)\nINSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method) VALUES (:c, :p, 1, 19.99, %s);\n' \
+  "$maxc" "$maxp" "'paypal'" > "$f"
 toggle() {
   local a=$1
   "${P[@]}" -c "ALTER TABLE transactions $a TRIGGER transactions_cmonths_ins, $a TRIGGER transactions_cmonths_upd, $a TRIGGER transactions_cmonths_del, $a TRIGGER transactions_cmonths_trunc"
