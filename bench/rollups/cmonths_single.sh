@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Single-row cost of the per-customer monthly rollups' upkeep (change customer_months), as a ratio within one
 # run: pgbench, CLIENTS clients, synchronous_commit=off, SECS-second runs of one single-row INSERT into
-# transactions with every trigger of the product on; the four transactions_cmonths_* triggers disabled and
+# transactions with every trigger of the product on; the four transactions_months_* triggers disabled and
 # enabled alternately (the order swapping from pair to pair), PAIRS pairs. Prints each pair's tps ratio
 # with/without, their median, and checks that the rollups are exact afterwards
 # (analytics.customer_months_rebuild() after the runs without the triggers). The same script as spent_single.sh.
@@ -19,12 +19,12 @@ dense() { "${P[@]}" -tA -c "SELECT coalesce(min(g) - 1, 0) FROM generate_series(
 maxc=$(dense customers); maxp=$(dense products)
 [ "$maxc" -gt 0 ] && [ "$maxp" -gt 0 ] || { echo "no customers or products with ids from 1" >&2; exit 1; }
 first=$("${P[@]}" -tA -c "SELECT coalesce(max(id), 0) FROM transactions")
-f=$(mktemp); trap 'rm -f "$f"; "${P[@]}" -c "ALTER TABLE transactions ENABLE TRIGGER transactions_cmonths_ins, ENABLE TRIGGER transactions_cmonths_upd, ENABLE TRIGGER transactions_cmonths_del, ENABLE TRIGGER transactions_cmonths_trunc"' EXIT
+f=$(mktemp); trap 'rm -f "$f"; "${P[@]}" -c "ALTER TABLE transactions ENABLE TRIGGER transactions_months_ins, ENABLE TRIGGER transactions_months_upd, ENABLE TRIGGER transactions_months_del, ENABLE TRIGGER transactions_months_trunc"' EXIT
 printf '\\set c random(1, %s)\n\\set p random(1, %s)\nINSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method) VALUES (:c, :p, 1, 19.99, %s);\n' \
   "$maxc" "$maxp" "'paypal'" > "$f"
 toggle() {
   local a=$1
-  "${P[@]}" -c "ALTER TABLE transactions $a TRIGGER transactions_cmonths_ins, $a TRIGGER transactions_cmonths_upd, $a TRIGGER transactions_cmonths_del, $a TRIGGER transactions_cmonths_trunc"
+  "${P[@]}" -c "ALTER TABLE transactions $a TRIGGER transactions_months_ins, $a TRIGGER transactions_months_upd, $a TRIGGER transactions_months_del, $a TRIGGER transactions_months_trunc"
 }
 run() {  # run on|off: prints tps
   [ "$1" = on ] && toggle ENABLE || toggle DISABLE

@@ -33,7 +33,7 @@ CREATE TABLE analytics.customer_months (
   PRIMARY KEY (customer_id, month)
 );
 COMMENT ON TABLE analytics.customer_months IS
-  'Per customer and UTC month (a row when the customer has a completed line or a refund row in it): orders = the customer''s orders (order_number, or the line when NULL) whose first completed line of that customer is in the month; lines = completed lines; units and revenue = completed sale lines minus refund rows (as analytics.customer_orders); first and last completed purchase of the month. Kept exact by the statement triggers transactions_cmonths_* (migration customer_months); analytics.customer_months_check() / _rebuild()';
+  'Per customer and UTC month (a row when the customer has a completed line or a refund row in it): orders = the customer''s orders (order_number, or the line when NULL) whose first completed line of that customer is in the month; lines = completed lines; units and revenue = completed sale lines minus refund rows (as analytics.customer_orders); first and last completed purchase of the month. Kept exact by the statement triggers transactions_months_* (migration customer_months); analytics.customer_months_check() / _rebuild()';
 CREATE INDEX customer_months_month_idx ON analytics.customer_months (month);
 
 CREATE TABLE analytics.customer_order_spans (
@@ -202,7 +202,7 @@ BEGIN
   RETURN n;
 END $$;
 COMMENT ON FUNCTION analytics.customer_months_rebuild(bigint[]) IS
-  'Recomputes analytics.customer_months, customer_order_spans and customer_totals from transactions: of every customer (NULL; SHARE lock on transactions) or of the given customers (their customers rows locked as the triggers lock them); returns the month rows written. After a load with the transactions_cmonths_* triggers disabled (seed, import)';
+  'Recomputes analytics.customer_months, customer_order_spans and customer_totals from transactions: of every customer (NULL; SHARE lock on transactions) or of the given customers (their customers rows locked as the triggers lock them); returns the month rows written. After a load with the transactions_months_* triggers disabled (seed, import)';
 REVOKE ALL ON FUNCTION analytics.customer_months_rebuild(bigint[]) FROM PUBLIC;
 
 -- Upkeep: the line versions of a statement that count (completed lines, refund rows): their customers,
@@ -315,7 +315,7 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION analytics.customer_months_apply(bigint[], timestamptz[], text[]) FROM PUBLIC;
 COMMENT ON FUNCTION analytics.customer_months_apply(bigint[], timestamptz[], text[]) IS
-  'Upkeep of analytics.customer_months, customer_totals and customer_order_spans for a statement''s counted line versions (customer, UTC month, order_number of completed lines): locks the customers in id order, recomputes the touched months, totals and spans from transactions (the transactions_cmonths_* triggers)';
+  'Upkeep of analytics.customer_months, customer_totals and customer_order_spans for a statement''s counted line versions (customer, UTC month, order_number of completed lines): locks the customers in id order, recomputes the touched months, totals and spans from transactions (the transactions_months_* triggers)';
 
 -- INSERT (and COPY): the statement's lines only add, so the touched rows are updated by deltas instead of being
 -- recomputed from the customer's lines of the month (after the same customer lock): lines, units, revenue added,
@@ -456,16 +456,17 @@ BEGIN
   RETURN NULL;
 END $$;
 
--- named before transactions_spent_*: these lock every customer of the statement's counted lines in id order
--- first, the net-spend trigger then updates a subset of them (no other lock order between the two)
-CREATE TRIGGER transactions_cmonths_ins AFTER INSERT ON public.transactions REFERENCING NEW TABLE AS new_rows
+-- named to fire after transactions_fraud_state_* and before transactions_spent_*: every path locks the fraud state
+-- rows first (the scoring's BEFORE ROW trigger on INSERT, the fraud state triggers on UPDATE/DELETE), then these
+-- lock every customer of the statement's counted lines in id order, and the net-spend trigger updates a subset of them
+CREATE TRIGGER transactions_months_ins AFTER INSERT ON public.transactions REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.customer_months_insert_trigger();
-CREATE TRIGGER transactions_cmonths_upd AFTER UPDATE ON public.transactions
+CREATE TRIGGER transactions_months_upd AFTER UPDATE ON public.transactions
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.customer_months_update_trigger();
-CREATE TRIGGER transactions_cmonths_del AFTER DELETE ON public.transactions REFERENCING OLD TABLE AS old_rows
+CREATE TRIGGER transactions_months_del AFTER DELETE ON public.transactions REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.customer_months_delete_trigger();
-CREATE TRIGGER transactions_cmonths_trunc AFTER TRUNCATE ON public.transactions
+CREATE TRIGGER transactions_months_trunc AFTER TRUNCATE ON public.transactions
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.customer_months_truncate_trigger();
 
 SELECT analytics.customer_months_rebuild();
@@ -838,7 +839,7 @@ BEGIN
                               AND tg.tgname NOT IN ('transactions_score', 'transactions_score_flush',
                                                     'transactions_notify', 'transactions_rollup_ins',
                                                     'transactions_spent_ins', 'transactions_stock_ins',
-                                                    'transactions_cmonths_ins')
+                                                    'transactions_months_ins')
                               OR tg.tgenabled = 'R'));
     IF v_fast THEN
       PERFORM 1 FROM customers cu WHERE cu.id IN (SELECT c.id FROM or_cust_id c) FOR KEY SHARE OF cu;
@@ -853,14 +854,14 @@ BEGIN
       PERFORM set_config('techmart.scoring', 'off', true);
       ALTER TABLE public.transactions DISABLE TRIGGER transactions_rollup_ins;
       ALTER TABLE public.transactions DISABLE TRIGGER transactions_spent_ins;
-      ALTER TABLE public.transactions DISABLE TRIGGER transactions_cmonths_ins;
+      ALTER TABLE public.transactions DISABLE TRIGGER transactions_months_ins;
       ALTER TABLE public.transactions DISABLE TRIGGER transactions_stock_ins;
       v_scoring := 'techmart.scoring = off';
     ELSE
       ALTER TABLE public.transactions DISABLE TRIGGER transactions_score;
       ALTER TABLE public.transactions DISABLE TRIGGER transactions_rollup_ins;
       ALTER TABLE public.transactions DISABLE TRIGGER transactions_spent_ins;
-      ALTER TABLE public.transactions DISABLE TRIGGER transactions_cmonths_ins;
+      ALTER TABLE public.transactions DISABLE TRIGGER transactions_months_ins;
       ALTER TABLE public.transactions DISABLE TRIGGER transactions_stock_ins;
       v_scoring := 'trigger transactions_score disabled';
     END IF;
@@ -925,7 +926,7 @@ BEGIN
     ELSE
       ALTER TABLE public.transactions ENABLE TRIGGER transactions_rollup_ins;
       ALTER TABLE public.transactions ENABLE TRIGGER transactions_spent_ins;
-      ALTER TABLE public.transactions ENABLE TRIGGER transactions_cmonths_ins;
+      ALTER TABLE public.transactions ENABLE TRIGGER transactions_months_ins;
       ALTER TABLE public.transactions ENABLE TRIGGER transactions_stock_ins;
       IF v_scoring LIKE 'trigger%' THEN
         ALTER TABLE public.transactions ENABLE TRIGGER transactions_score;

@@ -1,10 +1,10 @@
 -- Revert techmart:customer_months from pg
 BEGIN;
 
-DROP TRIGGER transactions_cmonths_ins ON public.transactions;
-DROP TRIGGER transactions_cmonths_upd ON public.transactions;
-DROP TRIGGER transactions_cmonths_del ON public.transactions;
-DROP TRIGGER transactions_cmonths_trunc ON public.transactions;
+DROP TRIGGER transactions_months_ins ON public.transactions;
+DROP TRIGGER transactions_months_upd ON public.transactions;
+DROP TRIGGER transactions_months_del ON public.transactions;
+DROP TRIGGER transactions_months_trunc ON public.transactions;
 DROP FUNCTION analytics.customer_months_insert_trigger();
 DROP FUNCTION analytics.customer_months_update_trigger();
 DROP FUNCTION analytics.customer_months_delete_trigger();

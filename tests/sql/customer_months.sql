@@ -8,8 +8,8 @@
 BEGIN;
 SELECT plan(44);
 
-SELECT has_trigger('transactions', t) FROM unnest(ARRAY['transactions_cmonths_ins', 'transactions_cmonths_upd',
-                                                         'transactions_cmonths_del', 'transactions_cmonths_trunc']) t;
+SELECT has_trigger('transactions', t) FROM unnest(ARRAY['transactions_months_ins', 'transactions_months_upd',
+                                                         'transactions_months_del', 'transactions_months_trunc']) t;
 
 CREATE FUNCTION pg_temp.ref(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE(customer_id bigint, orders bigint, revenue numeric, units bigint, lines bigint,
