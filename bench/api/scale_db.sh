@@ -65,6 +65,7 @@ SQL
 step "$("${P[@]}" -tA -c "SELECT count(*) FROM alerts") alerts"
 "${P[@]}" -c "SELECT analytics.alert_counts_rebuild()" >/dev/null
 "${P[@]}" -c "SELECT analytics.rollup_rebuild()" >/dev/null
+"${P[@]}" -c "SELECT analytics.product_daily_rebuild()" >/dev/null  # the COPY above ran with session_replication_role = replica
 step "rollups rebuilt"
 "${P[@]}" -c "SELECT analytics.customers_spent_rebuild()" >/dev/null
 "${P[@]}" -c "SELECT analytics.customer_months_rebuild()" >/dev/null

@@ -342,68 +342,133 @@ CREATE TRIGGER transactions_sales_daily_del AFTER DELETE ON public.transactions 
 CREATE TRIGGER transactions_sales_daily_trunc AFTER TRUNCATE ON public.transactions
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.product_daily_trigger();
 
--- the hourly product rows' sums over [hour_floor(p_from), p_to): whole UTC days from product_daily, the hours
--- before the first and from the last whole day from analytics.sales_hourly
+-- the first UTC midnight at or after p (inlined: the planner sees the bounds of the readers below)
+CREATE FUNCTION analytics.day_ceil(p timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
+  SELECT CASE WHEN date_bin('1 day', p, '2000-01-01 00:00+00') = p THEN p
+              ELSE date_bin('1 day', p, '2000-01-01 00:00+00') + interval '1 day' END
+$$;
+COMMENT ON FUNCTION analytics.day_ceil(timestamptz) IS 'The first UTC midnight at or after p (p itself when it is one)';
+
+-- The days a sum over the hours [lo, hi) (whole hours) reads from product_daily: [day_from, day_to), two UTC
+-- midnights with day_from <= day_to; the hours between lo and day_from and between day_to and hi are added when
+-- inside the range and subtracted when outside it (sum over [lo, hi) = days [d, e) + [lo, d) + [e, hi), intervals
+-- oriented). Each end takes the midnight nearer to it: at most 12 hours of hourly rows per end, and none after
+-- "now" when hi is the next hour (the hours of today after now have no lines). A range inside one day whose both
+-- ends are nearer its inner side is read from hourly rows alone (day_from = day_to = hi).
+CREATE FUNCTION analytics.product_day_from(lo timestamptz, hi timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  d0 timestamptz := date_bin('1 day', lo, '2000-01-01 00:00+00');
+  d1 timestamptz := analytics.day_ceil(lo);
+  e0 timestamptz := date_bin('1 day', hi, '2000-01-01 00:00+00');
+  e1 timestamptz := analytics.day_ceil(hi);
+  s timestamptz;
+  e timestamptz;
+BEGIN
+  IF NOT isfinite(lo) THEN RETURN lo; END IF;
+  s := CASE WHEN d1 - lo <= lo - d0 THEN d1 ELSE d0 END;
+  IF NOT isfinite(hi) THEN RETURN s; END IF;
+  e := CASE WHEN hi - e0 <= e1 - hi THEN e0 ELSE e1 END;
+  RETURN CASE WHEN s > e THEN hi ELSE s END;
+END $$;
+CREATE FUNCTION analytics.product_day_to(lo timestamptz, hi timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  d0 timestamptz := date_bin('1 day', lo, '2000-01-01 00:00+00');
+  d1 timestamptz := analytics.day_ceil(lo);
+  e0 timestamptz := date_bin('1 day', hi, '2000-01-01 00:00+00');
+  e1 timestamptz := analytics.day_ceil(hi);
+  s timestamptz;
+  e timestamptz;
+BEGIN
+  IF NOT isfinite(hi) THEN RETURN hi; END IF;
+  e := CASE WHEN hi - e0 <= e1 - hi THEN e0 ELSE e1 END;
+  IF NOT isfinite(lo) THEN RETURN e; END IF;
+  s := CASE WHEN d1 - lo <= lo - d0 THEN d1 ELSE d0 END;
+  RETURN CASE WHEN s > e THEN hi ELSE e END;
+END $$;
+COMMENT ON FUNCTION analytics.product_day_from(timestamptz, timestamptz) IS
+  'First UTC day analytics.product_sales reads from product_daily for the hours [lo, hi) (see product_day_to)';
+COMMENT ON FUNCTION analytics.product_day_to(timestamptz, timestamptz) IS
+  'End (exclusive) of the UTC days analytics.product_sales reads from product_daily for the hours [lo, hi): with '
+  'product_day_from the midnights nearest to each end; the hours between them and the range added or subtracted';
+
+-- the hourly product rows' sums over [hour_floor(p_from), p_to): whole UTC days from product_daily (summed per
+-- product first), the hours between the range's ends and the nearest midnights from analytics.sales_hourly (added
+-- inside the range, subtracted outside). The bounds are written out (no CTE) so that the planner estimates the
+-- ranges and plans no JIT compilation.
 CREATE FUNCTION analytics.product_sales(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (key text, revenue numeric, orders numeric, units numeric, transactions numeric, suspicious numeric)
 LANGUAGE sql STABLE AS $$
-  WITH b AS (
-    SELECT x.lo, x.dlo,
-           CASE WHEN isfinite(p_to) THEN greatest(x.dlo, date_bin('1 day', analytics.hour_ceil(p_to), '2000-01-01 00:00+00'))
-                ELSE p_to END AS dhi
-      FROM (SELECT analytics.hour_floor(p_from) AS lo,
-                   CASE WHEN date_bin('1 day', analytics.hour_floor(p_from), '2000-01-01 00:00+00') = analytics.hour_floor(p_from)
-                        THEN analytics.hour_floor(p_from)
-                        ELSE date_bin('1 day', analytics.hour_floor(p_from), '2000-01-01 00:00+00') + interval '1 day' END AS dlo) x
-  )
-  SELECT u.key, sum(u.revenue), sum(u.orders), sum(u.units), sum(u.transactions), sum(u.suspicious)
+  -- a revenue of 0 written 0 (no completed line: as the hourly rows sum it; an amount subtracted from a day's
+  -- revenue would write 0.000)
+  SELECT u.key, CASE WHEN sum(u.revenue) = 0 THEN 0 ELSE sum(u.revenue) END, sum(u.orders), sum(u.units),
+         sum(u.transactions), sum(u.suspicious)
     FROM (
-      SELECT d.product_id::text COLLATE "C" AS key, d.revenue, d.orders, d.units, d.transactions, d.suspicious
-        FROM analytics.product_daily d, b
-       WHERE d.day >= b.dlo AND d.day < b.dhi
+      SELECT d.product_id::text COLLATE "C" AS key, sum(d.revenue) AS revenue, sum(d.orders) AS orders,
+             sum(d.units) AS units, sum(d.transactions) AS transactions, sum(d.suspicious) AS suspicious
+        FROM analytics.product_daily d
+       WHERE d.day >= analytics.product_day_from(analytics.hour_floor(p_from), analytics.hour_ceil(p_to))
+         AND d.day < analytics.product_day_to(analytics.hour_floor(p_from), analytics.hour_ceil(p_to))
+       GROUP BY d.product_id
       UNION ALL
-      SELECT s.key, s.revenue, s.orders, s.units, s.transactions, s.suspicious
-        FROM analytics.sales_hourly s, b
-       WHERE s.dim = 'product' AND s.hour >= b.lo AND s.hour < least(b.dlo, p_to)
-      UNION ALL
-      SELECT s.key, s.revenue, s.orders, s.units, s.transactions, s.suspicious
-        FROM analytics.sales_hourly s, b
-       WHERE s.dim = 'product' AND s.hour >= b.dhi AND s.hour < p_to
+      SELECT s.key, sum(s.revenue * x.sign), sum(s.orders * x.sign), sum(s.units * x.sign),
+             sum(s.transactions * x.sign), sum(s.suspicious * x.sign)
+        FROM (VALUES (1, analytics.hour_floor(p_from),
+                      analytics.product_day_from(analytics.hour_floor(p_from), analytics.hour_ceil(p_to))),
+                     (-1, analytics.product_day_from(analytics.hour_floor(p_from), analytics.hour_ceil(p_to)),
+                      analytics.hour_floor(p_from)),
+                     (1, analytics.product_day_to(analytics.hour_floor(p_from), analytics.hour_ceil(p_to)),
+                      analytics.hour_ceil(p_to)),
+                     (-1, analytics.hour_ceil(p_to),
+                      analytics.product_day_to(analytics.hour_floor(p_from), analytics.hour_ceil(p_to)))) x(sign, lo, hi)
+        JOIN analytics.sales_hourly s ON s.dim = 'product' AND s.hour >= x.lo AND s.hour < x.hi
+       GROUP BY s.key
     ) u
    GROUP BY u.key
 $$;
 COMMENT ON FUNCTION analytics.product_sales(timestamptz, timestamptz) IS
   'Per product (key = product id as text) the sums of the hourly product rollups over the whole UTC hours overlapping '
-  '[p_from, p_to): whole days from analytics.product_daily, the other hours from analytics.sales_hourly';
+  '[p_from, p_to): whole days from analytics.product_daily, the hours between the ends and the nearest midnights from '
+  'analytics.sales_hourly (added or subtracted)';
 
--- units of completed and pending lines with transaction_time >= p_since (no upper bound), per product
+-- units of completed and pending lines with transaction_time >= p_since (no upper bound), per product: the whole
+-- days from the midnight nearest to hour_ceil(p_since), the hours between from sales_hourly and product_units_hourly
+-- (added or subtracted, as in product_sales), the first partial hour from transactions
 CREATE FUNCTION analytics.product_units_since(p_since timestamptz)
 RETURNS TABLE (product_id bigint, units bigint)
 LANGUAGE sql STABLE AS $$
-  WITH b AS (
-    SELECT analytics.hour_ceil(p_since) AS hc,
-           CASE WHEN date_bin('1 day', p_since, '2000-01-01 00:00+00') = p_since THEN p_since
-                ELSE date_bin('1 day', p_since, '2000-01-01 00:00+00') + interval '1 day' END AS dc
-  )
   SELECT u.product_id, sum(u.units)::bigint
     FROM (
-      SELECT d.product_id, d.units + d.refund_units + d.pending_units AS units FROM analytics.product_daily d, b WHERE d.day >= b.dc
+      SELECT d.product_id, sum(d.units + d.refund_units + d.pending_units) AS units
+        FROM analytics.product_daily d
+       WHERE d.day >= analytics.product_day_from(analytics.hour_ceil(p_since), 'infinity')
+       GROUP BY d.product_id
       UNION ALL
-      SELECT s.key::bigint, s.units FROM analytics.sales_hourly s, b
-       WHERE s.dim = 'product' AND s.hour >= b.hc AND s.hour < b.dc
+      SELECT s.key::bigint, sum(s.units * x.sign)
+        FROM (VALUES (1, analytics.hour_ceil(p_since), analytics.product_day_from(analytics.hour_ceil(p_since), 'infinity')),
+                     (-1, analytics.product_day_from(analytics.hour_ceil(p_since), 'infinity'), analytics.hour_ceil(p_since))) x(sign, lo, hi)
+        JOIN analytics.sales_hourly s ON s.dim = 'product' AND s.hour >= x.lo AND s.hour < x.hi
+       GROUP BY s.key
       UNION ALL
-      SELECT h.product_id, h.refund_units + h.pending_units FROM analytics.product_units_hourly h, b
-       WHERE h.hour >= b.hc AND h.hour < b.dc
+      SELECT h.product_id, sum((h.refund_units + h.pending_units) * x.sign)
+        FROM (VALUES (1, analytics.hour_ceil(p_since), analytics.product_day_from(analytics.hour_ceil(p_since), 'infinity')),
+                     (-1, analytics.product_day_from(analytics.hour_ceil(p_since), 'infinity'), analytics.hour_ceil(p_since))) x(sign, lo, hi)
+        JOIN analytics.product_units_hourly h ON h.hour >= x.lo AND h.hour < x.hi
+       GROUP BY h.product_id
       UNION ALL
-      SELECT t.product_id, t.quantity FROM public.transactions t, b
-       WHERE t.transaction_time >= p_since AND t.transaction_time < b.hc AND t.status IN ('completed', 'pending')
+      SELECT t.product_id, t.quantity FROM public.transactions t
+       WHERE t.transaction_time >= p_since AND t.transaction_time < analytics.hour_ceil(p_since)
+         AND t.status IN ('completed', 'pending')
     ) u
    GROUP BY u.product_id
 $$;
 COMMENT ON FUNCTION analytics.product_units_since(timestamptz) IS
   'Per product sum(quantity) of the completed and pending lines with transaction_time >= p_since: whole days from '
-  'analytics.product_daily (units + refund_units + pending_units), whole hours from sales_hourly (units: completed minus '
-  'refunds) and product_units_hourly (refund and pending units), the first partial hour from transactions';
+  'analytics.product_daily (units + refund_units + pending_units), the hours between hour_ceil(p_since) and the nearest '
+  'midnight from sales_hourly (units: completed minus refunds) and product_units_hourly (refund and pending units), '
+  'added or subtracted, the first partial hour from transactions';
 
 -- import.online_retail: the bulk path (session_replication_role = replica) accepts the new INSERT trigger and
 -- rebuilds the imported days after the rollups (the other paths fire it; the rebuild is then a no-op). Edited in

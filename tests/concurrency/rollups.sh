@@ -128,8 +128,32 @@ else
   echo "not ok 3 - rollup_check() reports $diffs differences after the bulk writers"; fail=1
   "${PSQL[@]}" -c "SELECT * FROM analytics.rollup_check('2020-06-01', '2020-06-02') LIMIT 20"
 fi
+# (change product_sales_daily) the per-product daily rollup of the same writes: its rows of 2020-06-01 against the
+# recomputation from transactions (rows of zeros count as absent)
+pd_sql="SELECT (SELECT count(*) FROM (
+            (SELECT * FROM analytics.product_daily d WHERE d.day = '2020-06-01Z'
+                AND (d.revenue, d.orders, d.units, d.pending_units, d.refund_units, d.transactions, d.suspicious) <> (0, 0, 0, 0, 0, 0, 0)
+             EXCEPT SELECT * FROM analytics.product_daily_recompute('2020-06-01Z', '2020-06-02Z'))
+            UNION ALL
+            (SELECT * FROM analytics.product_daily_recompute('2020-06-01Z', '2020-06-02Z')
+             EXCEPT SELECT * FROM analytics.product_daily d WHERE d.day = '2020-06-01Z')) x)
+     + (SELECT count(*) FROM (
+            (SELECT * FROM analytics.product_units_hourly h WHERE h.hour >= '2020-06-01Z' AND h.hour < '2020-06-02Z'
+                AND (h.pending_units, h.refund_units) <> (0, 0)
+             EXCEPT SELECT * FROM analytics.product_units_recompute('2020-06-01Z', '2020-06-02Z'))
+            UNION ALL
+            (SELECT * FROM analytics.product_units_recompute('2020-06-01Z', '2020-06-02Z')
+             EXCEPT SELECT * FROM analytics.product_units_hourly h WHERE h.hour >= '2020-06-01Z' AND h.hour < '2020-06-02Z')) x)"
+diffs="$("${PSQL[@]}" -tA -c "$pd_sql")"
+if [ "$diffs" = 0 ]; then
+  echo "ok 4 - analytics.product_daily exact after the parallel writers (single, multi-row, 80-line, status, delete)"
+else
+  echo "not ok 4 - analytics.product_daily: $diffs rows differ from the recomputation"; fail=1
+  "${PSQL[@]}" -c "SELECT * FROM analytics.product_daily d WHERE d.day = '2020-06-01Z' EXCEPT SELECT * FROM analytics.product_daily_recompute('2020-06-01Z', '2020-06-02Z')"
+fi
 "${PSQL[@]}" -c "$cleanup_sql"
 diffs="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.rollup_check('2020-06-01', '2020-06-02')")"
-if [ "$diffs" = 0 ]; then echo "ok 4 - exact after removing the test rows"; else echo "not ok 4 - $diffs differences after cleanup"; fail=1; fi
-echo "1..4"
+pdiffs="$("${PSQL[@]}" -tA -c "$pd_sql")"
+if [ "$diffs" = 0 ] && [ "$pdiffs" = 0 ]; then echo "ok 5 - exact after removing the test rows"; else echo "not ok 5 - $diffs / $pdiffs differences after cleanup"; fail=1; fi
+echo "1..5"
 exit $fail
