@@ -11,18 +11,20 @@
 -- (api._inventory_rows) summed 30 days of transactions (1-1.2 s).
 --
 -- analytics.product_daily: per product and UTC day the sums the hourly product rows hold (revenue, orders, units,
--- transactions, suspicious: the rollups' definitions, orders = the sum over the day's hours of the distinct orders
--- with a completed line of the product in the hour) plus pending_units (quantity of pending lines: the inventory's
--- rate counts completed and pending lines); analytics.product_units_hourly: the pending units per product and UTC
--- hour (the inventory's window starts at any instant). Kept exact by statement triggers with transition tables on
--- transactions (transactions_sales_daily_{ins,upd,del,trunc}, after the rollup triggers by name): per statement
--- the line versions summed per (day, product), one upsert in (day, product) order. Orders: for each (order number,
--- product, hour) with a completed line version in the statement, the completed lines of the order there now (an
--- index probe of transactions_order_idx) against those before the statement; the rollup triggers, which fire first,
--- lock the order's registry row, so statements touching the same order are serialised as for the hourly rollups.
--- analytics.product_sales(from, to) = the hourly product rows' sums over [hour_floor(from), to), from the whole days
--- of product_daily and the hourly rows of the ragged ends; analytics.product_units_since(t) = the inventory's units.
--- analytics.product_daily_check() / product_daily_rebuild(from, to) as for the rollups.
+-- transactions, suspicious: the rollups' definitions, revenue and units net of refund rows, orders = the sum over the
+-- day's hours of the distinct orders with a completed line of the product in the hour) plus pending_units and
+-- refund_units (GET /inventory's rate counts completed and pending lines, refunds not subtracted);
+-- analytics.product_units_hourly: the pending and refund units per product and UTC hour (the inventory's window
+-- starts at any instant). Kept exact by statement triggers with transition tables on transactions
+-- (transactions_sales_daily_{ins,upd,del,trunc}, after the rollup triggers by name): per statement the line versions
+-- summed per (day, product), one upsert in (day, product) order. Orders: for each (order number, product, hour) with
+-- a completed line version in the statement, the completed lines of the order there now (an index probe of
+-- transactions_order_idx) against those before the statement; the rollup triggers, which fire first, lock the
+-- order's registry row, so statements touching the same order are serialised as for the hourly rollups.
+-- analytics.product_sales(from, to) = the hourly product rows' sums over [hour_floor(from), to): whole days from
+-- product_daily between the midnights nearest to the range's ends, the hours between from sales_hourly (added or
+-- subtracted); analytics.product_units_since(t) = the inventory's units. analytics.product_daily_check() /
+-- product_daily_rebuild(from, to) as for the rollups. The import's bulk path rebuilds the days it imported.
 BEGIN;
 
 CREATE TABLE analytics.product_daily (
@@ -273,6 +275,8 @@ LANGUAGE sql STABLE AS $$
      AND t.transaction_time < p_to
    GROUP BY 1, 2
 $$;
+COMMENT ON FUNCTION analytics.product_units_recompute(timestamptz, timestamptz) IS
+  'analytics.product_units_hourly as recomputed from transactions for the lines of [day of p_from, p_to)';
 
 -- differences with the recomputation (none when exact); rows of zeros count as absent
 CREATE FUNCTION analytics.product_daily_check()
@@ -311,7 +315,7 @@ BEGIN
                               'invalid range');
   END IF;
   v_to := CASE WHEN p_to = 'infinity' OR date_bin('1 day', p_to, '2000-01-01 00:00+00') = p_to THEN p_to
-               ELSE date_bin('1 day', p_to, '2000-01-01 00:00+00') + interval '1 day' END;
+               ELSE date_bin('1 day', p_to, '2000-01-01 00:00+00') + interval '24 hours' END;  -- (not '1 day': TimeZone)
   -- writers' deltas wait for the recomputation (or it for them: a writer that applied its deltas holds ROW
   -- EXCLUSIVE until it commits, and the recomputation's snapshot, taken after the lock, sees its lines)
   LOCK TABLE analytics.product_daily, analytics.product_units_hourly IN EXCLUSIVE MODE;
@@ -346,7 +350,7 @@ CREATE TRIGGER transactions_sales_daily_trunc AFTER TRUNCATE ON public.transacti
 CREATE FUNCTION analytics.day_ceil(p timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
   SELECT CASE WHEN date_bin('1 day', p, '2000-01-01 00:00+00') = p THEN p
-              ELSE date_bin('1 day', p, '2000-01-01 00:00+00') + interval '1 day' END
+              ELSE date_bin('1 day', p, '2000-01-01 00:00+00') + interval '24 hours' END  -- ('1 day' would follow TimeZone's DST)
 $$;
 COMMENT ON FUNCTION analytics.day_ceil(timestamptz) IS 'The first UTC midnight at or after p (p itself when it is one)';
 

@@ -56,7 +56,7 @@ CREATE FUNCTION pg_temp.units_ref(p_since timestamptz) RETURNS TABLE (product_id
 $$;
 -- every range and start of the test: ragged, whole days, within a day, around the lines' days
 CREATE TEMP TABLE ranges (f timestamptz, t timestamptz);
-INSERT INTO ranges VALUES ('2020-03-01', '2020-04-01'), ('2020-03-02 10:30Z', '2020-03-05 02:15Z'),
+INSERT INTO ranges VALUES ('2020-03-01Z', '2020-04-01Z'), ('2020-03-07 20:00Z', '2020-03-09 03:00Z'), ('2020-03-06 05:00Z', '2020-03-08 16:00Z'), ('2020-03-02 10:30Z', '2020-03-05 02:15Z'),
   ('2020-03-03 00:00Z', '2020-03-04 00:00Z'), ('2020-03-03 05:10Z', '2020-03-03 07:00Z'), ('2020-03-02 23:59Z', '2020-03-04 00:01Z'),
   ('2020-03-04 13:00Z', '2020-03-10 13:00Z'), ('2020-02-20', '2020-03-03 12:00Z');
 -- 0 when the fast readers agree with the reference and the hourly rollups over every range
@@ -179,6 +179,9 @@ SELECT is(pg_temp.diffs(), 0::bigint, 'single-row DELETE: exact');
 DELETE FROM transactions WHERE order_number = 'DAILY-O1' AND product_id = 950003;
 SELECT is(pg_temp.diffs(), 0::bigint, 'DELETE of an order''s line: exact');
 
+-- from here in a session time zone with a DST change inside the lines' days (2020-03-08 in New York): UTC days
+-- are 24 hours whatever TimeZone says
+SET LOCAL TimeZone = 'America/New_York';
 -- a large statement (over 64 lines: the rollups' C path) with orders over several products and hours
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, transaction_time, status, order_number, is_suspicious)
 SELECT 950001 + g % 5, 950001 + g % 6, 1 + g % 3, 2, 'paypal', '2020-03-06Z'::timestamptz + make_interval(mins => g * 17),
