@@ -475,20 +475,20 @@ COMMENT ON FUNCTION analytics.product_units_since(timestamptz) IS
   'added or subtracted, the first partial hour from transactions';
 
 -- import.online_retail: the bulk path (session_replication_role = replica) accepts the new INSERT trigger and
--- rebuilds the imported days after the rollups (the other paths fire it; the rebuild is then a no-op). Edited in
--- place (two replacements, each expected once) so that other changes to the function are kept.
+-- rebuilds the imported days after the rollups (the other paths fire it; the rebuild then rewrites the same rows).
+-- Edited in place (two insertions at places expected once: the head of the list of INSERT triggers the bulk path
+-- accepts, the line after the rollup rebuild) so that other changes to the function are kept.
 DO $do$
 DECLARE
   def text := pg_get_functiondef('import.online_retail'::regproc);
-  a text := $a$'transactions_spent_ins', 'transactions_stock_ins')$a$;
+  a text := $a$tg.tgname NOT IN ($a$;
   b text := $b$    PERFORM analytics.rollup_rebuild(v_from, v_to + interval '1 microsecond');$b$;
 BEGIN
   IF (length(def) - length(replace(def, a, ''))) / length(a) <> 1
      OR (length(def) - length(replace(def, b, ''))) / length(b) <> 1 THEN
     RAISE EXCEPTION 'product_sales_daily: import.online_retail is not as expected';
   END IF;
-  def := replace(def, a, $a$'transactions_spent_ins', 'transactions_stock_ins',
-                                                    'transactions_sales_daily_ins')$a$);
+  def := replace(def, a, a || $a$'transactions_sales_daily_ins', $a$);
   def := replace(def, b, b || E'\n' || $b$    PERFORM analytics.product_daily_rebuild(v_from, v_to + interval '1 microsecond');  -- change product_sales_daily$b$);
   EXECUTE def;
 END $do$;

@@ -94,9 +94,7 @@ DO $do$
 DECLARE
   def text := pg_get_functiondef('import.online_retail'::regproc);
 BEGIN
-  def := replace(def, $a$'transactions_spent_ins', 'transactions_stock_ins',
-                                                    'transactions_sales_daily_ins')$a$,
-                 $a$'transactions_spent_ins', 'transactions_stock_ins')$a$);
+  def := replace(def, $a$tg.tgname NOT IN ('transactions_sales_daily_ins', $a$, $a$tg.tgname NOT IN ($a$);
   def := replace(def, E'\n' || $b$    PERFORM analytics.product_daily_rebuild(v_from, v_to + interval '1 microsecond');  -- change product_sales_daily$b$, '');
   EXECUTE def;
 END $do$;
