@@ -7,7 +7,7 @@
 # the generator's ground truth, fraud_score 60-99 for those lines and 0-39 for the others, as if scored; the planted
 # patterns into planted_fraud), one alert per suspicious line (resolved unless in the last two days, where a third is
 # acknowledged and the rest open), then in one pass each: analytics.alert_counts_rebuild(), analytics.rollup_rebuild(),
-# analytics.customers_spent_rebuild(), analytics.customer_months_rebuild(), techmart.rebuild_state(), VACUUM ANALYZE. The data ends at the current hour
+# analytics.product_daily_rebuild(), analytics.customers_spent_rebuild(), analytics.customer_months_rebuild(), techmart.rebuild_state(), VACUUM ANALYZE. The data ends at the current hour
 # (--end), so the endpoints' default ranges (now - 30 days etc.) cover it. DB is dropped first.
 # Env: GEN (techmart-gen), CUSTOMERS [100000], PRODUCTS [2000], DAYS [60].
 set -Eeuo pipefail
