@@ -27,7 +27,7 @@
 # pg_restore --exit-on-error), applies database.sql, then
 # verifies: every table's row count equals the manifest, the extension version and the last
 # migration are those of the manifest, analytics.rollup_check(), customers_spent_check(),
-# customer_months_check(), alert_counts_check() and techmart.entity_check() are empty. Only then is the database renamed
+# customer_months_check(), product_daily_check(), alert_counts_check() and techmart.entity_check() are empty. Only then is the database renamed
 # to DB; with --replace the old one is renamed away in the same transaction (its sessions
 # ended first) and kept as DB_before_restore_<time>. Any failure (a truncated or altered
 # file, an error of pg_restore, a count that differs) drops the temporary database and the
@@ -302,7 +302,7 @@ do_restore() {
   [ "$ext" = "$(mf extension "$m")" ] || { echo "  techmart extension $ext, the backup has $(mf extension "$m")" >&2; bad=1; }
   [ "$mig" = "$(mf migration "$m")" ] || { echo "  last migration $mig, the backup has $(mf migration "$m")" >&2; bad=1; }
   local checks="" f
-  for f in analytics.rollup_check analytics.customers_spent_check analytics.customer_months_check analytics.alert_counts_check techmart.entity_check; do
+  for f in analytics.rollup_check analytics.customers_spent_check analytics.customer_months_check analytics.product_daily_check analytics.alert_counts_check techmart.entity_check; do
     [ "$(q -d "$tmp" -c "SELECT count(*) FROM pg_proc WHERE proname = split_part('$f', '.', 2) AND pronamespace::regnamespace::text = split_part('$f', '.', 1)")" != 0 ] || continue
     n="$(q -d "$tmp" -c "SELECT count(*) FROM $f()")"
     [ "$n" = 0 ] || { echo "  $f(): $n rows (must be empty)" >&2; bad=1; }
