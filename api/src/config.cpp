@@ -52,8 +52,8 @@ Config Config::from_env() {
   c.read_retry = std::chrono::milliseconds(env_int("TECHMART_READ_RETRY_MS", 2000, 50, 3600000));
   if (const std::string a = env("TECHMART_API_ADDRESS"); !a.empty()) c.address = a;
   c.port = static_cast<std::uint16_t>(env_int("TECHMART_API_PORT", 8080, 0, 65535));
-  c.threads = static_cast<int>(env_int("TECHMART_API_THREADS", 2, 1, 256));
-  c.db_pool_size = static_cast<std::size_t>(env_int("TECHMART_DB_POOL_SIZE", 4, 1, 1000));
+  c.threads = static_cast<int>(env_int("TECHMART_API_THREADS", 8, 1, 256));
+  c.db_pool_size = static_cast<std::size_t>(env_int("TECHMART_DB_POOL_SIZE", 8, 1, 1000));
   c.max_body_bytes =
       static_cast<std::size_t>(env_int("TECHMART_MAX_BODY_BYTES", 65536, 1024, 64 * 1024 * 1024));
   c.static_dir = env("TECHMART_STATIC_DIR");
