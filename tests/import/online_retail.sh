@@ -131,6 +131,9 @@ check "top five customers by net spend (api.customers_top)" "$(cat "$TMP/top5")"
   "$(Q -c "SELECT split_part(c.email, '@', 1) || '|' || (i->>'revenue') FROM jsonb_array_elements(api.customers_top($RANGE, 5)->'items') i
             JOIN customers c ON c.id = (i->>'customer_id')::bigint ORDER BY (i->>'rank')::int")"
 check "rollups exact" "0" "$(Q -c "SELECT count(*) FROM analytics.rollup_check()")"
+# the product days (summed from the hourly product rows: change import_rebuilds_cheaper) and the customers' months
+check "per-product daily rollup exact" "0" "$(Q -c "SELECT count(*) FROM analytics.product_daily_check()")"
+check "per-customer monthly rollups exact" "0" "$(Q -c "SELECT count(*) FROM analytics.customer_months_check()")"
 # history does not move today's stock (change stock_sales): new products at 0, no inventory_history row
 check "the imported history moved no stock (bulk path)" "0|0" \
   "$(Q -c "SELECT (SELECT count(*) FROM products WHERE stock_quantity <> 0) || '|' || (SELECT count(*) FROM inventory_history)")"
@@ -201,6 +204,9 @@ check "a one-line import (ordinary path) moved no stock, its stock trigger enabl
                   || '|' || (SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'transactions_stock_ins')")"
 check "next month on top: only the new line added" "$(( $(Q -c "SELECT count(*) FROM import.online_retail_line") ))" \
   "$(( $(wc -l < "$FILE") - 1 + 1 ))"
+check "after every import: hourly, per-product daily and per-customer monthly rollups exact" "0|0|0" \
+  "$(Q -c "SELECT (SELECT count(*) FROM analytics.rollup_check()) || '|' || (SELECT count(*) FROM analytics.product_daily_check())
+                  || '|' || (SELECT count(*) FROM analytics.customer_months_check())")"
 
 psql -X -q -d postgres -c "DROP DATABASE $DB WITH (FORCE)"
 if [ $failed -eq 0 ]; then echo "ok $checks checks"; else echo "not ok: $failed of $checks checks failed"; exit 1; fi
