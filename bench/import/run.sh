@@ -10,7 +10,8 @@
 #             techmart.scoring = off, rollups and fraud state rebuilt, ledger; one transaction).
 # Prints, per round, the import's phases with their durations (its progress lines: checks of the
 # file, copy into staging, then the phases of import.online_retail()), and at the end the medians,
-# the ratio import/baseline (target <= 4) and rows per second.
+# the ratio import/baseline (target <= 4) and rows per second. Checks that the hourly rollups, the product days
+# and the customers' months of the last round are exact.
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 FILE="$(readlink -f "${1:-${TECHMART_ONLINE_RETAIL:-$ROOT/../shared/data/online-retail-2010-12_2011-02.csv}}")"
@@ -46,6 +47,8 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 rm -f "/tmp/bench-import.$$.log"
 [ "$(psql -XtA -d $DB -c "SELECT count(*) FROM analytics.rollup_check()")" = 0 ] || { echo "rollups not exact"; exit 1; }
+[ "$(psql -XtA -d $DB -c "SELECT (SELECT count(*) FROM analytics.product_daily_check()) + (SELECT count(*) FROM analytics.customer_months_check())")" = 0 ] \
+  || { echo "product days or customer months not exact"; exit 1; }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 mb=$(median "${base[@]}"); mi=$(median "${imp[@]}")
 awk -v b="$mb" -v i="$mi" -v n="$ROWS" 'BEGIN {
