@@ -8,13 +8,14 @@
 // read from the transition table directly and summed per (UTC day, product) in a sorted array
 // (revenue and units of completed lines minus refund rows, pending and refund units, lines,
 // suspicious lines, completed lines without order number); orders: for each (order number, product,
-// UTC hour) with completed lines in the statement, one probe of transactions_order_idx counts the
-// completed lines there now (a new snapshot: the statement's lines and every committed one; the
-// rollup triggers, which fire first, hold the order's registry row locked): +1 when there were none
-// before the statement. Then the (day, product) rows upserted in that order, and the (hour,
-// product) rows of pending lines and refund rows. Saved SPI plans over arrays (generic: no planning
-// per call); the PL/pgSQL trigger ran a statement of CTEs (a materialised scan of the transition
-// table, three aggregates, a hash join and a sort) planned on every call.
+// UTC hour) with completed lines in the statement, its completed lines now (one index scan of
+// transactions_order_idx over the statement's sorted order numbers, a new snapshot: the statement's
+// lines and every committed one; the rollup triggers, which fire first, hold the order's registry
+// row locked): +1 when there were none before the statement. Then the (day, product) rows upserted
+// in that order, and the (hour, product) rows of pending lines and refund rows. Saved SPI plans
+// over arrays (generic: no planning per call); the PL/pgSQL trigger ran a statement of CTEs (a
+// materialised scan of the transition table, three aggregates, a hash join and a sort) planned on
+// every call.
 //
 // Plain C (Postgres calls only, no C++ object lives across them): errors are ereport'ed directly.
 #include "pg.hpp"
@@ -47,15 +48,12 @@ SPIPlanPtr plans[kPlans] = {};
 SPIPlanPtr plan(PlanId id) {
   if (plans[id] != nullptr) return plans[id];
   static const char* const sql[kPlans] = {
-      // per (order, product, hour) (its index in the arrays, from 1): its completed lines now
-      "SELECT u.i, (SELECT pg_catalog.count(*) FROM public.transactions t"
-      " WHERE t.order_number OPERATOR(pg_catalog.=) u.o AND t.product_id OPERATOR(pg_catalog.=) u.p"
-      " AND t.status OPERATOR(pg_catalog.=) 'completed'"
-      " AND t.transaction_time OPERATOR(pg_catalog.>=) u.h"
-      " AND t.transaction_time OPERATOR(pg_catalog.<) (u.h OPERATOR(pg_catalog.+) "
-      "'1 hour'::pg_catalog.interval)) "
-      "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3)) "
-      "WITH ORDINALITY AS u(o, p, h, i)",
+      // the completed lines now of the statement's order numbers (one index scan of
+      // transactions_order_idx over their sorted array: a descent per order number, no executor
+      // rescan per group); counted per (order, product, hour) group here
+      "SELECT t.order_number, t.product_id, t.transaction_time FROM public.transactions t "
+      "WHERE t.order_number OPERATOR(pg_catalog.=) ANY ($1) "
+      "AND t.status OPERATOR(pg_catalog.=) 'completed'",
       // the (day, product) rows, in that order
       "INSERT INTO analytics.product_daily AS p (day, product_id, revenue, orders, units, "
       "pending_units, refund_units, transactions, suspicious) "
@@ -78,13 +76,13 @@ SPIPlanPtr plan(PlanId id) {
       "ON CONFLICT (hour, product_id) DO UPDATE SET "
       "pending_units = p.pending_units OPERATOR(pg_catalog.+) excluded.pending_units, "
       "refund_units = p.refund_units OPERATOR(pg_catalog.+) excluded.refund_units"};
-  static const Oid probe_t[3] = {TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+  static const Oid probe_t[1] = {TEXTARRAYOID};
   static const Oid daily_t[9] = {TIMESTAMPTZARRAYOID, INT8ARRAYOID, NUMERICARRAYOID,
                                  INT8ARRAYOID,        INT8ARRAYOID, INT8ARRAYOID,
                                  INT8ARRAYOID,        INT8ARRAYOID, INT8ARRAYOID};
   static const Oid hourly_t[4] = {TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
   static const Oid* const types[kPlans] = {probe_t, daily_t, hourly_t};
-  static const int nargs[kPlans] = {3, 9, 4};
+  static const int nargs[kPlans] = {1, 9, 4};
   SPIPlanPtr p =
       SPI_prepare_cursor(sql[id], nargs[id], const_cast<Oid*>(types[id]), CURSOR_OPT_GENERIC_PLAN);
   if (p == nullptr || SPI_keepplan(p) != 0) {
@@ -223,31 +221,44 @@ extern "C" PGDLLEXPORT Datum techmart_product_daily_insert(PG_FUNCTION_ARGS) {
     };
     PVec<OrderDelta> new_orders;
     if (!groups.empty()) {
-      PVec<Datum> go;
-      PVec<int64> gp;
-      PVec<TimestampTz> gh;
-      for (const Group& g : groups) {
-        go.push_back(PointerGetDatum(g.first->order));
-        gp.push_back(g.first->product);
-        gh.push_back(g.first->hour);
-      }
-      Datum v[3] = {PointerGetDatum(datum_array(go, TEXTOID, -1, TYPALIGN_INT)),
-                    PointerGetDatum(int8_array(gp)), PointerGetDatum(ts_array(gh, nullptr))};
+      PVec<Datum> go;  // the order numbers (sorted; repeated for each group of an order)
+      for (const Group& g : groups) go.push_back(PointerGetDatum(g.first->order));
+      Datum v[1] = {PointerGetDatum(datum_array(go, TEXTOID, -1, TYPALIGN_INT))};
       exec(kProbe, v, SPI_OK_SELECT);
-      if (SPI_processed != groups.size()) elog(ERROR, "%s: unexpected probe rows", kWho);
+      int64* now = static_cast<int64*>(palloc0(sizeof(int64) * groups.size()));
       for (uint64 r = 0; r < SPI_processed; ++r) {
         HeapTuple tup = SPI_tuptable->vals[r];
         TupleDesc td = SPI_tuptable->tupdesc;
-        bool n1, n2;
-        const int64 idx = DatumGetInt64(SPI_getbinval(tup, td, 1, &n1)) - 1;
-        const int64 now = DatumGetInt64(SPI_getbinval(tup, td, 2, &n2));
-        if (n1 || n2 || idx < 0 || idx >= static_cast<int64>(groups.size())) {
-          elog(ERROR, "%s: unexpected probe row", kWho);
+        bool n1, n2, n3;
+        const Datum od = SPI_getbinval(tup, td, 1, &n1);
+        const int64 product = DatumGetInt64(SPI_getbinval(tup, td, 2, &n2));
+        const TimestampTz time = DatumGetTimestampTz(SPI_getbinval(tup, td, 3, &n3));
+        if (n1 || n2 || n3) elog(ERROR, "%s: unexpected probe row", kWho);
+        const text* ot = DatumGetTextPP(od);
+        const TimestampTz hour = bin(time, USECS_PER_HOUR, "1 hour");
+        // binary search of (order, product, hour) in groups
+        size_t lo = 0, hi = groups.size();
+        while (lo < hi) {
+          const size_t mid = (lo + hi) / 2;
+          const Line* m = groups[mid].first;
+          int c = cmp_text(m->order, ot);
+          if (c == 0) c = m->product != product ? (m->product < product ? -1 : 1) : 0;
+          if (c == 0) c = m->hour != hour ? (m->hour < hour ? -1 : 1) : 0;
+          if (c < 0) {
+            lo = mid + 1;
+          } else {
+            hi = mid;
+          }
         }
+        if (lo < groups.size()) {
+          const Line* m = groups[lo].first;
+          if (m->product == product && m->hour == hour && cmp_text(m->order, ot) == 0) ++now[lo];
+        }
+      }
+      for (size_t i = 0; i < groups.size(); ++i) {
         // (now > 0) - (now - net > 0): the statement only adds lines
-        const int64 net = groups[idx].net;
-        if (now > 0 && now - net <= 0) {
-          new_orders.push_back(OrderDelta{groups[idx].first->day, groups[idx].first->product});
+        if (now[i] > 0 && now[i] - groups[i].net <= 0) {
+          new_orders.push_back(OrderDelta{groups[i].first->day, groups[i].first->product});
         }
       }
     }

@@ -9,9 +9,10 @@
 // refund rows) are read from the transition table directly and summed per (customer, UTC month) in
 // sorted arrays instead of six array_agg's, an unnest and three hash aggregates; then, as before,
 //   1. the customers rows of those lines are locked in id order (FOR NO KEY UPDATE);
-//   2. one probe per order (customer, order_number of its completed lines in the statement) of
-//      transactions_order_idx: the order's completed lines of that customer per month now (a new
-//      snapshot, taken after the lock: the statement's lines and every committed one);
+//   2. the completed lines now of the statement's order numbers (of its completed lines), one index
+//      scan of transactions_order_idx over their sorted array (a new snapshot, taken after the
+//      lock: the statement's lines and every committed one), matched to the orders (customer, order
+//      number) here: each order's months now and before the statement;
 //   3. the deltas written: months (orders +1 for a line without order number and for an order whose
 //      first completed line is the statement's, -1/+1 when the statement moves an order's first
 //      month earlier; lines, units, revenue added; first/last purchase by least/greatest), the
@@ -56,14 +57,12 @@ SPIPlanPtr plan(PlanId id) {
       // 1. the customers, in id order
       "SELECT 1 FROM public.customers c WHERE c.id OPERATOR(pg_catalog.=) ANY ($1) "
       "ORDER BY c.id FOR NO KEY UPDATE",
-      // 2. per order (its index in the arrays, from 1): the months of its completed lines of the
-      // customer now and their counts
-      "SELECT u.i, a.month, a.n FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) "
-      "WITH ORDINALITY AS u(c, o, i) CROSS JOIN LATERAL ("
-      " SELECT analytics.utc_month(t.transaction_time) AS month, pg_catalog.count(*) AS n"
-      " FROM public.transactions t WHERE t.order_number OPERATOR(pg_catalog.=) u.o"
-      " AND t.customer_id OPERATOR(pg_catalog.=) u.c"
-      " AND t.status OPERATOR(pg_catalog.=) 'completed' GROUP BY 1) a",
+      // 2. the completed lines now of the statement's order numbers (one index scan of
+      // transactions_order_idx over the sorted array: a descent per order number, no executor
+      // rescan per order); matched to the orders (customer, order number) here
+      "SELECT t.customer_id, t.order_number, t.transaction_time FROM public.transactions t "
+      "WHERE t.order_number OPERATOR(pg_catalog.=) ANY ($1) "
+      "AND t.status OPERATOR(pg_catalog.=) 'completed'",
       // 3. the month rows, in (customer, month) order
       "INSERT INTO analytics.customer_months AS m (customer_id, month, orders, lines, units, "
       "revenue, first_purchase, last_purchase) "
@@ -100,7 +99,7 @@ SPIPlanPtr plan(PlanId id) {
       "first_month = LEAST(tt.first_month, excluded.first_month), "
       "last_month = GREATEST(tt.last_month, excluded.last_month)"};
   static const Oid lock_t[1] = {INT8ARRAYOID};
-  static const Oid probe_t[2] = {INT8ARRAYOID, TEXTARRAYOID};
+  static const Oid probe_t[1] = {TEXTARRAYOID};
   static const Oid months_t[8] = {INT8ARRAYOID,        TIMESTAMPTZARRAYOID, INT8ARRAYOID,
                                   INT8ARRAYOID,        INT8ARRAYOID,        NUMERICARRAYOID,
                                   TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
@@ -110,7 +109,7 @@ SPIPlanPtr plan(PlanId id) {
                                   INT8ARRAYOID,        NUMERICARRAYOID,     TIMESTAMPTZARRAYOID,
                                   TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
   static const Oid* const types[kPlans] = {lock_t, probe_t, months_t, spans_t, totals_t};
-  static const int nargs[kPlans] = {1, 2, 8, 4, 9};
+  static const int nargs[kPlans] = {1, 1, 8, 4, 9};
   SPIPlanPtr p =
       SPI_prepare_cursor(sql[id], nargs[id], const_cast<Oid*>(types[id]), CURSOR_OPT_GENERIC_PLAN);
   if (p == nullptr || SPI_keepplan(p) != 0) {
@@ -291,16 +290,47 @@ extern "C" PGDLLEXPORT Datum techmart_customer_months_insert(PG_FUNCTION_ARGS) {
       PVec<Datum> span_o;
       PVec<TimestampTz> span_first, span_last;
       if (!orders.empty()) {
-        PVec<int64> oc;
         PVec<Datum> oo;
-        for (const Order& o : orders) {
-          oc.push_back(o.customer);
-          oo.push_back(PointerGetDatum(o.order));
-        }
-        Datum v[2] = {PointerGetDatum(int8_array(oc)),
-                      PointerGetDatum(datum_array(oo, TEXTOID, -1, TYPALIGN_INT))};
+        for (const Order& o : orders) oo.push_back(PointerGetDatum(o.order));
+        Datum v[1] = {PointerGetDatum(datum_array(oo, TEXTOID, -1, TYPALIGN_INT))};
         exec(kProbe, v, SPI_OK_SELECT);
-        const uint64 n = SPI_processed;
+        // the lines of the statement's orders (other customers' lines of the same order numbers
+        // left out) as (order, month), sorted
+        struct Hit {
+          int64 order;
+          TimestampTz month;
+        };
+        PVec<Hit> hits;
+        for (uint64 r = 0; r < SPI_processed; ++r) {
+          HeapTuple tup = SPI_tuptable->vals[r];
+          TupleDesc td = SPI_tuptable->tupdesc;
+          bool n1, n2, n3;
+          const int64 customer = DatumGetInt64(SPI_getbinval(tup, td, 1, &n1));
+          const Datum od = SPI_getbinval(tup, td, 2, &n2);
+          const TimestampTz time = DatumGetTimestampTz(SPI_getbinval(tup, td, 3, &n3));
+          if (n1 || n2 || n3) elog(ERROR, "%s: unexpected probe row", kWho);
+          const text* ot = DatumGetTextPP(od);
+          // binary search of (customer, order number) in orders
+          size_t lo = 0, hi = orders.size();
+          while (lo < hi) {
+            const size_t mid = (lo + hi) / 2;
+            const Order& m = orders[mid];
+            const int c =
+                m.customer != customer ? (m.customer < customer ? -1 : 1) : cmp_text(m.order, ot);
+            if (c < 0) {
+              lo = mid + 1;
+            } else {
+              hi = mid;
+            }
+          }
+          if (lo < orders.size() && orders[lo].customer == customer &&
+              cmp_text(orders[lo].order, ot) == 0) {
+            hits.push_back(Hit{static_cast<int64>(lo), utc_month(time)});
+          }
+        }
+        std::sort(hits.begin(), hits.end(), [](const Hit& x, const Hit& y) {
+          return x.order != y.order ? x.order < y.order : x.month < y.month;
+        });
         // per order: before_first (the first month where it had lines before the statement),
         // after_first, after_last
         const size_t no = orders.size();
@@ -309,16 +339,13 @@ extern "C" PGDLLEXPORT Datum techmart_customer_months_insert(PG_FUNCTION_ARGS) {
         TimestampTz* after_last = static_cast<TimestampTz*>(palloc0(sizeof(TimestampTz) * no));
         bool* has_before = static_cast<bool*>(palloc0(sizeof(bool) * no));
         bool* has_after = static_cast<bool*>(palloc0(sizeof(bool) * no));
-        for (uint64 r = 0; r < n; ++r) {
-          HeapTuple tup = SPI_tuptable->vals[r];
-          TupleDesc td = SPI_tuptable->tupdesc;
-          bool n1, n2, n3;
-          const int64 idx = DatumGetInt64(SPI_getbinval(tup, td, 1, &n1)) - 1;
-          const TimestampTz month = DatumGetTimestampTz(SPI_getbinval(tup, td, 2, &n2));
-          const int64 cnt = DatumGetInt64(SPI_getbinval(tup, td, 3, &n3));
-          if (n1 || n2 || n3 || idx < 0 || idx >= static_cast<int64>(orders.size())) {
-            elog(ERROR, "%s: unexpected probe row", kWho);
-          }
+        for (size_t h = 0; h < hits.size();) {
+          const int64 idx = hits[h].order;
+          const TimestampTz month = hits[h].month;
+          size_t e = h;
+          while (e < hits.size() && hits[e].order == idx && hits[e].month == month) ++e;
+          const int64 cnt = static_cast<int64>(e - h);
+          h = e;
           const Order& o = orders[idx];
           int64 in_statement = 0;
           for (int i = o.first_line; i < o.end_line; ++i) {
