@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cost of the per-product daily rollup on the insert path (change product_sales_daily:
-# analytics.product_daily_trigger(), PL/pgSQL statement triggers transactions_sales_daily_{ins,upd,del}), on a
+# analytics.product_daily_trigger(), PL/pgSQL statement triggers transactions_sales_daily_{ins,upd,del}; since change
+# product_daily_insert_c the INSERT trigger calls analytics.product_daily_insert_trigger(), C, counted with it), on a
 # migrated and seeded database whose products it restocks (every product's stock set to 1,000,000,000 first: run it
 # on a throwaway copy).
 #   1. trigger time per statement with track_functions = 'all' (pg_stat_user_functions: total time of
@@ -31,10 +32,12 @@ f=$(mktemp)
 trap 'rm -f "$f"; toggle ENABLE' EXIT
 "${P[@]}" -c "UPDATE products SET stock_quantity = 1000000000" -c "VACUUM products, customers, transactions"
 
-fn_times() {  # prints "calls total_ms self_ms" of a function
+fn_times() {  # prints "calls total_ms self_ms" of a function (with the INSERT trigger's C function of change
+  # product_daily_insert_c when it exists: the INSERTs call it instead of analytics.product_daily_trigger())
   "${P[@]}" -tA -F ' ' -c "SELECT pg_stat_clear_snapshot()" \
     -c "SELECT coalesce(sum(calls), 0), coalesce(sum(total_time), 0), coalesce(sum(self_time), 0)
-          FROM pg_stat_user_functions WHERE funcid = to_regprocedure('$1')" | tail -1
+          FROM pg_stat_user_functions
+         WHERE funcid IN (to_regprocedure('$1'), to_regprocedure('analytics.product_daily_insert_trigger()'))" | tail -1
 }
 per_call() {  # per_call BEFORE AFTER: us per call of the difference
   awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[1] - x[1];
