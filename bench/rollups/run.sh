@@ -135,6 +135,11 @@ if [ "${coff[0]}" != "-" ]; then
 fi
 "${P[@]}" -c "ANALYZE"
 echo "rollup_check differences        : $(psql -XtA -c 'SELECT count(*) FROM analytics.rollup_check()')"
+# the per-customer monthly and per-product daily rollups, when their family was switched (on in the last load)
+case "|${ROLLUPS:-rollup|months|sales_daily}|" in *"|months|"*)
+  echo "customer_months_check differences: $(psql -XtA -c 'SELECT count(*) FROM analytics.customer_months_check()' 2>/dev/null || echo -)";; esac
+case "|${ROLLUPS:-rollup|months|sales_daily}|" in *"|sales_daily|"*)
+  echo "product_daily_check differences  : $(psql -XtA -c 'SELECT count(*) FROM analytics.product_daily_check()' 2>/dev/null || echo -)";; esac
 if [ "${TOGGLE:-rollups}" = spent ]; then
   echo "(TOGGLE=spent: 'rollup triggers' above = the rollup triggers on in both, + the total_spent triggers in the second)"
   echo "customers_spent_check differences: $(psql -XtA -c 'SELECT count(*) FROM analytics.customers_spent_check()')"
