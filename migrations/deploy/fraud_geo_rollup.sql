@@ -110,15 +110,14 @@ BEGIN
            scored = g.scored + excluded.scored, score_sum = g.score_sum + excluded.score_sum,
            located = g.located + excluded.located, latitude_sum = g.latitude_sum + excluded.latitude_sum,
            longitude_sum = g.longitude_sum + excluded.longitude_sum;
-  ELSIF TG_OP IN ('UPDATE', 'DELETE') THEN
-    -- DELETE: every old version with sign -1. UPDATE: the versions of the lines whose map figures changed (time,
-    -- country, status, amount, is_suspicious, fraud_score, location; a label alone writes nothing), old -1, new +1
+  ELSIF TG_OP = 'UPDATE' THEN
+    -- the versions of the lines whose map figures changed (time, country, status, amount, is_suspicious,
+    -- fraud_score, location; a label alone writes nothing), old -1, new +1
     WITH v AS (
       SELECT 1 AS s, n.transaction_time, n.country, n.status, n.amount, n.is_suspicious, n.fraud_score, n.latitude,
              n.longitude
         FROM new_rows n
-       WHERE TG_OP = 'UPDATE'
-         AND NOT EXISTS (SELECT 1 FROM old_rows o
+       WHERE NOT EXISTS (SELECT 1 FROM old_rows o
                           WHERE o.id = n.id AND o.transaction_time = n.transaction_time
                             AND o.country IS NOT DISTINCT FROM n.country AND o.status = n.status AND o.amount = n.amount
                             AND o.is_suspicious = n.is_suspicious AND o.fraud_score IS NOT DISTINCT FROM n.fraud_score
@@ -128,13 +127,43 @@ BEGIN
       SELECT -1, n.transaction_time, n.country, n.status, n.amount, n.is_suspicious, n.fraud_score, n.latitude,
              n.longitude
         FROM old_rows n
-       WHERE TG_OP = 'DELETE'
-          OR NOT EXISTS (SELECT 1 FROM new_rows o
+       WHERE NOT EXISTS (SELECT 1 FROM new_rows o
                           WHERE o.id = n.id AND o.transaction_time = n.transaction_time
                             AND o.country IS NOT DISTINCT FROM n.country AND o.status = n.status AND o.amount = n.amount
                             AND o.is_suspicious = n.is_suspicious AND o.fraud_score IS NOT DISTINCT FROM n.fraud_score
                             AND o.latitude IS NOT DISTINCT FROM n.latitude
                             AND o.longitude IS NOT DISTINCT FROM n.longitude)
+    ), d AS (
+      SELECT analytics.hour_floor(v.transaction_time) AS hour, coalesce(v.country::text, '') AS country,
+             sum(v.s) AS transactions, coalesce(sum(v.s) FILTER (WHERE v.is_suspicious), 0) AS suspicious,
+             coalesce(sum(v.s) FILTER (WHERE v.status = 'completed'), 0) AS completed,
+             coalesce(sum(v.s * v.amount) FILTER (WHERE v.status = 'completed'), 0) AS revenue,
+             coalesce(sum(v.s) FILTER (WHERE v.fraud_score IS NOT NULL), 0) AS scored,
+             coalesce(sum(v.s * v.fraud_score), 0) AS score_sum,
+             coalesce(sum(v.s) FILTER (WHERE v.latitude IS NOT NULL), 0) AS located,
+             coalesce(sum(v.s * v.latitude::numeric), 0) AS latitude_sum,
+             coalesce(sum(v.s * v.longitude::numeric), 0) AS longitude_sum
+        FROM v GROUP BY 1, 2
+    )
+    INSERT INTO analytics.geo_hourly AS g (hour, country, slot, transactions, suspicious, completed, revenue, scored,
+                                           score_sum, located, latitude_sum, longitude_sum)
+    SELECT d.hour, d.country, analytics.rollup_slot(), d.transactions, d.suspicious, d.completed, d.revenue, d.scored,
+           d.score_sum, d.located, d.latitude_sum, d.longitude_sum
+      FROM d
+     WHERE (d.transactions, d.suspicious, d.completed, d.revenue, d.scored, d.score_sum, d.located, d.latitude_sum,
+            d.longitude_sum) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
+     ORDER BY d.hour, d.country
+    ON CONFLICT (hour, country, slot) DO UPDATE
+       SET transactions = g.transactions + excluded.transactions, suspicious = g.suspicious + excluded.suspicious,
+           completed = g.completed + excluded.completed, revenue = g.revenue + excluded.revenue,
+           scored = g.scored + excluded.scored, score_sum = g.score_sum + excluded.score_sum,
+           located = g.located + excluded.located, latitude_sum = g.latitude_sum + excluded.latitude_sum,
+           longitude_sum = g.longitude_sum + excluded.longitude_sum;
+  ELSIF TG_OP = 'DELETE' THEN
+    WITH v AS (
+      SELECT -1 AS s, n.transaction_time, n.country, n.status, n.amount, n.is_suspicious, n.fraud_score, n.latitude,
+             n.longitude
+        FROM old_rows n
     ), d AS (
       SELECT analytics.hour_floor(v.transaction_time) AS hour, coalesce(v.country::text, '') AS country,
              sum(v.s) AS transactions, coalesce(sum(v.s) FILTER (WHERE v.is_suspicious), 0) AS suspicious,
