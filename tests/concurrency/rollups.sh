@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Concurrency test of the live rollups: N parallel writers (separate connections, pgbench)
-# insert single lines and multi-line orders into the same few hours, update statuses and
-# delete lines, all at once; then analytics.rollup_check() must return no row.
+# insert single lines and multi-line orders into the same few hours, update statuses, scores, locations
+# and countries and delete lines, all at once; then analytics.rollup_check() must return no row (it covers
+# analytics.geo_hourly too: change fraud_geo_rollup).
 #
 #   PGHOST=... PGPORT=... PGUSER=postgres PGDATABASE=techmart tests/concurrency/rollups.sh
 #
@@ -46,10 +47,20 @@ cat > "$DIR/lone.sql" <<'SQL'
 \set c random(960001, 960040)
 \set p random(960001, 960004)
 \set s random(1, 10800)
-INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, country)
+INSERT INTO transactions (customer_id, product_id, quantity, unit_price, transaction_time, status, payment_method, platform, country,
+                          latitude, longitude)
 VALUES (:c, :p, 1 + :s % 3, 4.5, '2020-06-01 10:00Z'::timestamptz + :s * interval '1 second',
         (ARRAY['completed','completed','pending','refunded'])[1 + :s % 4], 'paypal', (ARRAY['web','ios_app'])[1 + :s % 2],
-        (ARRAY['GB','DE',NULL])[1 + :p % 3]);
+        (ARRAY['GB','DE',NULL])[1 + :p % 3], CASE WHEN :s % 5 <> 0 THEN 51.5 + :s / 10800.0 END,
+        CASE WHEN :s % 5 <> 0 THEN -0.1234567 * :c / 960000.0 END);
+SQL
+# (change fraud_geo_rollup) the map's figures of a random line: score, location, country (analytics.geo_hourly)
+cat > "$DIR/geo.sql" <<'SQL'
+\set o random(1, 300)
+\set s random(0, 9999)
+UPDATE transactions SET fraud_score = :s / 100.0, latitude = CASE WHEN :s % 4 = 0 THEN NULL ELSE 40 + :s / 1000.0 END,
+       longitude = CASE WHEN :s % 4 = 0 THEN NULL ELSE 2.5 - :s / 3333.0 END, country = (ARRAY['GB','FR',NULL])[1 + :s % 3]
+ WHERE id = (SELECT max(id) FROM transactions WHERE order_number = 'CONC-' || :o);
 SQL
 # a multi-row statement: two lines of a new order and a line without order number (one customer)
 cat > "$DIR/multi.sql" <<'SQL'
@@ -78,7 +89,8 @@ echo "# $WRITERS writers for ${DURATION}s"
 # --max-tries: deadlocks between multi-row statements of different customers come from the
 # per-customer fraud state (row order), not from the rollups; retried like a client would.
 pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$DURATION" --max-tries=20 \
-  -f "$DIR/insert.sql@6" -f "$DIR/lone.sql@3" -f "$DIR/multi.sql@2" -f "$DIR/status.sql@3" -f "$DIR/delete.sql@1" 2>&1 \
+  -f "$DIR/insert.sql@6" -f "$DIR/lone.sql@3" -f "$DIR/multi.sql@2" -f "$DIR/status.sql@3" -f "$DIR/delete.sql@1" \
+  -f "$DIR/geo.sql@2" 2>&1 \
   | grep -E 'number of (transactions|failed|transactions retried)|tps|aborted' | sed 's/^/# /'
 
 fail=0
@@ -117,7 +129,7 @@ for phase in slots one; do
     "${PSQL[@]}" -c "CREATE OR REPLACE FUNCTION analytics.rollup_slot() RETURNS smallint LANGUAGE sql STABLE PARALLEL SAFE AS \$\$ SELECT 0::smallint \$\$"
   fi
   pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$(( (DURATION + 1) / 2 ))" --max-tries=20 \
-    -f "$DIR/bulk.sql@3" -f "$DIR/insert.sql@2" -f "$DIR/status.sql@1" 2>&1 \
+    -f "$DIR/bulk.sql@3" -f "$DIR/insert.sql@2" -f "$DIR/status.sql@1" -f "$DIR/geo.sql@1" 2>&1 \
     | grep -E 'number of (transactions|failed|transactions retried)|tps|aborted' | sed "s/^/# bulk ($phase): /"
 done
 "${PSQL[@]}" -c "$bulk_slot_fn"
