@@ -14,8 +14,9 @@
 # from /proc: the server must run on this host; "-" otherwise): on a shared machine it moves much
 # less between runs than the wall clock.
 # Env: GEN (techmart-gen binary), CUSTOMERS [20000], PRODUCTS [500], BATCH [10000], ROUNDS [3],
-# ROLLUPS [rollup|months|sales_daily] (the trigger families switched as "the rollups": transactions_<family>_*;
-# e.g. ROLLUPS=rollup for the hourly rollups alone, as before change customer_months),
+# ROLLUPS [rollup|geo|months|sales_daily] (the trigger families switched as "the rollups": transactions_<family>_*;
+# e.g. ROLLUPS=rollup for the hourly sales rollups alone, as before change customer_months; ROLLUPS="rollup|geo" the
+# hourly ones with the fraud map's analytics.geo_hourly, change fraud_geo_rollup),
 # SQITCH_TO (deploy the migrations up to this change only: the same script measures an earlier state),
 # SCORING [on] (off: the loads run with techmart.scoring = off — no fraud scoring and no alerts — so the
 # upkeep of the sales rollups alone is measured against the bare insert; not the issue's ratio),
@@ -57,7 +58,7 @@ SQL
 # TRUNCATE triggers stay on: each load starts from empty rollups)
 OTHERS="$(psql -XtA -c "SELECT string_agg(format('ALTER TABLE transactions DISABLE TRIGGER %I;', tgname), ' ')
                           FROM pg_trigger WHERE tgrelid = 'transactions'::regclass AND NOT tgisinternal
-                           AND tgname <> 'transactions_score' AND tgname !~ '^transactions_(${ROLLUPS:-rollup|months|sales_daily})_'
+                           AND tgname <> 'transactions_score' AND tgname !~ '^transactions_(${ROLLUPS:-rollup|geo|months|sales_daily})_'
                            AND NOT ('${TOGGLE:-rollups}' = 'spent' AND tgname LIKE 'transactions_spent_%')")"
 [ -n "$OTHERS" ] && "${P[@]}" -c "$OTHERS"
 # Workaround (bench database only): techmart 0.2 raises alerts whose transaction is not yet
@@ -66,7 +67,7 @@ OTHERS="$(psql -XtA -c "SELECT string_agg(format('ALTER TABLE transactions DISAB
 # the analytics rollups: hourly (transactions_rollup_*), per customer and month (change customer_months) and per
 # product and day (change product_sales_daily), those deployed; their TRUNCATE triggers stay on in both loads
 ROLL="$(psql -XtA -c "SELECT string_agg(tgname, ' ' ORDER BY tgname) FROM pg_trigger
-                       WHERE tgrelid = 'transactions'::regclass AND tgname ~ '^transactions_(${ROLLUPS:-rollup|months|sales_daily})_(ins|upd|del)$'")"
+                       WHERE tgrelid = 'transactions'::regclass AND tgname ~ '^transactions_(${ROLLUPS:-rollup|geo|months|sales_daily})_(ins|upd|del)$'")"
 # the alert counts (analytics.alerts_hourly, change overview_rollups) are rollup upkeep too
 AROLL="$(psql -XtA -c "SELECT string_agg(tgname, ' ') FROM pg_trigger WHERE tgrelid = 'alerts'::regclass AND tgname LIKE 'alerts_counts_%'")"
 if [ "${TOGGLE:-rollups}" = spent ]; then

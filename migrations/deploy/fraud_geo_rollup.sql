@@ -15,12 +15,14 @@
 --   transactions, suspicious, completed  lines, lines flagged is_suspicious, completed lines
 --   revenue                              sum(amount) of completed lines
 --   scored, score_sum                    lines with a fraud_score and the sum of their scores (numeric: exact)
---   located, latitude_sum, longitude_sum lines with coordinates and the sums of latitude::numeric, longitude::numeric
--- The sums are numeric, so they do not depend on the order of their terms; the map's mean location is defined as
--- round(trim_scale(sum(latitude::numeric)) / located, 4) (it was round(avg(latitude)::numeric, 4), a float sum in
--- the scan's order), the same whether computed from the rollup or from the lines: the sum is the same number, and
--- trim_scale gives it the same display scale (a stored sum keeps the scale of a deleted line's term, and numeric
--- division picks its precision from the scales). The average score needs none: every score has scale 2. api.fraud_geo reads the whole UTC hours of
+--   located, latitude_e9, longitude_e9   lines with coordinates and the sums of their coordinates in nanodegrees,
+--                                        (latitude * 1e9)::bigint (float8 to bigint: rounded half to even)
+-- The sums are integers and numerics, so they do not depend on the order of their terms; the map's mean location is
+-- defined as round(sum((latitude * 1e9)::bigint) / (located * 1e9), 4) in numeric (it was round(avg(latitude)::numeric,
+-- 4), a float sum in the scan's order), the same whether computed from the rollup or from the lines. Nanodegrees
+-- (0.1 mm) rather than latitude::numeric: the float8-to-numeric conversion (a printf of 15 digits, then a numeric
+-- parse) cost about as much as the rest of the trigger; coordinates with up to 9 decimals are summed exactly either
+-- way. The average score is round(sum / scored, 2), which is what avg() computes. api.fraud_geo reads the whole UTC hours of
 -- its window from geo_hourly, from the hour of the oldest kept transaction on (retention keeps rollups; the map
 -- answers from kept lines as before), and the partial hours at both ends from transactions. The points (the top
 -- `limit` suspicious lines with coordinates) are read as before.
@@ -40,8 +42,8 @@ CREATE TABLE analytics.geo_hourly (
   scored bigint NOT NULL DEFAULT 0,
   score_sum numeric NOT NULL DEFAULT 0,
   located bigint NOT NULL DEFAULT 0,
-  latitude_sum numeric NOT NULL DEFAULT 0,
-  longitude_sum numeric NOT NULL DEFAULT 0,
+  latitude_e9 numeric NOT NULL DEFAULT 0,
+  longitude_e9 numeric NOT NULL DEFAULT 0,
   PRIMARY KEY (hour, country, slot)
 );
 COMMENT ON TABLE analytics.geo_hourly IS
@@ -58,8 +60,9 @@ COMMENT ON COLUMN analytics.geo_hourly.revenue IS 'sum(amount) of completed line
 COMMENT ON COLUMN analytics.geo_hourly.scored IS 'lines with a fraud_score';
 COMMENT ON COLUMN analytics.geo_hourly.score_sum IS 'sum(fraud_score)';
 COMMENT ON COLUMN analytics.geo_hourly.located IS 'lines with coordinates';
-COMMENT ON COLUMN analytics.geo_hourly.latitude_sum IS 'sum(latitude::numeric) (exact: independent of the order of the lines)';
-COMMENT ON COLUMN analytics.geo_hourly.longitude_sum IS 'sum(longitude::numeric)';
+COMMENT ON COLUMN analytics.geo_hourly.latitude_e9 IS
+  'sum((latitude * 1e9)::bigint): the coordinates in nanodegrees (exact: independent of the order of the lines)';
+COMMENT ON COLUMN analytics.geo_hourly.longitude_e9 IS 'sum((longitude * 1e9)::bigint)';
 GRANT SELECT ON analytics.geo_hourly TO techmart_bi;
 
 -- the deltas of a statement's line versions (+1 new, -1 old), one upsert per (hour, country) in key order
@@ -80,36 +83,36 @@ BEGIN
       RETURN NULL;
     ELSIF n = 1 THEN
       INSERT INTO analytics.geo_hourly AS g (hour, country, slot, transactions, suspicious, completed, revenue, scored,
-                                             score_sum, located, latitude_sum, longitude_sum)
+                                             score_sum, located, latitude_e9, longitude_e9)
       VALUES (analytics.hour_floor(r.transaction_time), coalesce(r.country::text, ''), analytics.rollup_slot(), 1,
               CASE WHEN r.is_suspicious THEN 1 ELSE 0 END, CASE WHEN r.status = 'completed' THEN 1 ELSE 0 END,
               CASE WHEN r.status = 'completed' THEN r.amount ELSE 0 END,
               CASE WHEN r.fraud_score IS NULL THEN 0 ELSE 1 END, coalesce(r.fraud_score, 0),
-              CASE WHEN r.latitude IS NULL THEN 0 ELSE 1 END, coalesce(r.latitude::numeric, 0),
-              coalesce(r.longitude::numeric, 0))
+              CASE WHEN r.latitude IS NULL THEN 0 ELSE 1 END, coalesce((r.latitude * 1000000000::float8)::bigint, 0),
+              coalesce((r.longitude * 1000000000::float8)::bigint, 0))
       ON CONFLICT (hour, country, slot) DO UPDATE
          SET transactions = g.transactions + excluded.transactions, suspicious = g.suspicious + excluded.suspicious,
              completed = g.completed + excluded.completed, revenue = g.revenue + excluded.revenue,
              scored = g.scored + excluded.scored, score_sum = g.score_sum + excluded.score_sum,
-             located = g.located + excluded.located, latitude_sum = g.latitude_sum + excluded.latitude_sum,
-             longitude_sum = g.longitude_sum + excluded.longitude_sum;
+             located = g.located + excluded.located, latitude_e9 = g.latitude_e9 + excluded.latitude_e9,
+             longitude_e9 = g.longitude_e9 + excluded.longitude_e9;
       RETURN NULL;
     END IF;
     INSERT INTO analytics.geo_hourly AS g (hour, country, slot, transactions, suspicious, completed, revenue, scored,
-                                           score_sum, located, latitude_sum, longitude_sum)
+                                           score_sum, located, latitude_e9, longitude_e9)
     SELECT analytics.hour_floor(v.transaction_time), coalesce(v.country::text, ''), analytics.rollup_slot(), count(*),
            count(*) FILTER (WHERE v.is_suspicious), count(*) FILTER (WHERE v.status = 'completed'),
            coalesce(sum(v.amount) FILTER (WHERE v.status = 'completed'), 0),
            count(v.fraud_score), coalesce(sum(v.fraud_score), 0),
-           count(v.latitude), coalesce(sum(v.latitude::numeric), 0), coalesce(sum(v.longitude::numeric), 0)
+           count(v.latitude), coalesce(sum((v.latitude * 1000000000::float8)::bigint), 0), coalesce(sum((v.longitude * 1000000000::float8)::bigint), 0)
       FROM new_rows v
      GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (hour, country, slot) DO UPDATE
        SET transactions = g.transactions + excluded.transactions, suspicious = g.suspicious + excluded.suspicious,
            completed = g.completed + excluded.completed, revenue = g.revenue + excluded.revenue,
            scored = g.scored + excluded.scored, score_sum = g.score_sum + excluded.score_sum,
-           located = g.located + excluded.located, latitude_sum = g.latitude_sum + excluded.latitude_sum,
-           longitude_sum = g.longitude_sum + excluded.longitude_sum;
+           located = g.located + excluded.located, latitude_e9 = g.latitude_e9 + excluded.latitude_e9,
+           longitude_e9 = g.longitude_e9 + excluded.longitude_e9;
   ELSIF TG_OP = 'UPDATE' THEN
     -- the versions of the lines whose map figures changed (time, country, status, amount, is_suspicious,
     -- fraud_score, location; a label alone writes nothing), old -1, new +1
@@ -141,24 +144,24 @@ BEGIN
              coalesce(sum(v.s) FILTER (WHERE v.fraud_score IS NOT NULL), 0) AS scored,
              coalesce(sum(v.s * v.fraud_score), 0) AS score_sum,
              coalesce(sum(v.s) FILTER (WHERE v.latitude IS NOT NULL), 0) AS located,
-             coalesce(sum(v.s * v.latitude::numeric), 0) AS latitude_sum,
-             coalesce(sum(v.s * v.longitude::numeric), 0) AS longitude_sum
+             coalesce(sum(v.s * (v.latitude * 1000000000::float8)::bigint), 0) AS latitude_e9,
+             coalesce(sum(v.s * (v.longitude * 1000000000::float8)::bigint), 0) AS longitude_e9
         FROM v GROUP BY 1, 2
     )
     INSERT INTO analytics.geo_hourly AS g (hour, country, slot, transactions, suspicious, completed, revenue, scored,
-                                           score_sum, located, latitude_sum, longitude_sum)
+                                           score_sum, located, latitude_e9, longitude_e9)
     SELECT d.hour, d.country, analytics.rollup_slot(), d.transactions, d.suspicious, d.completed, d.revenue, d.scored,
-           d.score_sum, d.located, d.latitude_sum, d.longitude_sum
+           d.score_sum, d.located, d.latitude_e9, d.longitude_e9
       FROM d
-     WHERE (d.transactions, d.suspicious, d.completed, d.revenue, d.scored, d.score_sum, d.located, d.latitude_sum,
-            d.longitude_sum) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
+     WHERE (d.transactions, d.suspicious, d.completed, d.revenue, d.scored, d.score_sum, d.located, d.latitude_e9,
+            d.longitude_e9) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
      ORDER BY d.hour, d.country
     ON CONFLICT (hour, country, slot) DO UPDATE
        SET transactions = g.transactions + excluded.transactions, suspicious = g.suspicious + excluded.suspicious,
            completed = g.completed + excluded.completed, revenue = g.revenue + excluded.revenue,
            scored = g.scored + excluded.scored, score_sum = g.score_sum + excluded.score_sum,
-           located = g.located + excluded.located, latitude_sum = g.latitude_sum + excluded.latitude_sum,
-           longitude_sum = g.longitude_sum + excluded.longitude_sum;
+           located = g.located + excluded.located, latitude_e9 = g.latitude_e9 + excluded.latitude_e9,
+           longitude_e9 = g.longitude_e9 + excluded.longitude_e9;
   ELSIF TG_OP = 'DELETE' THEN
     WITH v AS (
       SELECT -1 AS s, n.transaction_time, n.country, n.status, n.amount, n.is_suspicious, n.fraud_score, n.latitude,
@@ -172,24 +175,24 @@ BEGIN
              coalesce(sum(v.s) FILTER (WHERE v.fraud_score IS NOT NULL), 0) AS scored,
              coalesce(sum(v.s * v.fraud_score), 0) AS score_sum,
              coalesce(sum(v.s) FILTER (WHERE v.latitude IS NOT NULL), 0) AS located,
-             coalesce(sum(v.s * v.latitude::numeric), 0) AS latitude_sum,
-             coalesce(sum(v.s * v.longitude::numeric), 0) AS longitude_sum
+             coalesce(sum(v.s * (v.latitude * 1000000000::float8)::bigint), 0) AS latitude_e9,
+             coalesce(sum(v.s * (v.longitude * 1000000000::float8)::bigint), 0) AS longitude_e9
         FROM v GROUP BY 1, 2
     )
     INSERT INTO analytics.geo_hourly AS g (hour, country, slot, transactions, suspicious, completed, revenue, scored,
-                                           score_sum, located, latitude_sum, longitude_sum)
+                                           score_sum, located, latitude_e9, longitude_e9)
     SELECT d.hour, d.country, analytics.rollup_slot(), d.transactions, d.suspicious, d.completed, d.revenue, d.scored,
-           d.score_sum, d.located, d.latitude_sum, d.longitude_sum
+           d.score_sum, d.located, d.latitude_e9, d.longitude_e9
       FROM d
-     WHERE (d.transactions, d.suspicious, d.completed, d.revenue, d.scored, d.score_sum, d.located, d.latitude_sum,
-            d.longitude_sum) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
+     WHERE (d.transactions, d.suspicious, d.completed, d.revenue, d.scored, d.score_sum, d.located, d.latitude_e9,
+            d.longitude_e9) <> (0, 0, 0, 0, 0, 0, 0, 0, 0)
      ORDER BY d.hour, d.country
     ON CONFLICT (hour, country, slot) DO UPDATE
        SET transactions = g.transactions + excluded.transactions, suspicious = g.suspicious + excluded.suspicious,
            completed = g.completed + excluded.completed, revenue = g.revenue + excluded.revenue,
            scored = g.scored + excluded.scored, score_sum = g.score_sum + excluded.score_sum,
-           located = g.located + excluded.located, latitude_sum = g.latitude_sum + excluded.latitude_sum,
-           longitude_sum = g.longitude_sum + excluded.longitude_sum;
+           located = g.located + excluded.located, latitude_e9 = g.latitude_e9 + excluded.latitude_e9,
+           longitude_e9 = g.longitude_e9 + excluded.longitude_e9;
   ELSE  -- TRUNCATE
     TRUNCATE analytics.geo_hourly;
   END IF;
@@ -203,13 +206,13 @@ REVOKE EXECUTE ON FUNCTION analytics.geo_hourly_trigger() FROM PUBLIC;
 -- the reference: geo_hourly recomputed from the lines of the whole UTC hours overlapping [p_from, p_to)
 CREATE FUNCTION analytics.geo_hourly_recompute(p_from timestamptz DEFAULT '-infinity', p_to timestamptz DEFAULT 'infinity')
 RETURNS TABLE (hour timestamptz, country text, transactions bigint, suspicious bigint, completed bigint, revenue numeric,
-               scored bigint, score_sum numeric, located bigint, latitude_sum numeric, longitude_sum numeric)
+               scored bigint, score_sum numeric, located bigint, latitude_e9 numeric, longitude_e9 numeric)
 LANGUAGE sql STABLE AS $$
   SELECT analytics.hour_floor(t.transaction_time), coalesce(t.country::text, ''), count(*),
          count(*) FILTER (WHERE t.is_suspicious), count(*) FILTER (WHERE t.status = 'completed'),
          coalesce(sum(t.amount) FILTER (WHERE t.status = 'completed'), 0), count(t.fraud_score),
-         coalesce(sum(t.fraud_score), 0), count(t.latitude), coalesce(sum(t.latitude::numeric), 0),
-         coalesce(sum(t.longitude::numeric), 0)
+         coalesce(sum(t.fraud_score), 0), count(t.latitude), coalesce(sum((t.latitude * 1000000000::float8)::bigint), 0),
+         coalesce(sum((t.longitude * 1000000000::float8)::bigint), 0)
     FROM public.transactions t
    WHERE t.transaction_time >= analytics.hour_floor(p_from) AND t.transaction_time < analytics.hour_ceil(p_to)
    GROUP BY 1, 2
@@ -224,21 +227,21 @@ LANGUAGE sql STABLE AS $$
   WITH a AS (
     SELECT g.hour, g.country,
            ARRAY[sum(g.transactions), sum(g.suspicious), sum(g.completed), sum(g.revenue), sum(g.scored),
-                 sum(g.score_sum), sum(g.located), sum(g.latitude_sum), sum(g.longitude_sum)] AS v
+                 sum(g.score_sum), sum(g.located), sum(g.latitude_e9), sum(g.longitude_e9)] AS v
       FROM analytics.geo_hourly g
      WHERE g.hour >= analytics.hour_floor(p_from) AND g.hour < analytics.hour_ceil(p_to)
      GROUP BY 1, 2
   ), b AS (
     SELECT r.hour, r.country,
            ARRAY[r.transactions, r.suspicious, r.completed, r.revenue, r.scored, r.score_sum, r.located,
-                 r.latitude_sum, r.longitude_sum]::numeric[] AS v
+                 r.latitude_e9, r.longitude_e9]::numeric[] AS v
       FROM analytics.geo_hourly_recompute(p_from, p_to) r
   )
   SELECT 'country', coalesce(a.hour, b.hour), coalesce(a.country, b.country), m.name, coalesce(a.v[m.i], 0),
          coalesce(b.v[m.i], 0)
     FROM a FULL JOIN b ON a.hour = b.hour AND a.country = b.country
    CROSS JOIN LATERAL unnest(ARRAY['geo_transactions', 'geo_suspicious', 'geo_completed', 'geo_revenue', 'geo_scored',
-                                   'geo_score_sum', 'geo_located', 'geo_latitude_sum', 'geo_longitude_sum'])
+                                   'geo_score_sum', 'geo_located', 'geo_latitude_e9', 'geo_longitude_e9'])
          WITH ORDINALITY m(name, i)
    WHERE coalesce(a.v[m.i], 0) <> coalesce(b.v[m.i], 0)
 $$;
@@ -263,9 +266,9 @@ BEGIN
   LOCK TABLE analytics.geo_hourly IN EXCLUSIVE MODE;
   DELETE FROM analytics.geo_hourly g WHERE g.hour >= v_from AND g.hour < v_to;
   INSERT INTO analytics.geo_hourly (hour, country, slot, transactions, suspicious, completed, revenue, scored, score_sum,
-                                    located, latitude_sum, longitude_sum)
+                                    located, latitude_e9, longitude_e9)
   SELECT r.hour, r.country, 0, r.transactions, r.suspicious, r.completed, r.revenue, r.scored, r.score_sum, r.located,
-         r.latitude_sum, r.longitude_sum
+         r.latitude_e9, r.longitude_e9
     FROM analytics.geo_hourly_recompute(v_from, v_to) r ORDER BY r.hour, r.country;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
@@ -372,10 +375,10 @@ BEGIN
       FROM (SELECT x.country, sum(x.n)::bigint AS n, sum(x.susp)::bigint AS susp,
                    round(sum(x.score_sum) / nullif(sum(x.scored), 0), 2) AS avg_score,
                    CASE WHEN sum(x.completed) > 0 THEN sum(x.revenue) ELSE 0 END AS revenue,
-                   round(trim_scale(sum(x.lat_sum)) / nullif(sum(x.located), 0), 4) AS lat,
-                   round(trim_scale(sum(x.lon_sum)) / nullif(sum(x.located), 0), 4) AS lon
+                   round(sum(x.lat_sum) / nullif(sum(x.located) * 1000000000, 0), 4) AS lat,
+                   round(sum(x.lon_sum) / nullif(sum(x.located) * 1000000000, 0), 4) AS lon
               FROM (SELECT g.country, g.transactions AS n, g.suspicious AS susp, g.completed, g.revenue, g.scored,
-                           g.score_sum, g.located, g.latitude_sum AS lat_sum, g.longitude_sum AS lon_sum
+                           g.score_sum, g.located, g.latitude_e9 AS lat_sum, g.longitude_e9 AS lon_sum
                       FROM analytics.geo_hourly g
                      WHERE g.hour >= v_lo_h AND g.hour < v_hi_h
                     UNION ALL
@@ -383,8 +386,8 @@ BEGIN
                            CASE WHEN t.status = 'completed' THEN 1 ELSE 0 END,
                            CASE WHEN t.status = 'completed' THEN t.amount ELSE 0 END,
                            CASE WHEN t.fraud_score IS NULL THEN 0 ELSE 1 END, coalesce(t.fraud_score, 0),
-                           CASE WHEN t.latitude IS NULL THEN 0 ELSE 1 END, coalesce(t.latitude::numeric, 0),
-                           coalesce(t.longitude::numeric, 0)
+                           CASE WHEN t.latitude IS NULL THEN 0 ELSE 1 END, coalesce((t.latitude * 1000000000::float8)::bigint, 0),
+                           coalesce((t.longitude * 1000000000::float8)::bigint, 0)
                       FROM transactions t
                      WHERE (t.transaction_time >= v_lo AND t.transaction_time < least(v_lo_h, p_to))
                         OR (t.transaction_time >= v_hi_h AND t.transaction_time < p_to)) x
@@ -405,7 +408,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION api.fraud_geo(timestamptz, timestamptz, integer) IS
   'GET /api/v1/fraud/geo?from=&to=&limit=: per country (transactions, suspicious, rate, average score, revenue, mean '
-  'coordinates round(trim_scale(sum(coordinate::numeric)) / n, 4)) from analytics.geo_hourly''s whole hours and the lines of the '
+  'coordinates round(sum((coordinate * 1e9)::bigint) / (n * 1e9), 4)) from analytics.geo_hourly''s whole hours and the lines of the '
   'partial hours at the ends, and the suspicious transactions with coordinates, highest score first (at most limit). '
   'Unmasked; the service calls api.fraud_geo(timestamptz, timestamptz, integer, role)';
 REVOKE EXECUTE ON FUNCTION api.fraud_geo(timestamptz, timestamptz, integer) FROM PUBLIC, techmart_api;

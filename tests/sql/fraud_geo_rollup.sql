@@ -38,7 +38,7 @@ CREATE FUNCTION pg_temp.old(p_from timestamptz, p_to timestamptz) RETURNS jsonb 
            WHERE t.transaction_time >= p_from AND t.transaction_time < p_to
            GROUP BY 1) c
 $$;
--- the new definition from the lines: the mean location round(trim_scale(sum(coordinate::numeric)) / n, 4)
+-- the new definition from the lines: the mean location round(sum((coordinate * 1e9)::bigint) / (n * 1e9), 4)
 CREATE FUNCTION pg_temp.ref(p_from timestamptz, p_to timestamptz) RETURNS jsonb LANGUAGE sql AS $$
   SELECT coalesce(jsonb_agg(jsonb_build_object(
            'country', c.country, 'transactions', c.n, 'suspicious', c.susp,
@@ -47,8 +47,8 @@ CREATE FUNCTION pg_temp.ref(p_from timestamptz, p_to timestamptz) RETURNS jsonb 
     FROM (SELECT coalesce(t.country, '') AS country, count(*) AS n, count(*) FILTER (WHERE t.is_suspicious) AS susp,
                  round(avg(t.fraud_score), 2) AS avg_score,
                  coalesce(sum(t.amount) FILTER (WHERE t.status = 'completed'), 0) AS revenue,
-                 round(trim_scale(sum(t.latitude::numeric)) / count(t.latitude), 4) AS lat,
-                 round(trim_scale(sum(t.longitude::numeric)) / count(t.longitude), 4) AS lon
+                 round(sum((t.latitude * 1e9::float8)::bigint) / (count(t.latitude) * 1e9), 4) AS lat,
+                 round(sum((t.longitude * 1e9::float8)::bigint) / (count(t.longitude) * 1e9), 4) AS lon
             FROM transactions t
            WHERE t.transaction_time >= p_from AND t.transaction_time < p_to
            GROUP BY 1) c
