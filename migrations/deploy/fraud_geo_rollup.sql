@@ -7,8 +7,9 @@
 -- GET /fraud/geo (api.fraud_geo) grouped every line of its window by country: 30 days at 5,000,000
 -- transactions are 2.7 million lines, 2-3 s alone (bench/RESULTS.md). Its per-country figures now come from
 -- analytics.geo_hourly: per (UTC hour, country, slot) the sums the map needs, kept exact by statement triggers
--- with transition tables (transactions_geo_{ins,upd,del,trunc}), written as the hourly rollups are (one upsert
--- per (hour, country) per statement into the slot analytics.rollup_slot(), in key order). A table of its own
+-- with transition tables (transactions_geo_{ins,upd,del,trunc}; C, analytics.geo_hourly_statement(), but for
+-- TRUNCATE), written as the hourly rollups are (one upsert per (hour, country) per statement into the slot
+-- analytics.rollup_slot(), in key order). A table of its own
 -- rather than columns of analytics.sales_hourly: the map's revenue is sum(amount) of completed lines, while
 -- sales_hourly's is net of refund rows, and its upkeep in C (rollup_deltas, rollup_apply: a fixed layout
 -- checked column by column) stays as it is.
@@ -199,8 +200,9 @@ BEGIN
   RETURN NULL;
 END $$;
 COMMENT ON FUNCTION analytics.geo_hourly_trigger() IS
-  'Statement trigger of transactions (INSERT/UPDATE/DELETE with transition tables new_rows/old_rows, TRUNCATE): keeps '
-  'analytics.geo_hourly exact (change fraud_geo_rollup)';
+  'Statement trigger of transactions keeping analytics.geo_hourly exact (change fraud_geo_rollup): the TRUNCATE trigger; '
+  'its INSERT/UPDATE/DELETE branches (transition tables new_rows/old_rows) are the SQL reference of the C trigger '
+  'analytics.geo_hourly_statement()';
 REVOKE EXECUTE ON FUNCTION analytics.geo_hourly_trigger() FROM PUBLIC;
 
 -- the reference: geo_hourly recomputed from the lines of the whole UTC hours overlapping [p_from, p_to)
@@ -278,14 +280,29 @@ COMMENT ON FUNCTION analytics.geo_hourly_rebuild(timestamptz, timestamptz) IS
   'written. analytics.rollup_rebuild() calls it (after a load that bypassed the triggers)';
 REVOKE EXECUTE ON FUNCTION analytics.geo_hourly_rebuild(timestamptz, timestamptz) FROM PUBLIC;
 
+-- the same deltas in C (extension/pg/geo_trigger.cpp): the transition tables read directly, the buckets summed in a
+-- sorted array, one upsert from arrays with a saved plan. The PL/pgSQL function's GROUP BY cost ~3 us a line (a
+-- fifth of the hourly rollups' upkeep, bench/RESULTS.md); it stays the TRUNCATE trigger and the SQL reference of
+-- the deltas. Declared here, not in the extension script (the extension's version stays), like rollup_apply.
+CREATE FUNCTION analytics.geo_hourly_statement()
+RETURNS trigger
+AS '$libdir/techmart', 'techmart_geo_hourly_statement'
+LANGUAGE C VOLATILE
+SECURITY DEFINER SET search_path = public, pg_temp;
+COMMENT ON FUNCTION analytics.geo_hourly_statement() IS
+  'Statement trigger of INSERT/UPDATE/DELETE on transactions (transition tables): the statement''s deltas of '
+  'analytics.geo_hourly per (hour, country), new line versions +1, old ones -1, zero buckets skipped, one upsert in key '
+  'order (C; the same deltas as analytics.geo_hourly_trigger(), change fraud_geo_rollup)';
+REVOKE EXECUTE ON FUNCTION analytics.geo_hourly_statement() FROM PUBLIC;
+
 DO $$ BEGIN PERFORM analytics.geo_hourly_rebuild(); END $$;
 
 CREATE TRIGGER transactions_geo_ins AFTER INSERT ON public.transactions REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION analytics.geo_hourly_trigger();
+  FOR EACH STATEMENT EXECUTE FUNCTION analytics.geo_hourly_statement();
 CREATE TRIGGER transactions_geo_upd AFTER UPDATE ON public.transactions
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics.geo_hourly_trigger();
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics.geo_hourly_statement();
 CREATE TRIGGER transactions_geo_del AFTER DELETE ON public.transactions REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION analytics.geo_hourly_trigger();
+  FOR EACH STATEMENT EXECUTE FUNCTION analytics.geo_hourly_statement();
 CREATE TRIGGER transactions_geo_trunc AFTER TRUNCATE ON public.transactions
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.geo_hourly_trigger();
 

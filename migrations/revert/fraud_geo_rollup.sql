@@ -66,6 +66,7 @@ DROP TRIGGER transactions_geo_upd ON public.transactions;
 DROP TRIGGER transactions_geo_del ON public.transactions;
 DROP TRIGGER transactions_geo_trunc ON public.transactions;
 DROP FUNCTION analytics.geo_hourly_trigger();
+DROP FUNCTION analytics.geo_hourly_statement();
 DROP FUNCTION analytics.geo_hourly_rebuild(timestamptz, timestamptz);
 DROP FUNCTION analytics.geo_hourly_check(timestamptz, timestamptz);
 DROP FUNCTION analytics.geo_hourly_recompute(timestamptz, timestamptz);
