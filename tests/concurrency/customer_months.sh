@@ -13,12 +13,9 @@
 # Scoring is off for the writers (as in customers_spent.sh: the fraud engine's own locks are not under test).
 # Uses ids 98xxxx and July-August 2020; removes its rows at the end.
 # Env: WRITERS (default 4), SECONDS_PER_RUN (default 10). Prints TAP; exits 1 on failure.
-set -Eeuo pipefail
 WRITERS="${WRITERS:-4}"
 DURATION="${SECONDS_PER_RUN:-10}"
-DIR="$(mktemp -d)"
-trap 'rm -rf "$DIR"' EXIT
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export PGOPTIONS="${PGOPTIONS:-} -c techmart.track_stock=off"
 
 cleanup_sql="
@@ -77,15 +74,10 @@ cat > "$DIR/delete.sql" <<'SQL'
 DELETE FROM transactions WHERE id = (SELECT min(id) FROM transactions WHERE customer_id = :c);
 SQL
 
-dl_before="$("${PSQL[@]}" -tA -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")"
 echo "# $WRITERS writers for ${DURATION}s on 12 customers"
-out="$(PGOPTIONS="$PGOPTIONS -c techmart.scoring=off" pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$DURATION" \
-  -f "$DIR/insert.sql@5" -f "$DIR/multi.sql@3" -f "$DIR/status.sql@2" -f "$DIR/move.sql@2" -f "$DIR/delete.sql@1" 2>&1)" || true
-echo "$out" | grep -E '^(number of (transactions|failed)|tps)|aborted|ERROR|deadlock' | sed 's/^/# /'
-sleep 1  # pg_stat_database is updated when the writers' sessions report
-dl_after="$("${PSQL[@]}" -tA -c "SELECT pg_stat_clear_snapshot(); SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()" | tail -1)"
+PGOPTIONS="$PGOPTIONS -c techmart.scoring=off" run_writers \
+  -f "$DIR/insert.sql@5" -f "$DIR/multi.sql@3" -f "$DIR/status.sql@2" -f "$DIR/move.sql@2" -f "$DIR/delete.sql@1"
 
-fail=0
 rows="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM transactions WHERE customer_id BETWEEN 980001 AND 980012")"
 spans="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.customer_order_spans WHERE customer_id BETWEEN 980001 AND 980012")"
 diffs="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.customer_months_check()")"
@@ -95,21 +87,9 @@ else
   echo "not ok 1 - $diffs rows differ from the recomputation ($rows lines)"; fail=1
   "${PSQL[@]}" -c "SELECT * FROM analytics.customer_months_check() LIMIT 20"
 fi
-failed="$(echo "$out" | awk '/^number of failed transactions:/ {print $5; exit}')"
-if echo "$out" | grep -qE 'aborted|ERROR' || ! echo "$out" | grep -q 'number of transactions actually processed' \
-   || [ "${failed:-x}" != 0 ]; then
-  echo "not ok 2 - a writer failed (failed transactions: ${failed:-?})"; fail=1
-  echo "$out" | grep -E 'ERROR|aborted|DETAIL' | head -10 | sed 's/^/# /' || true
-else
-  echo "ok 2 - no writer's statement failed (0 failed transactions)"
-fi
-if [ "$dl_after" = "$dl_before" ]; then
-  echo "ok 3 - no deadlock (pg_stat_database.deadlocks $dl_before -> $dl_after)"
-else
-  echo "not ok 3 - deadlocks: pg_stat_database.deadlocks $dl_before -> $dl_after"; fail=1
-fi
+check_writers 2
+check_no_deadlock 3
 "${PSQL[@]}" -c "$cleanup_sql"
 diffs="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.customer_months_check()")"
 if [ "$diffs" = 0 ]; then echo "ok 4 - exact after removing the test rows"; else echo "not ok 4 - $diffs rows differ after cleanup"; fail=1; fi
-echo "1..4"
-exit $fail
+finish 4

@@ -14,12 +14,9 @@
 # (tests/concurrency/rollups.sh retries them); here only the spend upkeep's locks are exercised.
 # Uses ids 97xxxx and hours of 2020-07-01; removes its rows at the end.
 # Env: WRITERS (default 4), SECONDS_PER_RUN (default 10). Prints TAP; exits 1 on failure.
-set -Eeuo pipefail
 WRITERS="${WRITERS:-4}"
 DURATION="${SECONDS_PER_RUN:-10}"
-DIR="$(mktemp -d)"
-trap 'rm -rf "$DIR"' EXIT
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cleanup_sql="
   DELETE FROM transactions WHERE customer_id BETWEEN 970001 AND 970099;
@@ -78,16 +75,11 @@ cat > "$DIR/delete.sql" <<'SQL'
 DELETE FROM transactions WHERE id = (SELECT min(id) FROM transactions WHERE customer_id = :c);
 SQL
 
-dl_before="$("${PSQL[@]}" -tA -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")"
 echo "# $WRITERS writers for ${DURATION}s on 12 customers"
-out="$(PGOPTIONS='-c techmart.scoring=off' pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$DURATION" \
+PGOPTIONS='-c techmart.scoring=off' run_writers \
   -f "$DIR/insert.sql@5" -f "$DIR/multi.sql@3" -f "$DIR/bulk.sql@1" -f "$DIR/status.sql@2" \
-  -f "$DIR/move.sql@2" -f "$DIR/delete.sql@1" 2>&1)" || true
-echo "$out" | grep -E '^(number of (transactions|failed)|tps)|aborted|ERROR|deadlock' | sed 's/^/# /'
-sleep 1  # pg_stat_database is updated when the writers' sessions report
-dl_after="$("${PSQL[@]}" -tA -c "SELECT pg_stat_clear_snapshot(); SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()" | tail -1)"
+  -f "$DIR/move.sql@2" -f "$DIR/delete.sql@1"
 
-fail=0
 rows="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM transactions WHERE customer_id BETWEEN 970001 AND 970012")"
 diffs="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.customers_spent_check() WHERE customer_id BETWEEN 970001 AND 970012")"
 if [ "$diffs" = 0 ] && [ "$rows" -gt 0 ]; then
@@ -96,21 +88,9 @@ else
   echo "not ok 1 - $diffs customers differ from the recomputation ($rows lines)"; fail=1
   "${PSQL[@]}" -c "SELECT * FROM analytics.customers_spent_check() WHERE customer_id BETWEEN 970001 AND 970012"
 fi
-failed="$(echo "$out" | awk '/^number of failed transactions:/ {print $5; exit}')"
-if echo "$out" | grep -qE 'aborted|ERROR' || ! echo "$out" | grep -q 'number of transactions actually processed' \
-   || [ "${failed:-x}" != 0 ]; then
-  echo "not ok 2 - a writer failed (failed transactions: ${failed:-?})"; fail=1
-  echo "$out" | grep -E 'ERROR|aborted|DETAIL' | head -10 | sed 's/^/# /' || true
-else
-  echo "ok 2 - no writer's statement failed (0 failed transactions)"
-fi
-if [ "$dl_after" = "$dl_before" ]; then
-  echo "ok 3 - no deadlock (pg_stat_database.deadlocks $dl_before -> $dl_after)"
-else
-  echo "not ok 3 - deadlocks: pg_stat_database.deadlocks $dl_before -> $dl_after"; fail=1
-fi
+check_writers 2
+check_no_deadlock 3
 "${PSQL[@]}" -c "$cleanup_sql"
 diffs="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.customers_spent_check()")"
 if [ "$diffs" = 0 ]; then echo "ok 4 - every customer exact after removing the test rows"; else echo "not ok 4 - $diffs customers differ after cleanup"; fail=1; fi
-echo "1..4"
-exit $fail
+finish 4

@@ -12,13 +12,10 @@
 # Uses ids 980001..980020 (customers) and 980001 (product); removes its rows at the end and
 # restores the entity rules' settings. Env: WRITERS (4), LABELLERS (4), SECONDS_PER_RUN (12).
 # Prints TAP; exit 1 on failure.
-set -Eeuo pipefail
 WRITERS="${WRITERS:-4}"
 LABELLERS="${LABELLERS:-4}"
 DURATION="${SECONDS_PER_RUN:-12}"
-DIR="$(mktemp -d)"
-trap 'rm -rf "$DIR"' EXIT
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup_sql="
   DELETE FROM alerts WHERE customer_id BETWEEN 980001 AND 980020;
   DELETE FROM transactions WHERE customer_id BETWEEN 980001 AND 980020;
@@ -78,7 +75,6 @@ pgbench -n -c "$LABELLERS" -j "$LABELLERS" -T "$DURATION" -f "$DIR/label.sql@6" 
   >"$DIR/labellers.out" 2>&1 || true
 wait "$wpid" || true
 grep -hE 'number of (transactions|failed)|tps' "$DIR/writers.out" "$DIR/labellers.out" | sed 's/^/# /' || true
-fail=0
 if grep -qiE 'deadlock|ERROR|aborted|failed transactions: [1-9]' "$DIR/writers.out" "$DIR/labellers.out"; then
   grep -hiE 'deadlock|ERROR|aborted|failed transactions: [1-9]' "$DIR/writers.out" "$DIR/labellers.out" | head -5 | sed 's/^/# /'
   echo "not ok 1 - a writer or labeller failed"; fail=1
@@ -98,5 +94,4 @@ echo "# $scored inserts carried an entity_device reason"
 after="$("${PSQL[@]}" -tAc "SELECT count(*) FROM techmart.entity_check()")"
 if [ "$after" = 0 ]; then echo "ok 4 - deleting the transactions removed their counts exactly"; else echo "not ok 4 - $after rows differ after the cleanup"; fail=1; fi
 "${PSQL[@]}" -c "$saved"
-echo "1..4"
-exit $fail
+finish 4

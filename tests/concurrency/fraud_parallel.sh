@@ -8,12 +8,9 @@
 #
 # Uses ids 970001..970030 (customers) and 970001 (product); removes its rows at the end.
 # Env: WRITERS (default 6), SECONDS_PER_RUN (default 15). Prints TAP; exit 1 on failure.
-set -Eeuo pipefail
 WRITERS="${WRITERS:-6}"
 DURATION="${SECONDS_PER_RUN:-15}"
-DIR="$(mktemp -d)"
-trap 'rm -rf "$DIR"' EXIT
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup_sql="
   DELETE FROM alerts WHERE customer_id BETWEEN 970001 AND 970030;
   DELETE FROM transactions WHERE customer_id BETWEEN 970001 AND 970030;
@@ -40,14 +37,8 @@ INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment
 SELECT :c, 970001, 1 + g % 2, (:a + g * 17) / 1000.0, 'credit_card', 'FR', clock_timestamp() FROM generate_series(1, 4) g;
 SQL
 echo "# $WRITERS writers for ${DURATION}s"
-out="$(pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$DURATION" -f "$DIR/single.sql@4" -f "$DIR/multi.sql@1" 2>&1)"
-echo "$out" | grep -E 'number of (transactions|failed)|tps|deadlock|ERROR' | sed 's/^/# /' || true
-fail=0
-if echo "$out" | grep -qiE 'deadlock|ERROR|aborted'; then
-  echo "not ok 1 - a writer failed (deadlock or error)"; fail=1
-else
-  echo "ok 1 - $WRITERS writers, no error and no deadlock"
-fi
+run_writers -f "$DIR/single.sql@4" -f "$DIR/multi.sql@1"
+check_writers 1 "$WRITERS writers, no error and no deadlock"
 # the live state vs a recomputation from the table (rebuild_state on a copy, in a rolled-back transaction)
 diffs="$("${PSQL[@]}" -tA <<'SQL'
 BEGIN;
@@ -72,5 +63,4 @@ echo "# $rows transactions written, state counts $n"
 if [ "$rows" -gt 0 ] && [ "$rows" = "$n" ]; then echo "ok 2 - the states count every row (no lost update)"; else echo "not ok 2 - $rows rows but the states count $n"; fail=1; fi
 if [ "$(echo "$diffs" | tail -1)" = 0 ]; then echo "ok 3 - every customer's state equals the recomputation from transactions"; else echo "not ok 3 - $diffs customers differ from the recomputation"; fail=1; fi
 "${PSQL[@]}" -c "$cleanup_sql"
-echo "1..3"
-exit $fail
+finish 3

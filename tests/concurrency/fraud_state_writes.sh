@@ -14,12 +14,9 @@
 #
 # Uses ids 970401..970420 (customers) and 970401 (product); removes its rows at the end.
 # Env: WRITERS (default 6), SECONDS_PER_RUN (default 15). Prints TAP; exit 1 on failure.
-set -Eeuo pipefail
 WRITERS="${WRITERS:-6}"
 DURATION="${SECONDS_PER_RUN:-15}"
-DIR="$(mktemp -d)"
-trap 'rm -rf "$DIR"' EXIT
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup_sql="
   DELETE FROM alerts WHERE customer_id BETWEEN 970401 AND 970420;
   DELETE FROM transactions WHERE customer_id BETWEEN 970401 AND 970420;
@@ -73,15 +70,9 @@ cat > "$DIR/move.sql" <<'SQL'
 UPDATE transactions SET customer_id = :d WHERE id = (SELECT id FROM transactions WHERE customer_id = :c ORDER BY id DESC LIMIT 1 OFFSET 1);
 SQL
 echo "# $WRITERS writers for ${DURATION}s"
-out="$(pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$DURATION" --max-tries=20 -f "$DIR/single.sql@6" -f "$DIR/multi.sql@1" \
-        -f "$DIR/delete_one.sql@2" -f "$DIR/delete_many.sql@1" -f "$DIR/update.sql@2" -f "$DIR/move.sql@1" 2>&1)" || true
-echo "$out" | grep -E '^number of (transactions|failed|transactions retried|total retries)|^tps|deadlock|ERROR|aborted' | sed 's/^/# /' || true
-fail=0
-if echo "$out" | grep -qiE 'deadlock|ERROR|aborted' || ! echo "$out" | grep -qE '^number of failed transactions: 0 '; then
-  echo "not ok 1 - a writer failed (deadlock or error)"; echo "$out" | grep -iE 'deadlock|ERROR|aborted' | head -5 | sed 's/^/# /'; fail=1
-else
-  echo "ok 1 - $WRITERS writers (inserts, deletes, updates, moves), no statement failed"
-fi
+run_writers --max-tries=20 -f "$DIR/single.sql@6" -f "$DIR/multi.sql@1" \
+  -f "$DIR/delete_one.sql@2" -f "$DIR/delete_many.sql@1" -f "$DIR/update.sql@2" -f "$DIR/move.sql@1"
+check_writers 1 "$WRITERS writers (inserts, deletes, updates, moves), no statement failed"
 counts="$("${PSQL[@]}" -tA -c "SELECT (SELECT count(*) FROM transactions WHERE customer_id BETWEEN 970401 AND 970420) || ' ' ||
   (SELECT coalesce(sum(n), 0) FROM techmart.customer_state WHERE customer_id BETWEEN 970401 AND 970420) || ' ' ||
   (SELECT count(*) FROM (SELECT customer_id FROM transactions WHERE customer_id BETWEEN 970401 AND 970420 GROUP BY 1) c
@@ -102,5 +93,4 @@ else
   "${PSQL[@]}" -tA -c "SELECT customer_id, live->'n', recomputed->'n' FROM techmart.customer_state_check(ARRAY(SELECT generate_series(970401, 970420))::bigint[]) LIMIT 5" | sed 's/^/# /'
 fi
 "${PSQL[@]}" -c "$cleanup_sql"
-echo "1..3"
-exit $fail
+finish 3

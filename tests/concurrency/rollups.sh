@@ -10,12 +10,9 @@
 # its customers/products and the hours of 2020-06-01 10:00-13:00 UTC; removes its rows at
 # the end. Env: WRITERS (default 6), SECONDS_PER_RUN (default 15).
 # Prints "ok ..." and exits 0 on success; "not ok ..." and exits 1 otherwise.
-set -Eeuo pipefail
 WRITERS="${WRITERS:-6}"
 DURATION="${SECONDS_PER_RUN:-15}"
-DIR="$(mktemp -d)"
-trap 'rm -rf "$DIR"' EXIT
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cleanup_sql="
   DELETE FROM transactions WHERE customer_id BETWEEN 960001 AND 960099;
@@ -93,7 +90,6 @@ pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$DURATION" --max-tries=20 \
   -f "$DIR/geo.sql@2" 2>&1 \
   | grep -E 'number of (transactions|failed|transactions retried)|tps|aborted' | sed 's/^/# /'
 
-fail=0
 diffs="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.rollup_check('2020-06-01', '2020-06-02')")"
 rows="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM transactions WHERE customer_id BETWEEN 960001 AND 960099")"
 slots="$("${PSQL[@]}" -tA -c "SELECT max(n) FROM (SELECT count(*) n FROM analytics.sales_hourly WHERE dim = 'all' AND hour >= '2020-06-01' AND hour < '2020-06-02' GROUP BY hour) s")"
@@ -167,5 +163,4 @@ fi
 diffs="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM analytics.rollup_check('2020-06-01', '2020-06-02')")"
 pdiffs="$("${PSQL[@]}" -tA -c "$pd_sql")"
 if [ "$diffs" = 0 ] && [ "$pdiffs" = 0 ]; then echo "ok 5 - exact after removing the test rows"; else echo "not ok 5 - $diffs / $pdiffs differences after cleanup"; fail=1; fi
-echo "1..5"
-exit $fail
+finish 5

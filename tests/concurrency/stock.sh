@@ -19,12 +19,9 @@
 # (tests/concurrency/rollups.sh retries them); here only the stock upkeep's locks are exercised.
 # Uses ids 96xxxx and hours of 2020-08-01; removes its rows at the end.
 # Env: WRITERS (default 4), SECONDS_PER_RUN (default 10). Prints TAP; exits 1 on failure.
-set -Eeuo pipefail
 WRITERS="${WRITERS:-4}"
 DURATION="${SECONDS_PER_RUN:-10}"
-DIR="$(mktemp -d)"
-trap 'rm -rf "$DIR"' EXIT
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cleanup_sql="SET client_min_messages = warning;
   DELETE FROM transactions WHERE customer_id BETWEEN 960001 AND 960099;
@@ -99,16 +96,11 @@ EXCEPTION WHEN SQLSTATE '23S01' THEN
 END $$;
 SQL
 
-dl_before="$("${PSQL[@]}" -tA -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")"
 echo "# $WRITERS writers for ${DURATION}s on 12 shared products and a scarce one"
-out="$(PGOPTIONS='-c techmart.scoring=off' pgbench -n -c "$WRITERS" -j "$WRITERS" -T "$DURATION" \
+PGOPTIONS='-c techmart.scoring=off' run_writers \
   -f "$DIR/insert.sql@5" -f "$DIR/multi.sql@3" -f "$DIR/bulk.sql@1" -f "$DIR/status.sql@2" \
-  -f "$DIR/move.sql@2" -f "$DIR/delete.sql@1" -f "$DIR/scarce.sql@2" 2>&1)" || true
-echo "$out" | grep -E '^(number of (transactions|failed)|tps)|aborted|ERROR|deadlock' | sed 's/^/# /'
-sleep 1  # pg_stat_database is updated when the writers' sessions report
-dl_after="$("${PSQL[@]}" -tA -c "SELECT pg_stat_clear_snapshot(); SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()" | tail -1)"
+  -f "$DIR/move.sql@2" -f "$DIR/delete.sql@1" -f "$DIR/scarce.sql@2"
 
-fail=0
 rows="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM transactions WHERE product_id BETWEEN 960001 AND 960013")"
 hist="$("${PSQL[@]}" -tA -c "SELECT count(*) FROM inventory_history WHERE product_id BETWEEN 960001 AND 960013")"
 off="$("${PSQL[@]}" -tA -c "
@@ -151,19 +143,7 @@ if [ "$scarce" -ge 0 ] && [ $((20 - sold)) = "$scarce" ] && [ "$refused" -gt 0 ]
 else
   echo "not ok 4 - the scarce product: stock $scarce, sold $sold, refused $refused, lowest $min_new"; fail=1
 fi
-failed="$(echo "$out" | awk '/^number of failed transactions:/ {print $5; exit}')"
-if echo "$out" | grep -qE 'aborted|ERROR' || ! echo "$out" | grep -q 'number of transactions actually processed' \
-   || [ "${failed:-x}" != 0 ]; then
-  echo "not ok 5 - a writer failed (failed transactions: ${failed:-?})"; fail=1
-  echo "$out" | grep -E 'ERROR|aborted|DETAIL' | head -10 | sed 's/^/# /' || true
-else
-  echo "ok 5 - no writer's statement failed (0 failed transactions)"
-fi
-if [ "$dl_after" = "$dl_before" ]; then
-  echo "ok 6 - no deadlock (pg_stat_database.deadlocks $dl_before -> $dl_after)"
-else
-  echo "not ok 6 - deadlocks: pg_stat_database.deadlocks $dl_before -> $dl_after"; fail=1
-fi
+check_writers 5
+check_no_deadlock 6
 "${PSQL[@]}" -c "$cleanup_sql"
-echo "1..6"
-exit $fail
+finish 6
