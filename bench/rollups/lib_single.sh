@@ -61,3 +61,20 @@ per_call() {  # per_call BEFORE AFTER: us per call of the difference
   awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[1] - x[1];
     if (n > 0) printf "%d calls, total %.1f us, self %.1f us per call", n, (y[2] - x[2]) * 1000 / n, (y[3] - x[3]) * 1000 / n; else print "no call" }'
 }
+
+# timed_rounds LABEL OPTIONS "FUNCTION..." SQL...: ROUNDS rounds of the statements SQL (one psql, one -c each;
+# PGOPTIONS: track_functions=all and OPTIONS), each printing "round r: LABEL" and the calls and time per call of the
+# FUNCTIONs (space-separated) during the round
+timed_rounds() {
+  local label=$1 opts=$2 fns r s0 s1 sql=() x
+  read -ra fns <<<"$3"
+  shift 3
+  for x; do sql+=(-c "$x"); done
+  for r in $(seq 1 "$ROUNDS"); do
+    s0=$(fn_times "${fns[@]}")
+    PGOPTIONS="-c track_functions=all $opts" "${P[@]}" "${sql[@]}"
+    sleep 1  # statistics are reported at the end of the session
+    s1=$(fn_times "${fns[@]}")
+    echo "round $r: $label $(per_call "$s0" "$s1")"
+  done
+}

@@ -24,32 +24,20 @@ hfirst=$("${P[@]}" -tA -c "SELECT coalesce(max(id), 0) FROM inventory_history")
 
 # the trigger functions timed: with the INSERT trigger's C function of change product_daily_insert_c when it exists
 # (the INSERTs call it instead of analytics.product_daily_trigger())
-FNS=('analytics.product_daily_trigger()' 'analytics.product_daily_insert_trigger()')
+FNS='analytics.product_daily_trigger() analytics.product_daily_insert_trigger()'
 for ord in none number; do
   echo "== track_functions: single-row INSERTs ($LOOP, each committed), order number: $ord =="
   o=NULL; [ "$ord" = number ] && o="'SD-' || i"
-  for r in $(seq 1 "$ROUNDS"); do
-    s0=$(fn_times "${FNS[@]}")
-    PGOPTIONS="-c track_functions=all -c synchronous_commit=off" "${P[@]}" -c "DO \$\$ BEGIN FOR i IN 1..$LOOP LOOP
-        INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, order_number)
-        VALUES (1 + i % $maxc, 1 + i % $maxp, 1, 19.99, 'paypal', $o); COMMIT; END LOOP; END \$\$;"
-    sleep 1  # statistics are reported at the end of the session
-    s1=$(fn_times "${FNS[@]}")
-    echo "round $r: product_daily_trigger $(per_call "$s0" "$s1")"
-  done
+  timed_rounds product_daily_trigger "-c synchronous_commit=off" "$FNS" "DO \$\$ BEGIN FOR i IN 1..$LOOP LOOP
+      INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, order_number)
+      VALUES (1 + i % $maxc, 1 + i % $maxp, 1, 19.99, 'paypal', $o); COMMIT; END LOOP; END \$\$;"
 done
 echo "== track_functions: INSERT ... SELECT of 10,000 lines over $maxp products (scoring off, rolled back) =="
-for r in $(seq 1 "$ROUNDS"); do
-  s0=$(fn_times "${FNS[@]}")
-  PGOPTIONS="-c track_functions=all -c techmart.scoring=off" "${P[@]}" -c "BEGIN" -c "
-      INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, transaction_time, order_number)
-      SELECT 1 + (g * 7919) % $maxc, 1 + (g * 104729) % $maxp, 1 + g % 3, 9.99, 'paypal', now() - g * interval '1 second',
-             'SDB-' || (g / 3)
-        FROM generate_series(1, 10000) g" -c "ROLLBACK"
-  sleep 1
-  s1=$(fn_times "${FNS[@]}")
-  echo "round $r: product_daily_trigger $(per_call "$s0" "$s1")"
-done
+timed_rounds product_daily_trigger "-c techmart.scoring=off" "$FNS" "BEGIN" "
+    INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, transaction_time, order_number)
+    SELECT 1 + (g * 7919) % $maxc, 1 + (g * 104729) % $maxp, 1 + g % 3, 9.99, 'paypal', now() - g * interval '1 second',
+           'SDB-' || (g / 3)
+      FROM generate_series(1, 10000) g" "ROLLBACK"
 
 echo "== pgbench single-row INSERT, $CLIENTS clients, ${SECS}s runs, sales_daily triggers off/on alternately =="
 pairs sales_daily

@@ -36,16 +36,10 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "round $r: stock_trigger $(per_call "$s0" "$s1"); of which products' category trigger $(per_call "$c0" "$c1")"
 done
 echo "== track_functions: INSERT ... SELECT of 10,000 lines over $maxp products (scoring off, rolled back) =="
-for r in $(seq 1 "$ROUNDS"); do
-  s0=$(fn_times 'analytics.stock_trigger()')
-  PGOPTIONS="-c track_functions=all -c techmart.scoring=off" "${P[@]}" -c "BEGIN" -c "
-      INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, transaction_time)
-      SELECT 1 + (g * 7919) % $maxc, 1 + (g * 104729) % $maxp, 1 + g % 3, 9.99, 'paypal', now() - g * interval '1 second'
-        FROM generate_series(1, 10000) g" -c "ROLLBACK"
-  sleep 1
-  s1=$(fn_times 'analytics.stock_trigger()')
-  echo "round $r: stock_trigger $(per_call "$s0" "$s1")"
-done
+timed_rounds stock_trigger "-c techmart.scoring=off" 'analytics.stock_trigger()' "BEGIN" "
+    INSERT INTO transactions (customer_id, product_id, quantity, unit_price, payment_method, transaction_time)
+    SELECT 1 + (g * 7919) % $maxc, 1 + (g * 104729) % $maxp, 1 + g % 3, 9.99, 'paypal', now() - g * interval '1 second'
+      FROM generate_series(1, 10000) g" "ROLLBACK"
 
 echo "== pgbench single-row INSERT, $CLIENTS clients, ${SECS}s runs, stock triggers off/on alternately =="
 pairs stock
