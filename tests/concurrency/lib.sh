@@ -38,7 +38,7 @@ check_writers() {
     echo "not ok $1 - a writer failed (failed transactions: ${failed:-?})"; fail=1
     echo "$out" | grep -iE 'ERROR|aborted|deadlock|DETAIL' | head -10 | sed 's/^/# /' || true
   else
-    echo "ok $1 - ${2:-no writer's statement failed (0 failed transactions)}"
+    echo "ok $1 - ${2:-"no writer's statement failed (0 failed transactions)"}"
   fi
 }
 
