@@ -85,41 +85,6 @@ if [ "$rows" -gt 0 ] && [ "$rows" = "$n" ] && [ "$badn" = 0 ]; then
 else
   echo "not ok 2 - $rows lines but the states count $n ($badn customers differ)"; fail=1
 fi
-# Every field that customer_state_check reports different, one line each: customer, field, live / recomputed, and
-# whether the two are within 1e-6 relative (numbers, and arrays element by element; any other field must be equal).
-# The live state folds a customer's lines in the order the writers committed them, the recomputation in time order:
-# the doubles (mean, m2, hour_profile, risk) may differ in their last bits, and the check's rounding (9 decimals, m2
-# 6) can then fall on either side of a boundary (seen once in ~30 CI runs: 2 customers, n equal). A field beyond that
-# tolerance, or any difference in an exact field, fails.
-fields="$("${PSQL[@]}" -tA -F' ' <<'SQL'
-CREATE FUNCTION pg_temp.close(a jsonb, b jsonb) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-  IF jsonb_typeof(a) = 'number' AND jsonb_typeof(b) = 'number' THEN
-    RETURN abs(a::numeric - b::numeric) <= 1e-6 * greatest(1, abs(a::numeric), abs(b::numeric));
-  ELSIF jsonb_typeof(a) = 'array' AND jsonb_typeof(b) = 'array' THEN
-    RETURN jsonb_array_length(a) = jsonb_array_length(b)
-       AND NOT EXISTS (SELECT FROM jsonb_array_elements(a) WITH ORDINALITY x(v, i)
-                         JOIN jsonb_array_elements(b) WITH ORDINALITY y(w, i) USING (i)
-                        WHERE NOT pg_temp.close(x.v, y.w));
-  END IF;
-  RETURN a IS NOT DISTINCT FROM b;
-END $$;
-SELECT d.customer_id, k, CASE WHEN pg_temp.close(d.live -> k, d.recomputed -> k) THEN 'close' ELSE 'DIFFERENT' END,
-       coalesce((d.live -> k)::text, 'null') || ' / ' || coalesce((d.recomputed -> k)::text, 'null')
-  FROM techmart.customer_state_check(ARRAY(SELECT generate_series(970401, 970420))::bigint[]) d,
-       LATERAL (SELECT DISTINCT k FROM jsonb_object_keys(d.live || d.recomputed) k) keys
- WHERE d.live -> k IS DISTINCT FROM d.recomputed -> k
- ORDER BY 1, 2
-SQL
-)"
-if [ -z "$fields" ]; then
-  echo "ok 3 - every customer's state and risk_score equal the recomputation from transactions"
-elif ! grep -q ' DIFFERENT ' <<<"$fields"; then
-  echo "ok 3 - every customer's state and risk_score equal the recomputation from transactions (doubles within 1e-6 relative)"
-  sed 's/^/# /' <<<"$fields"
-else
-  echo "not ok 3 - $(cut -d' ' -f1 <<<"$fields" | sort -u | wc -l) customers differ from the recomputation"; fail=1
-  head -20 <<<"$fields" | sed 's/^/# /'
-fi
+check_states_exact 3 970401 970420
 "${PSQL[@]}" -c "$cleanup_sql"
 finish 3
