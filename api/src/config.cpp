@@ -84,9 +84,6 @@ Config Config::from_env() {
   c.sse_metrics_debounce_ms =
       static_cast<int>(env_int("TECHMART_SSE_METRICS_DEBOUNCE_MS", 1000, 0, 600000));
   c.docs_dir = env("TECHMART_DOCS_DIR");
-#ifdef TECHMART_DEFAULT_DOCS_DIR
-  if (c.docs_dir.empty()) c.docs_dir = TECHMART_DEFAULT_DOCS_DIR;
-#endif
   c.export_max_concurrent =
       static_cast<std::size_t>(env_int("TECHMART_EXPORT_MAX_CONCURRENT", 2, 1, 64));
   // the export's own timeout; else the API's statement timeout when that one was set explicitly;
