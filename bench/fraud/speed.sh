@@ -93,6 +93,7 @@ for sc in $([ "${SINGLE:-1}" = 1 ] && echo "${SINGLE_SYNC:-off on}"); do
   single_run bench_plain "$sc" 3 >/dev/null; single_run bench_scored "$sc" 3 >/dev/null  # warm-up
   f="/tmp/bench_fraud_single_$sc.txt"; : >"$f"
   k0=$(ckpts); t0=$(date +%s); l0=$(cut -d' ' -f1 /proc/loadavg)
+  id0=$("${PSQL[@]}" -tA -c "SELECT coalesce(max(id), 0) FROM bench_scored")
   for r in $(seq 1 "$SINGLE_ROUNDS"); do
     "${PSQL[@]}" -c "VACUUM bench_plain, bench_scored, techmart.customer_state, customers"
     order="bench_plain bench_scored"; [ $((r % 2)) -eq 0 ] && order="bench_scored bench_plain"
@@ -115,6 +116,11 @@ for sc in $([ "${SINGLE:-1}" = 1 ] && echo "${SINGLE_SYNC:-off on}"); do
     printf '  server CPU per transaction (all backends and server processes), medians: plain %.0f us, scored %.0f us; plain/scored = %.0f%% (median of the pairs; IQR %.0f-%.0f%%)\n' \
       "$(col bench_plain 9)" "$(col bench_scored 9)" "$(quantile 0.5 <<<"$cratios")" "$(quantile 0.25 <<<"$cratios")" "$(quantile 0.75 <<<"$cratios")"
   fi
+  # what the scored rows of the pairs were like: the workload decides how many rules fire (with the seed's 1,000
+  # customers each one buys several times a second, so the velocity rules fire on most rows) and so the row's size
+  "${PSQL[@]}" -tA -F' ' -c "SELECT count(*), round(100 * avg(is_suspicious::int), 1), round(avg(jsonb_array_length(fraud_reasons)), 2),
+      round(avg(pg_column_size(fraud_reasons))), round(avg(fraud_score), 1) FROM bench_scored WHERE id > $id0" |
+    awk -v c="$maxc" '{printf "  the pairs'"'"' scored rows: %d, %s %% suspicious, %s reasons per row, %s bytes of fraud_reasons stored per row, mean score %s (customers drawn from %d)\n", $1, $2, $3, $4, $5, c}'
   echo "  $((k1 - k0)) checkpoints during the $((t1 - t0)) s of the pairs (0 expected: see checkpoint_timeout, max_wal_size); load average $l0 -> $l1"
   printf '  WAL per transaction, medians: plain %.0f bytes, %.2f records, %.3f FPI, %.3f syncs; scored %.0f bytes, %.2f records, %.3f FPI, %.3f syncs; bytes scored/plain %.2fx\n' \
     "$(col bench_plain 5)" "$(col bench_plain 6)" "$(col bench_plain 7)" "$(col bench_plain 8)" \

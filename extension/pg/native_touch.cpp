@@ -617,6 +617,17 @@ TouchResult lock_state(int64 customer_id, Snapshot snap, Touch* out) {
         elog(ERROR, "techmart: could not lock the state row of customer %lld (status %d)",
              static_cast<long long>(customer_id), static_cast<int>(res));
     }
+    if (res == TM_Ok && tmfd.traversed) {
+      // The lock waited for, or followed, a transaction that changed the state after this
+      // touch's snapshot: it may have changed customers.risk_score too (every writer of the
+      // score holds the state row's lock), and the score read above with that snapshot may be
+      // stale. Unknown (""): the write-back then runs its UPDATE, whose own check against the
+      // current row (risk_score IS DISTINCT FROM the new one) decides. Trusting the stale text
+      // skipped the UPDATE when the new score happened to equal it (tests/concurrency/
+      // fraud_risk_stale.sh: a DELETE that committed while an INSERT waited left risk_score 0.00
+      // beside a state of risk 100.00).
+      out->risk_text[0] = '\0';
+    }
     if (res == TM_Ok) {
       // a later version (READ COMMITTED) must still be this customer's, as EvalPlanQual checks
       bool isnull;

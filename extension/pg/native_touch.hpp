@@ -16,7 +16,8 @@ struct Touch {
   char home_country[3];  // customers.country ("" when NULL)
   bool has_registered;
   TimestampTz registered;  // customers.registration_date
-  char risk_text[16];      // customers.risk_score as text ("" when NULL)
+  char risk_text[16];      // customers.risk_score as text ("" when NULL, or unknown: the
+                           // state row was changed after the snapshot it was read with)
   bool product_found;      // the product row (product_id >= 0 asked for)
   bool null_price, null_category;
   double price;

@@ -72,7 +72,8 @@ struct StateEntry {
   char home_country[3];
   uint16 size;           // bytes of the compact state
   uint16 cap;            // bytes of its block
-  char risk_text[16];    // customers.risk_score as read/written (the UPDATE is skipped when equal)
+  char risk_text[16];    // customers.risk_score as read/written (the UPDATE is skipped when equal;
+                         // "": unknown, the UPDATE runs and compares with the current row)
   ItemPointerData tid;   // the state row's version locked by the touch (invalid: SPI touch)
   double registered;     // epoch seconds, NaN when unknown
   unsigned char* state;  // compact state, a block of blob_alloc()
@@ -874,7 +875,13 @@ void touch_customer_spi(Relation rel, const Columns& cols, int64 customer_id, in
     strlcpy(token, null_token ? "" : TextDatumGetCString(tok), token_size);
     strlcpy(entity_token, null_etoken ? "" : TextDatumGetCString(etok), token_size);
   }
-  if (!null_risk) strlcpy(risk_text, TextDatumGetCString(risk), 16);
+  // risk_text stays "" (unknown): under READ COMMITTED, FOR UPDATE OF s re-reads the state row's
+  // latest version after a wait, but the customers row it joins keeps the version of the
+  // query's snapshot, whose risk_score a transaction that held the lock may have changed
+  // (native_touch.cpp, lock_state). The write-back's UPDATE compares with the current row instead.
+  (void)risk;
+  (void)null_risk;
+  risk_text[0] = '\0';
   if (!null_country) strlcpy(home, TextDatumGetCString(country), 3);
   if (!null_reg) *registered = fraud::ts_to_epoch(DatumGetTimestampTz(reg));
 }
