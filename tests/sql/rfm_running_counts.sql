@@ -54,7 +54,9 @@ $function$
 SELECT ok(position('count(*) OVER ()' IN pg_get_functiondef('analytics.rfm(timestamptz, interval)'::regprocedure)) > 0,
           'analytics.rfm ranks with running counts');
 
--- ties: six new customers with the same two orders at the same times and amounts, three more with one order each
+-- ties: six new customers with the same two orders at the same times and amounts, three more with one order each;
+-- the first order within the last day, so that the one-day window has customers at any hour (the seed's history
+-- ends at the start of the day it was loaded: late in the UTC day its last day holds none of it)
 INSERT INTO customers (id, email, name, country, registration_date)
 SELECT 990100 + g, 'rfm-tie-' || g || '@example.com', 'Tie Customer ' || g, 'DE', now() - interval '400 days'
   FROM generate_series(1, 9) g;
@@ -62,7 +64,7 @@ SET LOCAL techmart.scoring = off;
 INSERT INTO transactions (customer_id, product_id, quantity, unit_price, amount, status, payment_method, order_number,
                           transaction_time)
 SELECT 990100 + g, (SELECT min(id) FROM products), 1, 25.00, 25.00, 'completed', 'credit_card',
-       'RFM-TIE-' || g || '-' || k, date_trunc('hour', now()) - k * interval '3 days'
+       'RFM-TIE-' || g || '-' || k, date_trunc('hour', now()) - interval '1 hour' - (k - 1) * interval '3 days'
   FROM generate_series(1, 9) g, generate_series(1, 2) k
  WHERE g <= 6 OR k = 1;
 
