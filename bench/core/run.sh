@@ -4,7 +4,9 @@
 # BINARY: a built techmart-core-bench; default: build it (target techmart-core-bench) in
 # $TECHMART_BUILD_DIR (default build/; configured RelWithDebInfo first when it is not).
 # Runs it under flock -o /tmp/techmart-bench.lock with --benchmark_repetitions=$REPETITIONS (5)
-# --benchmark_report_aggregates_only=true, then prints, from the same run, a Markdown table of the
+# --benchmark_report_aggregates_only=true --benchmark_enable_random_interleaving=true (the
+# repetitions of all the benchmarks in random order: a slow patch of a shared machine spreads over
+# them instead of falling on one, which keeps the ratios steadier), then prints, from the same run, a Markdown table of the
 # medians (CPU time per operation, the coefficient of variation of the repetitions, items/s) and
 # the ratios of the scoring benchmarks to the baselines measured in the same binary. Extra flags go
 # to the binary (e.g. --benchmark_filter=BM_Score). The JSON of the run is kept in $OUT (default: a
@@ -38,17 +40,20 @@ fi
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (modified)'), binary $BIN"
 flock -o /tmp/techmart-bench.lock "$BIN" --benchmark_repetitions="$REPETITIONS" \
-  --benchmark_report_aggregates_only=true --benchmark_out="$JSON" --benchmark_out_format=json "$@"
+  --benchmark_report_aggregates_only=true --benchmark_enable_random_interleaving=true \
+  --benchmark_out="$JSON" --benchmark_out_format=json "$@"
 
 # The medians and cv of every benchmark, then the ratios (CPU time; every benchmark is one thread).
 awk -v reps="$REPETITIONS" '
   function ns(v, unit) { return unit == "us" ? v * 1e3 : unit == "ms" ? v * 1e6 : unit == "s" ? v * 1e9 : v }
+  /"family_index":/ { gsub(/,/, "", $2); fam = $2 + 0 }
+  /"per_family_instance_index":/ { gsub(/,/, "", $2); inst = $2 + 0 }
   /"run_name":/ { gsub(/[",]/, "", $2); run = $2 }
   /"aggregate_name":/ { gsub(/[",]/, "", $2); agg = $2 }
   /"cpu_time":/ { gsub(/,/, "", $2); cpu = $2 + 0 }
   /"time_unit":/ {
     gsub(/[",]/, "", $2)
-    if (agg == "median") { med[run] = ns(cpu, $2); order[++n] = run }
+    if (agg == "median") { med[run] = ns(cpu, $2); order[++n] = run; pos[run] = fam * 1000 + inst }
     if (agg == "cv") cv[run] = cpu
   }
   /"items_per_second":/ { gsub(/,/, "", $2); if (agg == "median") ips[run] = $2 + 0 }
@@ -57,6 +62,11 @@ awk -v reps="$REPETITIONS" '
   function rate(x) { return x >= 1e6 ? sprintf("%.2f M/s", x / 1e6) : sprintf("%.0f k/s", x / 1e3) }
   function ratio(a, b) { return (a in med) && (b in med) && med[b] > 0 ? sprintf("%.1f", med[a] / med[b]) : "-" }
   END {
+    for (i = 2; i <= n; ++i) {  # in the order of the source (the runs were interleaved)
+      r = order[i]
+      for (j = i - 1; j >= 1 && pos[order[j]] > pos[r]; --j) order[j + 1] = order[j]
+      order[j + 1] = r
+    }
     printf "\nMedians of %d repetitions (CPU time per iteration; cv = stddev/mean of the repetitions)\n\n", reps
     print "| benchmark | per iteration | cv | items/s |"
     print "|---|---:|---:|---:|"
