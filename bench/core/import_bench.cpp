@@ -7,6 +7,9 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,16 +28,20 @@ struct Lines {
   std::vector<orr::RawLine> raw;
 };
 
-Lines lines(std::size_t n) {
-  Lines l;
-  l.csv = tb::online_retail_csv(n, 2010);
+void make_raw(Lines& l) {
   l.fields = tb::split_csv(l.csv);
-  l.raw.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
+  l.raw.resize(l.csv.size());
+  for (std::size_t i = 0; i < l.csv.size(); ++i) {
     for (int f = 0; f < orr::kFields; ++f) {
       l.raw[i].field[f] = l.fields[i][static_cast<std::size_t>(f)];
     }
   }
+}
+
+Lines lines(std::size_t n) {
+  Lines l;
+  l.csv = tb::online_retail_csv(n, 2010);
+  make_raw(l);
   return l;
 }
 
@@ -88,5 +95,51 @@ void BM_OnlineRetailFields(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_OnlineRetailFields);
+
+// parse() of a real file, when TECHMART_ONLINE_RETAIL names one (bench/core/run.sh sets it to the
+// shared three months when it finds them): the same work on the real mix of lines.
+void BM_OnlineRetailParseFile(benchmark::State& state, const std::string& path) {
+  static std::unique_ptr<Lines> file;  // read once
+  if (!file) {
+    file = std::make_unique<Lines>();
+    std::ifstream in(path);
+    std::string line;
+    bool header = true;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!header) file->csv.push_back(line);
+      header = false;
+    }
+    make_raw(*file);
+  }
+  const Lines& l = *file;
+  if (l.raw.empty()) {
+    state.SkipWithError("no lines read from TECHMART_ONLINE_RETAIL");
+    return;
+  }
+  const orr::Rules rules = tb::online_retail_rules();
+  const orr::Hooks hooks = tb::online_retail_hooks();
+  {
+    const orr::Parsed p = orr::parse(l.raw, rules, hooks);
+    std::size_t sales = 0;
+    for (const orr::ParsedLine& x : p.lines) sales += x.outcome == "sale";
+    state.SetLabel(std::to_string(l.raw.size()) + " lines, " + std::to_string(p.invalid) +
+                   " invalid, " + std::to_string(100 * sales / l.raw.size()) + "% sales");
+  }
+  for (auto _ : state) {
+    orr::Parsed p = orr::parse(l.raw, rules, hooks);
+    benchmark::DoNotOptimize(p);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(l.raw.size()));
+}
+
+const bool registered_file = [] {
+  const char* path = std::getenv("TECHMART_ONLINE_RETAIL");
+  if (path == nullptr || *path == '\0' || !std::ifstream(path).good()) return false;
+  benchmark::RegisterBenchmark("BM_OnlineRetailParseFile", BM_OnlineRetailParseFile,
+                               std::string(path))
+      ->Unit(benchmark::kMillisecond);
+  return true;
+}();
 
 }  // namespace

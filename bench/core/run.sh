@@ -31,6 +31,17 @@ if [ -z "$BIN" ]; then
 fi
 [ -x "$BIN" ] || { echo "not an executable: $BIN" >&2; exit 1; }
 
+# BM_OnlineRetailParseFile runs when TECHMART_ONLINE_RETAIL names a file: default, the shared three
+# months beside the checkout (or beside the main checkout of a worktree), as tests/import finds them.
+if [ -z "${TECHMART_ONLINE_RETAIL:-}" ]; then
+  f="$ROOT/../shared/data/online-retail-2010-12_2011-02.csv"
+  if [ ! -r "$f" ]; then
+    common="$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)"
+    [ -n "$common" ] && f="$(dirname "$common")/../shared/data/online-retail-2010-12_2011-02.csv"
+  fi
+  [ -r "$f" ] && export TECHMART_ONLINE_RETAIL="$(readlink -f "$f")"
+fi
+
 JSON="${OUT:-}"
 if [ -z "$JSON" ]; then
   JSON="$(mktemp /tmp/techmart-core-bench.XXXXXX.json)"
@@ -38,6 +49,7 @@ if [ -z "$JSON" ]; then
 fi
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# TECHMART_ONLINE_RETAIL=${TECHMART_ONLINE_RETAIL:-(unset: no BM_OnlineRetailParseFile)}"
 echo "# commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (modified)'), binary $BIN"
 flock -o /tmp/techmart-bench.lock "$BIN" --benchmark_repetitions="$REPETITIONS" \
   --benchmark_report_aggregates_only=true --benchmark_enable_random_interleaving=true \
