@@ -21,7 +21,7 @@ namespace tb = techmart::bench;
 namespace {
 
 constexpr int kLittle = 3;        // a customer's 4th purchase
-constexpr int kFull = 400;        // ~1.6 years of purchases: every array of the state in use
+constexpr int kFull = 400;        // ~21 months of purchases: recent window full, all 24 hours
 constexpr int kCandidates = 256;  // next transactions, cycled through (a power of 2)
 
 struct Fixture {
