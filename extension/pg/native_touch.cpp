@@ -24,13 +24,17 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
+#include "optimizer/optimizer.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -69,6 +73,9 @@ struct Lookups {
   // the write-back without the executor (write_state): the state table as the engine knows it
   bool write_ok;
   AttrNumber updated_at;
+  // customers.risk_score written without the executor (write_risk): customers as the migrations
+  // make it, see risk_writable()
+  bool risk_ok;
 };
 Lookups L;
 bool callback_registered = false;
@@ -211,6 +218,42 @@ bool writable(Relation rel, Lookups* n) {
 
 // Resolves everything for schema nsp (the relations stay locked until the transaction ends,
 // as the SPI query's would). False: not the expected tables.
+// Can write_risk() update customers.risk_score as the executor's UPDATE would? When no trigger
+// but the foreign keys' (they act only when a key changes; a deferrable unique constraint's
+// recheck trigger, a user trigger or a rule keeps the SPI UPDATE), no stored generated column,
+// and the only CHECK constraint that reads risk_score is customers_risk_score_check as the
+// migrations define it (the engine's scores are within it by construction: 0..100). The other
+// CHECKs read only columns the update does not change, which already satisfied them. The indexes
+// are maintained as the executor maintains them (ExecInsertIndexTuples), whatever they are.
+bool risk_writable(Relation rel, AttrNumber risk) {
+  if (rel->rd_rules != nullptr) return false;
+  if (rel->trigdesc != nullptr) {
+    for (int i = 0; i < rel->trigdesc->numtriggers; ++i) {
+      const Trigger& t = rel->trigdesc->triggers[i];
+      if (!t.tgisinternal || RI_FKey_trigger_type(t.tgfoid) == RI_TRIGGER_NONE) return false;
+    }
+  }
+  TupleConstr* c = RelationGetDescr(rel)->constr;
+  if (c == nullptr) return true;
+  if (c->has_generated_stored) return false;
+  for (int i = 0; i < c->num_check; ++i) {
+    Bitmapset* attrs = nullptr;
+    pull_varattnos(static_cast<Node*>(stringToNode(c->check[i].ccbin)), 1, &attrs);
+    const bool whole_row =
+        bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, attrs);
+    if (!whole_row && !bms_is_member(risk - FirstLowInvalidHeapAttributeNumber, attrs)) continue;
+    if (whole_row || strcmp(c->check[i].ccname, "customers_risk_score_check") != 0) return false;
+    const Oid con = get_relation_constraint_oid(RelationGetRelid(rel), c->check[i].ccname, false);
+    const char* def = TextDatumGetCString(
+        DirectFunctionCall2(pg_get_constraintdef_ext, ObjectIdGetDatum(con), BoolGetDatum(false)));
+    if (strcmp(def, "CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric)))") !=
+        0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool compute(Oid nsp) {
   L.valid = false;
   if (citus_loaded()) return false;
@@ -263,6 +306,7 @@ bool compute(Oid nsp) {
     for (Oid i : n.index) ok = ok && OidIsValid(i);
   }
   if (ok) n.write_ok = writable(rels[kState], &n);
+  if (ok) n.risk_ok = risk_writable(rels[kCustomers], n.risk);
   for (int i = 0; i < kNRels; ++i) table_close(rels[i], NoLock);
   if (!ok) return false;
   n.valid = true;
@@ -701,6 +745,29 @@ TouchResult product(Oid nsp, int64 product_id, Touch* out) {
   return TouchResult::kOk;
 }
 
+namespace {
+
+// After an update of the version at tid (on the page of buffer old_buf) into tup: the hint points
+// to the new version when it is on the same page, and is dropped otherwise.
+void rehint(Hint* hint, Relation rel, ItemPointerData tid, HeapTuple tup, Buffer old_buf) {
+  const bool same_page = ItemPointerGetBlockNumber(&tup->t_self) == ItemPointerGetBlockNumber(&tid);
+  const bool knew_root = BufferIsValid(hint->buf) &&
+                         ItemPointerGetBlockNumber(&hint->tid) == ItemPointerGetBlockNumber(&tid);
+  hint->buf = InvalidBuffer;
+  if (hints_usable(rel) && same_page) {
+    hint->tid = tup->t_self;
+    hint->buf = old_buf;  // the page of the old version, still in it (this transaction's lock)
+    // a HOT version stays in the old one's chain (same root); else it is a root itself
+    if (!HeapTupleIsHeapOnly(tup)) {
+      hint->root = ItemPointerGetOffsetNumber(&tup->t_self);
+    } else if (!knew_root) {
+      hint->root = InvalidOffsetNumber;
+    }
+  }
+}
+
+}  // namespace
+
 bool write_state(int64 customer_id, ItemPointerData tid, const Datum* values, const char* nulls) {
   if (!L.valid || !L.write_ok || !access_ok || access_user != GetUserId()) return false;
   Relation rel = table_open(L.rel[kState], RowExclusiveLock);
@@ -774,21 +841,7 @@ bool write_state(int64 customer_id, ItemPointerData tid, const Datum* values, co
     return false;
   }
   // the next statement's touch of this customer reads the new version at its place
-  Hint* hint = &customer_hint(customer_id, true)->state;
-  const bool same_page = ItemPointerGetBlockNumber(&tup->t_self) == ItemPointerGetBlockNumber(&tid);
-  const bool knew_root = BufferIsValid(hint->buf) &&
-                         ItemPointerGetBlockNumber(&hint->tid) == ItemPointerGetBlockNumber(&tid);
-  hint->buf = InvalidBuffer;
-  if (hints_usable(rel) && same_page) {
-    hint->tid = tup->t_self;
-    hint->buf = old_buf;  // the page of the old version, still in it (this transaction's lock)
-    // a HOT version stays in the old one's chain (same root); else it is a root itself
-    if (!HeapTupleIsHeapOnly(tup)) {
-      hint->root = ItemPointerGetOffsetNumber(&tup->t_self);
-    } else if (!knew_root) {
-      hint->root = InvalidOffsetNumber;
-    }
-  }
+  rehint(&customer_hint(customer_id, true)->state, rel, tid, tup, old_buf);
   if (!HeapTupleIsHeapOnly(tup)) {  // not HOT: the primary key's entry for the new version
     Relation ix = index_open(L.index[kStateKey], RowExclusiveLock);
     Datum kv[1] = {key};
@@ -803,6 +856,96 @@ bool write_state(int64 customer_id, ItemPointerData tid, const Datum* values, co
   pfree(repl);
   table_close(rel, NoLock);
   return true;
+}
+
+int write_risks(const int64* ids, const Datum* risks, int n, bool* done) {
+  for (int i = 0; i < n; ++i) done[i] = false;
+  if (n == 0 || !L.valid || !L.risk_ok || !access_ok || access_user != GetUserId()) return 0;
+  const Oid user = GetUserId();
+  if (pg_class_aclcheck(L.rel[kCustomers], user, ACL_UPDATE) != ACLCHECK_OK &&
+      pg_attribute_aclcheck(L.rel[kCustomers], L.risk, user, ACL_UPDATE) != ACLCHECK_OK) {
+    return 0;  // the SPI UPDATE raises the error
+  }
+  Relation rel = table_open(L.rel[kCustomers], RowExclusiveLock);
+  if (!L.valid || !L.risk_ok) {  // invalidated by taking the lock
+    table_close(rel, NoLock);
+    return 0;
+  }
+  CheckCmdReplicaIdentity(rel, CMD_UPDATE);  // as the executor checks an UPDATE's target
+  TupleDesc d = RelationGetDescr(rel);
+  const int a = L.risk - 1;
+  Datum* v = static_cast<Datum*>(palloc0(sizeof(Datum) * d->natts));
+  bool* nul = static_cast<bool*>(palloc0(sizeof(bool) * d->natts));
+  bool* repl = static_cast<bool*>(palloc0(sizeof(bool) * d->natts));
+  repl[a] = true;
+  TupleTableSlot* slot = table_slot_create(rel, nullptr);
+  TupleTableSlot* stored = nullptr;  // the new version, for the index entries
+  EState* estate = nullptr;          // created at the first update that is not HOT
+  ResultRelInfo* rri = nullptr;
+  CommandCounterIncrement();  // as SPI does before an UPDATE: the statement's writes visible
+  PushActiveSnapshot(GetTransactionSnapshot());
+  int written = 0;
+  for (int i = 0; i < n; ++i) {
+    Hint* hint = &customer_hint(ids[i], true)->customer;
+    if (!fetch(rel, L.index[kCustomersKey], L.customer_key, GetActiveSnapshot(), ids[i], hint,
+               slot)) {
+      continue;  // gone or not visible: the SPI UPDATE decides
+    }
+    const ItemPointerData tid = slot->tts_tid;
+    const Buffer old_buf = reinterpret_cast<BufferHeapTupleTableSlot*>(slot)->buffer;
+    bool isnull;
+    const Datum current = slot_getattr(slot, L.risk, &isnull);
+    if (!isnull && DatumGetBool(DirectFunctionCall2(numeric_eq, current, risks[i]))) {
+      done[i] = true;  // as the SPI UPDATE's risk_score IS DISTINCT FROM: nothing to write
+      ++written;
+      ExecClearTuple(slot);
+      continue;
+    }
+    bool should_free;
+    HeapTuple old = ExecFetchSlotHeapTuple(slot, false, &should_free);
+    v[a] = risks[i];
+    HeapTuple tup = heap_modify_tuple(old, d, v, nul, repl);
+    if (should_free) heap_freetuple(old);
+    ExecClearTuple(slot);  // the pin on the old version's page released
+    TM_FailureData tmfd;
+    LockTupleMode lockmode;
+    ItemPointerData otid = tid;
+    const TM_Result res = heap_update(rel, &otid, tup, GetCurrentCommandId(true), InvalidSnapshot,
+                                      true, &tmfd, &lockmode);
+    if (res != TM_Ok) {  // changed by another transaction meanwhile: the SPI UPDATE follows it
+      heap_freetuple(tup);
+      continue;
+    }
+    rehint(hint, rel, tid, tup, old_buf);
+    if (!HeapTupleIsHeapOnly(tup)) {  // not HOT: every index gets an entry for the new version
+      if (estate == nullptr) {
+        estate = CreateExecutorState();
+        rri = makeNode(ResultRelInfo);
+        InitResultRelInfo(rri, rel, 0, nullptr, 0);
+        ExecOpenIndices(rri, false);
+        stored = MakeSingleTupleTableSlot(d, &TTSOpsHeapTuple);
+      }
+      ExecStoreHeapTuple(tup, stored, false);
+      ExecInsertIndexTuples(rri, stored, estate, false, false, nullptr, NIL);
+      ExecClearTuple(stored);
+      ResetPerTupleExprContext(estate);
+    }
+    heap_freetuple(tup);
+    done[i] = true;
+    ++written;
+  }
+  PopActiveSnapshot();
+  if (estate != nullptr) {
+    ExecDropSingleTupleTableSlot(stored);
+    ExecCloseIndices(rri);
+    FreeExecutorState(estate);
+  }
+  ExecDropSingleTupleTableSlot(slot);
+  pfree(v);
+  pfree(nul);
+  pfree(repl);
+  table_close(rel, NoLock);
+  return written;
 }
 
 }  // namespace techmart::pg::native

@@ -56,4 +56,15 @@ TouchResult product(Oid nsp, int64 product_id, Touch* out);
 // pass, or the version is not the locked one any more -- the caller writes by SPI.
 bool write_state(int64 customer_id, ItemPointerData tid, const Datum* values, const char* nulls);
 
+// customers.risk_score of customers ids[0..n) set to risks[i] (numeric) without the executor, in
+// that order (the caller's: customer id), each only when it differs (as the SPI UPDATE's
+// risk_score IS DISTINCT FROM): the version visible to a new snapshot (CommandCounterIncrement,
+// GetTransactionSnapshot, as SPI takes it) updated by heap_update(), with the entries of every
+// index (ExecInsertIndexTuples) when the update is not HOT. done[i]: written (or equal). Not done,
+// with nothing written for that customer: customers is not as the migrations make it (see
+// risk_writable() in native_touch.cpp: a user trigger, a rule, another CHECK on risk_score...),
+// the privileges/RLS check did not pass, or the row changed after the snapshot -- the caller
+// writes those by SPI. Returns the number done.
+int write_risks(const int64* ids, const Datum* risks, int n, bool* done);
+
 }  // namespace techmart::pg::native

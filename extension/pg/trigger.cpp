@@ -579,7 +579,20 @@ void write_chunk(StateEntry** dirty, int n) {
       ++rest;
     }
   }
-  if (rest < n) {  // customers.risk_score alone, then the states left, if any
+  if (rest < n) {     // customers.risk_score alone, then the states left, if any
+    if (nrisk > 0) {  // without the executor where native::write_risks can, the rest by SPI
+      int64* rids = static_cast<int64*>(palloc(sizeof(int64) * nrisk));
+      bool* rdone = static_cast<bool*>(palloc(sizeof(bool) * nrisk));
+      for (int k = 0; k < nrisk; ++k) rids[k] = DatumGetInt64(risk_ids[k]);
+      native::write_risks(rids, risk_values, nrisk, rdone);
+      int left = 0;
+      for (int k = 0; k < nrisk; ++k) {
+        if (rdone[k]) continue;
+        risk_ids[left] = risk_ids[k];
+        risk_values[left++] = risk_values[k];
+      }
+      nrisk = left;
+    }
     if (nrisk > 0) {
       Datum v[2] = {PointerGetDatum(construct_array(risk_ids, nrisk, INT8OID, 8, FLOAT8PASSBYVAL,
                                                     TYPALIGN_DOUBLE)),
