@@ -73,7 +73,7 @@ struct Lookups {
   // the write-back without the executor (write_state): the state table as the engine knows it
   bool write_ok;
   AttrNumber updated_at;
-  // customers.risk_score written without the executor (write_risk): customers as the migrations
+  // customers.risk_score written without the executor (write_risks): customers as the migrations
   // make it, see risk_writable()
   bool risk_ok;
 };
@@ -216,15 +216,14 @@ bool writable(Relation rel, Lookups* n) {
   return one_index;
 }
 
-// Resolves everything for schema nsp (the relations stay locked until the transaction ends,
-// as the SPI query's would). False: not the expected tables.
-// Can write_risk() update customers.risk_score as the executor's UPDATE would? When no trigger
+// Can write_risks() update customers.risk_score as the executor's UPDATE would? When no trigger
 // but the foreign keys' (they act only when a key changes; a deferrable unique constraint's
 // recheck trigger, a user trigger or a rule keeps the SPI UPDATE), no stored generated column,
 // and the only CHECK constraint that reads risk_score is customers_risk_score_check as the
 // migrations define it (the engine's scores are within it by construction: 0..100). The other
-// CHECKs read only columns the update does not change, which already satisfied them. The indexes
-// are maintained as the executor maintains them (ExecInsertIndexTuples), whatever they are.
+// CHECKs read only columns the update does not change (a row that violates a NOT VALID one of them
+// would make the executor's UPDATE fail; this one writes the score). The indexes are maintained as
+// the executor maintains them (ExecInsertIndexTuples), whatever they are.
 bool risk_writable(Relation rel, AttrNumber risk) {
   if (rel->rd_rules != nullptr) return false;
   if (rel->trigdesc != nullptr) {
@@ -254,6 +253,8 @@ bool risk_writable(Relation rel, AttrNumber risk) {
   return true;
 }
 
+// Resolves everything for schema nsp (the relations stay locked until the transaction ends,
+// as the SPI query's would). False: not the expected tables.
 bool compute(Oid nsp) {
   L.valid = false;
   if (citus_loaded()) return false;
