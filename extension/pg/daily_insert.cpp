@@ -125,10 +125,7 @@ void exec(PlanId id, Datum* values, int expect) {
 
 extern "C" PGDLLEXPORT Datum techmart_product_daily_insert(PG_FUNCTION_ARGS) {
   const techmart::pg::StatementRows rows = techmart::pg::statement_rows(fcinfo, kWho);
-  if (!TRIGGER_FIRED_BY_INSERT(rows.td->tg_event)) {
-    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                    errmsg("%s: must be an AFTER INSERT trigger", kWho)));
-  }
+  techmart::pg::require_insert(rows, kWho);
   TupleDesc desc = RelationGetDescr(rows.td->tg_relation);
   const int c_product = techmart::pg::column_number(desc, "product_id", kWho);
   const int c_time = techmart::pg::column_number(desc, "transaction_time", kWho);
@@ -146,9 +143,7 @@ extern "C" PGDLLEXPORT Datum techmart_product_daily_insert(PG_FUNCTION_ARGS) {
   {
     Tuplestorestate* ts = rows.added;
     TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-    const int ptr = tuplestore_alloc_read_pointer(ts, 0);  // a read pointer of our own
-    tuplestore_select_read_pointer(ts, ptr);
-    tuplestore_rescan(ts);
+    techmart::pg::read_from_start(ts);
     while (tuplestore_gettupleslot(ts, true, false, slot)) {
       bool nul_p, nul_t, nul_s, nul_k, nul_a, nul_q, nul_x, nul_o;
       const Datum p = slot_getattr(slot, c_product, &nul_p);

@@ -131,10 +131,7 @@ void collect(Tuplestorestate* ts, TupleDesc desc, const Columns& col, int sign, 
              int64* n, int64* cap) {
   if (ts == nullptr) return;
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-  // a read pointer of our own: the other statement triggers read the same tuplestore
-  const int ptr = tuplestore_alloc_read_pointer(ts, 0);
-  tuplestore_select_read_pointer(ts, ptr);
-  tuplestore_rescan(ts);
+  techmart::pg::read_from_start(ts);
   while (tuplestore_gettupleslot(ts, true, false, slot)) {
     if (*n == *cap) {
       *cap *= 2;

@@ -89,10 +89,7 @@ void collect(Tuplestorestate* ts, TupleDesc desc, const Columns& col, int sign, 
              int64* n, int64* cap) {
   if (ts == nullptr) return;
   TupleTableSlot* slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-  // a read pointer of our own: the rollup triggers read the same tuplestore
-  const int ptr = tuplestore_alloc_read_pointer(ts, 0);
-  tuplestore_select_read_pointer(ts, ptr);
-  tuplestore_rescan(ts);
+  techmart::pg::read_from_start(ts);
   while (tuplestore_gettupleslot(ts, true, false, slot)) {
     bool null_c, null_k, null_s, null_a;
     const Datum c = slot_getattr(slot, col.customer, &null_c);

@@ -39,4 +39,16 @@ int column_number(TupleDesc desc, const char* name, const char* who) {
   return a;
 }
 
+void require_insert(const StatementRows& rows, const char* who) {
+  if (!TRIGGER_FIRED_BY_INSERT(rows.td->tg_event)) {
+    ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                    errmsg("%s: must be an AFTER INSERT trigger", who)));
+  }
+}
+
+void read_from_start(Tuplestorestate* ts) {
+  tuplestore_select_read_pointer(ts, tuplestore_alloc_read_pointer(ts, 0));
+  tuplestore_rescan(ts);
+}
+
 }  // namespace techmart::pg

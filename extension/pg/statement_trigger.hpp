@@ -1,5 +1,5 @@
 #pragma once
-// What the C statement triggers on transactions share (spent_trigger.cpp, stock_trigger.cpp): the
+// What the C statement triggers on transactions share (spent, stock, geo, months and days): the
 // trigger-protocol checks of an AFTER INSERT, UPDATE or DELETE FOR EACH STATEMENT trigger with
 // transition tables, and the column numbers they read. Postgres calls only (no C++ object lives
 // across them): the errors are ereport'ed directly, naming the trigger (who).
@@ -23,5 +23,12 @@ StatementRows statement_rows(FunctionCallInfo fcinfo, const char* who);
 
 // The attribute number of column name of desc; ERROR naming it when the table has none.
 int column_number(TupleDesc desc, const char* name, const char* who);
+
+// ERROR unless the statement trigger fired for an INSERT (a trigger declared AFTER INSERT only).
+void require_insert(const StatementRows& rows, const char* who);
+
+// Rewinds ts with a read pointer of the caller's own: the other statement triggers of the same
+// statement read the same transition tuplestore, each from its start.
+void read_from_start(Tuplestorestate* ts);
 
 }  // namespace techmart::pg
